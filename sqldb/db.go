@@ -1,0 +1,194 @@
+// Package sqldb implements jifen's services on database/sql. One set of
+// queries serves SQLite (modernc.org/sqlite, pure Go) and PostgreSQL (pgx);
+// the differences are confined to dialect.go: opening, pragmas, migrations,
+// placeholders and error codes.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"jifen"
+	"jifen/secret"
+)
+
+// DB is an open database with the keys that its encrypted fields need.
+type DB struct {
+	// w takes every write; on SQLite it is a pool of one connection so
+	// writers queue in Go instead of spinning on SQLITE_BUSY.
+	w *sql.DB
+	// r serves reads; on PostgreSQL it is the same pool as w.
+	r       *sql.DB
+	dialect dialect
+	Keys    *secret.Keys
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+	// PasswordParams are argon2id's costs; tests lower them.
+	PasswordParams secret.PasswordParams
+	Log            *slog.Logger
+
+	rebindMu sync.RWMutex
+	rebinds  map[string]string
+}
+
+// Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
+func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
+	db := &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams,
+		Log: slog.Default(), rebinds: map[string]string{}}
+	var err error
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		db.dialect = sqliteDialect{}
+		err = db.openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		db.dialect = postgresDialect{}
+		err = db.openPostgres(dsn)
+	default:
+		return nil, fmt.Errorf("sqldb: database %q: use sqlite:PATH or a postgres:// URL", dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.w.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqldb: connect: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		if e := db.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Dialect names the database: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect.name() }
+
+// Ping checks the database for /healthz.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// q rewrites a query written with ? placeholders for the dialect, once.
+func (db *DB) q(query string) string {
+	if db.dialect.name() != "postgres" {
+		return query
+	}
+	db.rebindMu.RLock()
+	out, ok := db.rebinds[query]
+	db.rebindMu.RUnlock()
+	if ok {
+		return out
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	out = b.String()
+	db.rebindMu.Lock()
+	db.rebinds[query] = out
+	db.rebindMu.Unlock()
+	return out
+}
+
+// Tx is a write transaction with the dialect's placeholder rewriting.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(ctx, t.db.q(query), args...)
+	return res, t.db.mapErr(err)
+}
+
+func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+}
+
+func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.q(query), args...)
+}
+
+// insert runs an INSERT … RETURNING id.
+func (t *Tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	var id int64
+	err := t.queryRow(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, t.db.mapErr(err)
+}
+
+// inTx runs fn in one write transaction: every write of jifen is atomic.
+func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqltx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return db.mapErr(err)
+	}
+	tx := &Tx{tx: sqltx, db: db}
+	if err := fn(tx); err != nil {
+		sqltx.Rollback()
+		return err
+	}
+	return db.mapErr(sqltx.Commit())
+}
+
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.r.QueryRowContext(ctx, db.q(query), args...)
+}
+
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.r.QueryContext(ctx, db.q(query), args...)
+}
+
+// mapErr turns driver errors into domain errors where the cause is the
+// caller's (a duplicate), and leaves the rest for the internal-error path.
+func (db *DB) mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	var je *jifen.Error
+	if errors.As(err, &je) {
+		return err
+	}
+	if c := db.dialect.uniqueViolation(err); c != "" {
+		switch {
+		case strings.Contains(c, "phone"):
+			return &jifen.Error{Kind: jifen.KindConflict, Code: "phone_taken", Field: "phone", Zh: "该手机号已被登记", En: "This phone number is already registered", Err: err}
+		case strings.Contains(c, "id_hash"):
+			return &jifen.Error{Kind: jifen.KindConflict, Code: "id_number_taken", Field: "id_number", Zh: "该身份证号已被登记", En: "This ID number is already registered", Err: err}
+		}
+		return &jifen.Error{Kind: jifen.KindConflict, Code: "duplicate", Zh: "记录已存在", En: "It already exists", Err: err}
+	}
+	return err
+}
+
+// now returns the clock in UTC with microseconds, which both databases keep exactly.
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
+
+// randomSuffix makes a unique placeholder value.
+func randomSuffix() string { return secret.Token(12) }

@@ -1,0 +1,180 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect holds what differs between the two databases. Queries do not:
+// they are written once, with ? placeholders.
+type dialect interface {
+	name() string
+	// uniqueViolation returns the violated constraint's text, or "".
+	uniqueViolation(err error) string
+}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string { return "sqlite" }
+
+func (sqliteDialect) uniqueViolation(err error) string {
+	var se *sqlite.Error
+	if errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		return se.Error()
+	}
+	return ""
+}
+
+type postgresDialect struct{}
+
+func (postgresDialect) name() string { return "postgres" }
+
+func (postgresDialect) uniqueViolation(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return pe.ConstraintName + " " + pe.Detail
+	}
+	return ""
+}
+
+// openSQLite opens one writer connection and a pool of readers. The
+// pragmas ride on the DSN so every new connection gets them; busy_timeout
+// comes before WAL so the switch to WAL itself waits instead of failing.
+func (db *DB) openSQLite(path string) error {
+	if path == "" {
+		return errors.New("sqldb: sqlite: empty path")
+	}
+	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return err
+		}
+	}
+	base := "file:" + strings.TrimPrefix(path, "file:")
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	pragmas := sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", base+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", base+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return err
+	}
+	r.SetMaxOpenConns(max(4, runtime.NumCPU()*2))
+	db.w, db.r = w, r
+	return nil
+}
+
+func (db *DB) openPostgres(dsn string) error {
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	p.SetMaxOpenConns(32)
+	p.SetMaxIdleConns(32)
+	db.w, db.r = p, p
+	return nil
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrate applies the embedded migrations of the dialect that are not yet
+// recorded, each in its own transaction. Several instances may start at
+// once: on PostgreSQL an advisory lock lets one migrate while the others wait.
+func (db *DB) Migrate(ctx context.Context) error {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if db.dialect.name() == "postgres" {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(7351001)"); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7351001)")
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("sqldb: migrations table: %w", err)
+	}
+	dir := "migrations/" + db.dialect.name()
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(name, ".sql")
+		var n int
+		if err := conn.QueryRowContext(ctx, db.q("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(dir + "/" + name)
+		if err != nil {
+			return err
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqldb: migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, db.q("INSERT INTO schema_migrations (version) VALUES (?)"), version); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqldb: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Migrations lists the versions applied, for `jifen migrate`.
+func (db *DB) Migrations(ctx context.Context) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

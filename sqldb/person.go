@@ -1,0 +1,616 @@
+package sqldb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"jifen"
+	"jifen/secret"
+)
+
+// PersonService implements jifen.PersonService.
+type PersonService struct{ db *DB }
+
+// NewPersonService returns the person service on db.
+func NewPersonService(db *DB) *PersonService { return &PersonService{db} }
+
+const personCols = `p.id, p.name, p.gender, p.birth_date, COALESCE(p.phone, ''), p.id_masked, p.political_status, p.skills,
+	p.home_org_id, o.name, p.home_org_path, p.volunteer_no, p.status, p.password_hash IS NOT NULL, p.pin_hash IS NOT NULL, p.created_at, p.updated_at`
+
+const personFrom = ` FROM people p JOIN orgs o ON o.id = p.home_org_id`
+
+// personRow is a person with the path used for access checks.
+type personRow struct {
+	*jifen.Person
+	path string
+}
+
+func scanPerson(row interface{ Scan(...any) error }) (*personRow, error) {
+	p := &jifen.Person{}
+	var skills, path string
+	if err := row.Scan(&p.ID, &p.Name, &p.Gender, &p.BirthDate, &p.Phone, &p.IDMasked, &p.PoliticalStatus, &skills,
+		&p.HomeOrgID, &p.HomeOrgName, &path, &p.VolunteerNo, &p.Status, &p.HasPassword, &p.HasPIN, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
+	}
+	p.Skills = []string{}
+	if skills != "" {
+		p.Skills = strings.Split(skills, ",")
+	}
+	return &personRow{p, path}, nil
+}
+
+func (db *DB) getPerson(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id int64) (*personRow, error) {
+	p, err := scanPerson(q.QueryRowContext(ctx, db.q("SELECT "+personCols+personFrom+" WHERE p.id = ?"), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, jifen.NotFound("person")
+	}
+	return p, err
+}
+
+// teamPaths returns the paths of the teams a person belongs to.
+func (db *DB) teams(ctx context.Context, personID int64) ([]*jifen.Org, error) {
+	rows, err := db.query(ctx, "SELECT "+orgCols+" FROM memberships m JOIN orgs o ON o.id = m.team_id WHERE m.person_id = ? ORDER BY o.name", personID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*jifen.Org
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// canSeePerson: oneself, or staff whose subtree holds the person's home
+// org or one of their teams.
+func canSeePerson(a *jifen.Actor, p *personRow, teams []*jifen.Org, roles ...jifen.Role) bool {
+	if a == nil {
+		return false
+	}
+	if len(roles) == 0 {
+		if a.PersonID == p.ID {
+			return true
+		}
+		roles = jifen.StaffRoles
+	}
+	if a.Has(p.path, roles...) {
+		return true
+	}
+	for _, t := range teams {
+		if a.Has(t.Path, roles...) {
+			return true
+		}
+	}
+	return false
+}
+
+// Person returns one person the actor may see; others are not found.
+func (s *PersonService) Person(ctx context.Context, id int64) (*jifen.Person, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	p, err := s.db.getPerson(ctx, s.db.r, id)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := s.db.teams(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !canSeePerson(a, p, teams) {
+		return nil, jifen.NotFound("person")
+	}
+	p.Teams = teams
+	return p.Person, nil
+}
+
+// volunteerNo draws a public volunteer number: 12 digits starting with
+// the year, random after it so numbers cannot be walked.
+func (db *DB) volunteerNo(ctx context.Context, tx *Tx) (string, error) {
+	for range 10 {
+		n, _ := rand.Int(rand.Reader, big.NewInt(1e8))
+		no := fmt.Sprintf("%d%08d", db.Now().Year(), n.Int64())
+		var c int
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM people WHERE volunteer_no = ?", no).Scan(&c); err != nil {
+			return "", err
+		}
+		if c == 0 {
+			return no, nil
+		}
+	}
+	return "", errors.New("sqldb: could not draw a free volunteer number")
+}
+
+// placement resolves where a person is registered: naming a team makes the
+// team's nearest non-team ancestor the home org and the team a membership.
+func (t *Tx) placement(ctx context.Context, in *jifen.PersonInput) (*jifen.Org, error) {
+	home, err := t.getOrg(ctx, in.OrgID)
+	if err != nil {
+		if jifen.ErrorKind(err) == jifen.KindNotFound {
+			return nil, jifen.Invalid("org_id", "所属组织不存在", "The organisation does not exist")
+		}
+		return nil, err
+	}
+	if home.ArchivedAt != nil {
+		return nil, jifen.Invalid("org_id", "所属组织已归档", "The organisation is archived")
+	}
+	for home.Kind == jifen.OrgTeam && home.ParentID != nil {
+		if !containsID(in.TeamIDs, home.ID) {
+			in.TeamIDs = append(in.TeamIDs, home.ID)
+		}
+		if home, err = t.getOrg(ctx, *home.ParentID); err != nil {
+			return nil, err
+		}
+	}
+	in.OrgID = home.ID
+	return home, nil
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// idFields encrypts an ID number for storage: ciphertext, keyed hash for
+// uniqueness, and the masked form shown everywhere.
+func (db *DB) idFields(id string) (cipher []byte, hash, masked any) {
+	if id == "" {
+		return nil, nil, ""
+	}
+	return db.Keys.Encrypt([]byte(id)), db.Keys.Hash(id), jifen.MaskIDNumber(id)
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// createPerson inserts a validated person and their team memberships.
+func (t *Tx) createPerson(ctx context.Context, in jifen.PersonInput, status jifen.PersonStatus) (int64, string, error) {
+	home, err := t.placement(ctx, &in)
+	if err != nil {
+		return 0, "", err
+	}
+	no, err := t.db.volunteerNo(ctx, t)
+	if err != nil {
+		return 0, "", err
+	}
+	var pw any
+	if in.Password != "" {
+		pw = secret.HashPassword(in.Password, t.db.PasswordParams)
+	}
+	cipher, hash, masked := t.db.idFields(in.IDNumber)
+	now := t.db.now()
+	id, err := t.insert(ctx, `INSERT INTO people (name, gender, birth_date, phone, id_cipher, id_hash, id_masked, political_status, skills,
+		home_org_id, home_org_path, volunteer_no, password_hash, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.Name, in.Gender, in.BirthDate, nullIfEmpty(in.Phone), cipher, hash, masked, in.PoliticalStatus,
+		strings.Join(in.Skills, ","), home.ID, home.Path, no, pw, status, now, now)
+	if err != nil {
+		return 0, "", err
+	}
+	for _, team := range in.TeamIDs {
+		if err := t.joinTeam(ctx, id, team); err != nil {
+			return 0, "", err
+		}
+	}
+	return id, no, nil
+}
+
+func (t *Tx) joinTeam(ctx context.Context, personID, teamID int64) error {
+	team, err := t.getOrg(ctx, teamID)
+	if err != nil || team.Kind != jifen.OrgTeam {
+		return jifen.Invalid("team_ids", "志愿服务队不存在", "The team does not exist")
+	}
+	if a := jifen.ActorFrom(ctx); a != nil && !a.Has(team.Path, jifen.RoleOrgAdmin, jifen.RoleTeamLeader) && a.PersonID != personID {
+		return jifen.ErrForbidden
+	}
+	var n int
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM memberships WHERE person_id = ? AND team_id = ?", personID, teamID).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	_, err = t.exec(ctx, "INSERT INTO memberships (person_id, team_id, joined_at) VALUES (?, ?, ?)", personID, teamID, t.db.now())
+	return err
+}
+
+// CreatePerson adds a person to an org the actor administers.
+func (s *PersonService) CreatePerson(ctx context.Context, in jifen.PersonInput) (*jifen.Person, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	if err := in.Validate(s.db.Now()); err != nil {
+		return nil, err
+	}
+	var id int64
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		org, err := tx.getOrg(ctx, in.OrgID)
+		if err != nil {
+			if jifen.ErrorKind(err) == jifen.KindNotFound {
+				return jifen.Invalid("org_id", "所属组织不存在", "The organisation does not exist")
+			}
+			return err
+		}
+		if !a.Has(org.Path, jifen.RoleOrgAdmin) {
+			return jifen.ErrForbidden
+		}
+		var no string
+		if id, no, err = tx.createPerson(ctx, in, jifen.PersonActive); err != nil {
+			return err
+		}
+		return tx.audit(ctx, org.ID, org.Path, "person.create", "person", id, in.Name+" "+no)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Person(ctx, id)
+}
+
+// UpdatePerson changes a record. Admins change everything but the
+// password; a person changes their own phone, skills and political status.
+func (s *PersonService) UpdatePerson(ctx context.Context, id int64, in jifen.PersonInput) (*jifen.Person, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	in.Password = ""
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		p, err := s.db.getPerson(ctx, tx.tx, id)
+		if err != nil {
+			return err
+		}
+		admin := a.Has(p.path, jifen.RoleOrgAdmin)
+		if !admin {
+			if a.PersonID != id {
+				return jifen.NotFound("person")
+			}
+			// Self-service keeps the real-name fields as registered.
+			in.Name, in.Gender, in.BirthDate, in.OrgID = p.Name, p.Gender, p.BirthDate, p.HomeOrgID
+			in.IDNumber = ""
+		}
+		if in.OrgID == 0 {
+			in.OrgID = p.HomeOrgID
+		}
+		keepID := in.IDNumber == ""
+		if keepID && p.IDMasked != "" {
+			// Validation compares birth date and gender with the ID number;
+			// an unchanged stored number is checked when it was set.
+			in.IDNumber = ""
+		}
+		if err := in.Validate(s.db.Now()); err != nil {
+			return err
+		}
+		home, err := tx.placement(ctx, &in)
+		if err != nil {
+			return err
+		}
+		if home.ID != p.HomeOrgID && !a.Has(home.Path, jifen.RoleOrgAdmin) {
+			return jifen.ErrForbidden
+		}
+		if _, err := tx.exec(ctx, `UPDATE people SET name = ?, gender = ?, birth_date = ?, phone = ?, political_status = ?, skills = ?,
+			home_org_id = ?, home_org_path = ?, updated_at = ? WHERE id = ?`,
+			in.Name, in.Gender, in.BirthDate, nullIfEmpty(in.Phone), in.PoliticalStatus, strings.Join(in.Skills, ","),
+			home.ID, home.Path, s.db.now(), id); err != nil {
+			return err
+		}
+		if !keepID {
+			cipher, hash, masked := s.db.idFields(in.IDNumber)
+			if _, err := tx.exec(ctx, "UPDATE people SET id_cipher = ?, id_hash = ?, id_masked = ? WHERE id = ?", cipher, hash, masked, id); err != nil {
+				return err
+			}
+		}
+		for _, team := range in.TeamIDs {
+			if err := tx.joinTeam(ctx, id, team); err != nil {
+				return err
+			}
+		}
+		return tx.audit(ctx, home.ID, home.Path, "person.update", "person", id, in.Name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Person(ctx, id)
+}
+
+// likeEscape escapes LIKE wildcards so a search for "%" finds a percent sign.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+// People searches the actor's scope. Chinese names are two or three
+// characters, so a substring match is used instead of a tokenizer.
+func (s *PersonService) People(ctx context.Context, f jifen.PersonFilter) ([]*jifen.Person, int, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, 0, jifen.ErrUnauthorized
+	}
+	f.Normalize()
+	where, args, err := s.db.scopeWhere(ctx, a, "p.home_org_path", f.OrgID, jifen.StaffRoles...)
+	if err != nil {
+		return nil, 0, err
+	}
+	// Team leaders also see the members of their teams who live elsewhere.
+	twhere, targs, _ := s.db.scopeWhere(ctx, a, "t.path", f.OrgID, jifen.StaffRoles...)
+	where = "(" + where + " OR p.id IN (SELECT m.person_id FROM memberships m JOIN orgs t ON t.id = m.team_id WHERE " + twhere + "))"
+	args = append(args, targs...)
+	if f.Q != "" {
+		if isDigits(f.Q) {
+			where += " AND (p.phone LIKE ? OR p.volunteer_no LIKE ?)"
+			args = append(args, f.Q+"%", f.Q+"%")
+		} else {
+			where += ` AND p.name LIKE ? ESCAPE '\'`
+			args = append(args, "%"+likeEscape(f.Q)+"%")
+		}
+	}
+	if f.Status != "" {
+		where += " AND p.status = ?"
+		args = append(args, f.Status)
+	}
+	var total int
+	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM people p WHERE "+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.query(ctx, "SELECT "+personCols+personFrom+" WHERE "+where+" ORDER BY p.id DESC LIMIT ? OFFSET ?",
+		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []*jifen.Person{}
+	for rows.Next() {
+		p, err := scanPerson(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, p.Person)
+	}
+	return out, total, rows.Err()
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// RevealIDNumber decrypts an ID number for an org admin and logs the read.
+func (s *PersonService) RevealIDNumber(ctx context.Context, id int64) (string, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return "", jifen.ErrUnauthorized
+	}
+	var out string
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		p, err := s.db.getPerson(ctx, tx.tx, id)
+		if err != nil {
+			return err
+		}
+		if !a.Has(p.path, jifen.RoleOrgAdmin) && a.PersonID != id {
+			return jifen.NotFound("person")
+		}
+		var cipher []byte
+		if err := tx.queryRow(ctx, "SELECT id_cipher FROM people WHERE id = ?", id).Scan(&cipher); err != nil {
+			return err
+		}
+		if cipher == nil {
+			return jifen.Errorf(jifen.KindNotFound, "no_id_number", "id_number", "未登记身份证号", "No ID number on record")
+		}
+		plain, err := s.db.Keys.Decrypt(cipher)
+		if err != nil {
+			return fmt.Errorf("decrypt id number of person %d (is the secret file the right one?): %w", id, err)
+		}
+		out = string(plain)
+		return tx.audit(ctx, p.HomeOrgID, p.path, "person.reveal_id", "person", id, p.Name)
+	})
+	return out, err
+}
+
+// ApprovePerson activates a pending self-sign-up; nobody approves themselves.
+func (s *PersonService) ApprovePerson(ctx context.Context, id int64) error {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return jifen.ErrUnauthorized
+	}
+	if a.PersonID == id {
+		return jifen.Conflict("self_approval", "不能审批自己的申请", "You cannot approve your own request")
+	}
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		p, err := s.db.getPerson(ctx, tx.tx, id)
+		if err != nil {
+			return err
+		}
+		if !a.Has(p.path, jifen.RoleOrgAdmin) {
+			return jifen.NotFound("person")
+		}
+		if p.Status != jifen.PersonPending {
+			return jifen.Conflict("not_pending", "该人员不在待审核状态", "This person is not waiting for approval")
+		}
+		if _, err := tx.exec(ctx, "UPDATE people SET status = 'active', updated_at = ? WHERE id = ?", s.db.now(), id); err != nil {
+			return err
+		}
+		if err := tx.sendMessage(ctx, id, "注册已通过审核", "您在"+p.HomeOrgName+"的注册已通过审核，现在可以登录使用。"); err != nil {
+			return err
+		}
+		return tx.audit(ctx, p.HomeOrgID, p.path, "person.approve", "person", id, p.Name)
+	})
+}
+
+// SetPIN sets the 6-digit counter PIN for someone who uses the printed card.
+func (s *PersonService) SetPIN(ctx context.Context, id int64, pin string) error {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return jifen.ErrUnauthorized
+	}
+	if len(pin) != 6 || !isDigits(pin) {
+		return jifen.Invalid("pin", "密码应为6位数字", "The PIN must be 6 digits")
+	}
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		p, err := s.db.getPerson(ctx, tx.tx, id)
+		if err != nil {
+			return err
+		}
+		if !a.Has(p.path, jifen.RoleOrgAdmin) && a.PersonID != id {
+			return jifen.NotFound("person")
+		}
+		if _, err := tx.exec(ctx, "UPDATE people SET pin_hash = ?, updated_at = ? WHERE id = ?",
+			secret.HashPassword(pin, s.db.PasswordParams), s.db.now(), id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, p.HomeOrgID, p.path, "person.set_pin", "person", id, p.Name)
+	})
+}
+
+// JoinTeam adds a membership; team leaders and admins of the team do it.
+func (s *PersonService) JoinTeam(ctx context.Context, personID, teamID int64) error {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return jifen.ErrUnauthorized
+	}
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		if _, err := s.db.getPerson(ctx, tx.tx, personID); err != nil {
+			return err
+		}
+		team, err := tx.getOrg(ctx, teamID)
+		if err != nil {
+			return err
+		}
+		if err := tx.joinTeam(ctx, personID, teamID); err != nil {
+			return err
+		}
+		return tx.audit(ctx, teamID, team.Path, "team.join", "person", personID, team.Name)
+	})
+}
+
+// LeaveTeam removes a membership.
+func (s *PersonService) LeaveTeam(ctx context.Context, personID, teamID int64) error {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return jifen.ErrUnauthorized
+	}
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		team, err := tx.getOrg(ctx, teamID)
+		if err != nil {
+			return err
+		}
+		if !a.Has(team.Path, jifen.RoleOrgAdmin, jifen.RoleTeamLeader) && a.PersonID != personID {
+			return jifen.ErrForbidden
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM memberships WHERE person_id = ? AND team_id = ?", personID, teamID); err != nil {
+			return err
+		}
+		return tx.audit(ctx, teamID, team.Path, "team.leave", "person", personID, team.Name)
+	})
+}
+
+// ImportPeople writes a whole validated roster in one transaction, so a
+// failure leaves nothing behind. Rows match existing people by ID number,
+// then by phone, and update them instead of adding duplicates.
+func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []jifen.PersonInput) (jifen.ImportResult, error) {
+	var res jifen.ImportResult
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return res, jifen.ErrUnauthorized
+	}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		root, err := tx.getOrg(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		if !a.Has(root.Path, jifen.RoleOrgAdmin) {
+			return jifen.ErrForbidden
+		}
+		for i, in := range rows {
+			if in.OrgID == 0 {
+				in.OrgID = orgID
+			}
+			org, err := tx.getOrg(ctx, in.OrgID)
+			if err != nil || !jifen.PathContains(root.Path, org.Path) {
+				return jifen.Invalid("org_id", fmt.Sprintf("第%d行：所属组织不在导入范围内", i+1), fmt.Sprintf("row %d: organisation outside the import's scope", i+1))
+			}
+			var existing int64
+			if in.IDNumber != "" {
+				err = tx.queryRow(ctx, "SELECT id FROM people WHERE id_hash = ?", s.db.Keys.Hash(in.IDNumber)).Scan(&existing)
+			}
+			if existing == 0 && in.Phone != "" {
+				err = tx.queryRow(ctx, "SELECT id FROM people WHERE phone = ?", in.Phone).Scan(&existing)
+			}
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if existing == 0 {
+				if _, _, err := tx.createPerson(ctx, in, jifen.PersonActive); err != nil {
+					return rowErr(i, err)
+				}
+				res.Created++
+				continue
+			}
+			cur, err := s.db.getPerson(ctx, tx.tx, existing)
+			if err != nil {
+				return err
+			}
+			if !a.Has(cur.path, jifen.RoleOrgAdmin) {
+				return rowErr(i, jifen.Conflict("person_elsewhere", "此人已在其他组织登记，需办理转接", "This person is registered in another organisation; use a transfer"))
+			}
+			home, err := tx.placement(ctx, &in)
+			if err != nil {
+				return rowErr(i, err)
+			}
+			cipher, hash, masked := s.db.idFields(in.IDNumber)
+			if in.IDNumber == "" {
+				if _, err := tx.exec(ctx, `UPDATE people SET name = ?, gender = ?, birth_date = ?, phone = ?, political_status = ?, skills = ?, home_org_id = ?, home_org_path = ?, updated_at = ? WHERE id = ?`,
+					in.Name, in.Gender, in.BirthDate, nullIfEmpty(in.Phone), in.PoliticalStatus, strings.Join(in.Skills, ","), home.ID, home.Path, s.db.now(), existing); err != nil {
+					return rowErr(i, err)
+				}
+			} else if _, err := tx.exec(ctx, `UPDATE people SET name = ?, gender = ?, birth_date = ?, phone = ?, political_status = ?, skills = ?, home_org_id = ?, home_org_path = ?,
+				id_cipher = ?, id_hash = ?, id_masked = ?, updated_at = ? WHERE id = ?`,
+				in.Name, in.Gender, in.BirthDate, nullIfEmpty(in.Phone), in.PoliticalStatus, strings.Join(in.Skills, ","), home.ID, home.Path,
+				cipher, hash, masked, s.db.now(), existing); err != nil {
+				return rowErr(i, err)
+			}
+			for _, team := range in.TeamIDs {
+				if err := tx.joinTeam(ctx, existing, team); err != nil {
+					return rowErr(i, err)
+				}
+			}
+			res.Updated++
+		}
+		return tx.audit(ctx, root.ID, root.Path, "person.import", "org", root.ID, fmt.Sprintf("created %d, updated %d", res.Created, res.Updated))
+	})
+	if err != nil {
+		return jifen.ImportResult{}, err
+	}
+	return res, nil
+}
+
+// rowErr names the roster row (1-based data row) in an import error.
+func rowErr(i int, err error) error {
+	var e *jifen.Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Zh = fmt.Sprintf("第%d行：%s", i+1, e.Zh)
+		c.En = fmt.Sprintf("row %d: %s", i+1, e.En)
+		return &c
+	}
+	return err
+}

@@ -225,3 +225,9 @@ type MessageService interface {
 	// SendMessage writes to a person's inbox; staff only, within scope.
 	SendMessage(ctx context.Context, personID int64, title, body string) error
 }
+
+// SystemActor acts for the command line and the demo loader: it holds
+// super_admin everywhere and writes audit lines with no person behind them.
+func SystemActor() *Actor {
+	return &Actor{Name: "system", Grants: []Grant{{Role: RoleSuperAdmin, OrgPath: "/"}}}
+}

@@ -74,6 +74,7 @@ func (s *AuditService) Audit(ctx context.Context, f jifen.AuditFilter) ([]*jifen
 		if err := rows.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorName, &e.OrgID, &e.Action, &e.TargetType, &e.TargetID, &e.Detail, &e.IP); err != nil {
 			return nil, 0, err
 		}
+		e.At = e.At.In(jifen.Zone)
 		out = append(out, e)
 	}
 	return out, total, rows.Err()

@@ -77,7 +77,7 @@ func (db *DB) clearFailures(ctx context.Context, key string) error {
 	})
 }
 
-// SignIn checks a phone and password and opens a session.
+// SignIn checks a phone (or volunteer number) and password and opens a session.
 func (s *AuthService) SignIn(ctx context.Context, phone, password, kind string, ip netip.Addr) (string, error) {
 	phone = jifen.NormalizeMobile(phone)
 	if phone == "" || password == "" {
@@ -97,7 +97,12 @@ func (s *AuthService) SignIn(ctx context.Context, phone, password, kind string, 
 	var id int64
 	var hash sql.NullString
 	var status string
-	err = s.db.queryRow(ctx, "SELECT id, password_hash, status FROM people WHERE phone = ?", phone).Scan(&id, &hash, &status)
+	// People without a phone of their own sign in with their volunteer number.
+	col := "phone"
+	if !jifen.ValidMobile(phone) {
+		col = "volunteer_no"
+	}
+	err = s.db.queryRow(ctx, "SELECT id, password_hash, status FROM people WHERE "+col+" = ?", phone).Scan(&id, &hash, &status)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}

@@ -51,8 +51,10 @@ func (s *MessageService) Messages(ctx context.Context, page, perPage int) ([]*ji
 		if err := rows.Scan(&m.ID, &m.PersonID, &m.Title, &m.Body, &m.CreatedAt, &read); err != nil {
 			return nil, 0, err
 		}
+		m.CreatedAt = m.CreatedAt.In(jifen.Zone)
 		if read.Valid {
-			m.ReadAt = &read.Time
+			t := read.Time.In(jifen.Zone)
+			m.ReadAt = &t
 		}
 		out = append(out, m)
 	}

@@ -27,11 +27,13 @@ func scanOrg(row interface{ Scan(...any) error }) (*jifen.Org, error) {
 		&o.Address, &o.HasSeal, &o.SignupRequiresApproval, &archived, &o.CreatedAt); err != nil {
 		return nil, err
 	}
+	o.CreatedAt = o.CreatedAt.In(jifen.Zone)
 	if parent.Valid {
 		o.ParentID = &parent.Int64
 	}
 	if archived.Valid {
-		o.ArchivedAt = &archived.Time
+		t := archived.Time.In(jifen.Zone)
+		o.ArchivedAt = &t
 	}
 	return o, nil
 }

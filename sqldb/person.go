@@ -37,6 +37,7 @@ func scanPerson(row interface{ Scan(...any) error }) (*personRow, error) {
 		&p.HomeOrgID, &p.HomeOrgName, &path, &p.VolunteerNo, &p.Status, &p.HasPassword, &p.HasPIN, &p.CreatedAt, &p.UpdatedAt); err != nil {
 		return nil, err
 	}
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.In(jifen.Zone), p.UpdatedAt.In(jifen.Zone)
 	p.Skills = []string{}
 	if skills != "" {
 		p.Skills = strings.Split(skills, ",")
@@ -540,7 +541,9 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 		if !a.Has(root.Path, jifen.RoleOrgAdmin) {
 			return jifen.ErrForbidden
 		}
+		progress := jifen.ProgressFrom(ctx)
 		for i, in := range rows {
+			progress(i, len(rows))
 			if in.OrgID == 0 {
 				in.OrgID = orgID
 			}
@@ -595,6 +598,7 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 			}
 			res.Updated++
 		}
+		progress(len(rows), len(rows))
 		return tx.audit(ctx, root.ID, root.Path, "person.import", "org", root.ID, fmt.Sprintf("created %d, updated %d", res.Created, res.Updated))
 	})
 	if err != nil {

@@ -120,3 +120,11 @@ CREATE TABLE messages (
     read_at TIMESTAMP
 );
 CREATE INDEX messages_person ON messages(person_id, id);
+
+CREATE TABLE uploads (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES people(id),
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);

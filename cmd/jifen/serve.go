@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"jifen/demo"
+	"jifen/sqldb"
+	"jifen/web"
+)
+
+// services wires the SQL implementations into the web layer's set.
+func services(db *sqldb.DB) web.Services {
+	return web.Services{
+		Orgs: sqldb.NewOrgService(db), People: sqldb.NewPersonService(db), Auth: sqldb.NewAuthService(db),
+		Audit: sqldb.NewAuditService(db), Messages: sqldb.NewMessageService(db), Uploads: sqldb.NewUploadService(db),
+		Ping: db.Ping,
+	}
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.bindServe(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("give both --tls-cert and --tls-key")
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	slog.SetDefault(log)
+	db, err := open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := services(db)
+	if c.Demo {
+		if err := loadDemo(ctx, svc, stdout); err != nil {
+			return err
+		}
+	}
+	srv, err := web.New(web.Config{PublicURL: c.PublicURL, Secure: c.TLSCert != "", TrustProxy: c.TrustProxy, Version: version}, svc, db.Keys, log)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Addr:              c.Addr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "jifen %s on %s (%s)\n  open %s\n  secret file: %s (back it up with the data)\n", version, c.Addr, db.Dialect(), c.PublicURL, c.SecretFile)
+	errc := make(chan error, 1)
+	go func() {
+		if c.TLSCert != "" {
+			errc <- hs.ServeTLS(ln, c.TLSCert, c.TLSKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// SIGTERM: stop taking requests and let those in flight finish.
+	fmt.Fprintln(stdout, "shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+func loadDemo(ctx context.Context, svc web.Services, stdout io.Writer) error {
+	ds := demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth}
+	empty, err := demo.Empty(ctx, ds)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		fmt.Fprintln(stdout, "demo: the database already has data; nothing loaded")
+		return nil
+	}
+	logins, err := demo.Load(ctx, ds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo county loaded. Sign in with any of these (password %s):\n", demo.Password)
+	for _, l := range logins {
+		fmt.Fprintf(stdout, "  %-12s %s  %s  %s\n", l.Role, l.Phone, l.Name, l.Org)
+	}
+	return nil
+}
+

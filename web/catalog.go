@@ -1,0 +1,133 @@
+package web
+
+// catalog holds the UI text: key → {Simplified Chinese, English}. Chinese
+// is the product's first language; English follows it. A test renders every
+// page in both languages and fails on a key missing here.
+var catalog = map[string][2]string{
+	"app.name":   {"文明积分 · 志愿服务", "jifen · Volunteer Points"},
+	"app.footer": {"新时代文明实践 · 志愿服务 · 积分超市", "Civilisation practice · volunteer service · points"},
+
+	"nav.home": {"首页", "Home"}, "nav.me": {"我的", "Me"}, "nav.messages": {"消息", "Messages"},
+	"nav.orgs": {"组织", "Organisations"}, "nav.people": {"人员", "People"}, "nav.import": {"导入", "Import"},
+	"nav.audit": {"操作日志", "Audit log"}, "nav.signout": {"退出", "Sign out"}, "nav.back_home": {"返回首页", "Back to home"},
+
+	"action.create": {"创建", "Create"}, "action.edit": {"编辑", "Edit"}, "action.revoke": {"撤销", "Revoke"},
+	"action.save": {"保存", "Save"}, "action.search": {"搜索", "Search"}, "action.send": {"发送", "Send"},
+	"action.upload": {"上传", "Upload"},
+	"yes":           {"是", "Yes"}, "no": {"否", "No"},
+
+	"error.title": {"出错了", "Something is wrong"}, "error.request_id": {"请求编号", "Request id"},
+	"error.internal": {"系统繁忙，请稍后再试", "Something went wrong; please try again later"},
+
+	"field.birth_date": {"出生日期", "Birth date"}, "field.body": {"内容", "Text"}, "field.choose": {"请选择", "Choose"},
+	"field.gender": {"性别", "Gender"}, "field.guardian_name": {"监护人姓名", "Guardian's name"},
+	"field.guardian_phone": {"监护人手机号", "Guardian's mobile"}, "field.id_number": {"身份证号", "ID number"},
+	"field.id_number_optional": {"身份证号（选填）", "ID number (optional)"}, "field.kind": {"类型", "Kind"},
+	"field.name": {"姓名", "Name"}, "field.org": {"所属组织", "Organisation"}, "field.org_name": {"名称", "Name"},
+	"field.password": {"密码", "Password"}, "field.password_again": {"再次输入密码", "Password again"},
+	"field.password_new": {"新密码（至少8位）", "New password (at least 8 characters)"},
+	"field.password_old": {"原密码", "Current password"}, "field.phone": {"手机号", "Mobile phone"},
+	"field.phone_optional": {"手机号（选填，老人可不填）", "Mobile phone (optional)"}, "field.pin": {"6位数字密码", "6-digit PIN"},
+	"field.pin_again": {"再次输入", "PIN again"}, "field.political_status": {"政治面貌", "Political status"},
+	"field.role": {"角色", "Role"}, "field.skills": {"技能特长", "Skills"},
+	"field.skills_hint": {"如：理发、家电维修，用顿号分开", "e.g. haircuts, appliance repair"}, "field.title": {"标题", "Title"},
+
+	"home.hello": {"%s，您好", "Hello, %s"}, "home.can_do": {"我能做什么", "What I can do"},
+	"home.welcome":  {"欢迎使用文明积分", "Welcome to jifen"},
+	"home.intro":    {"登记成为志愿者，参加志愿服务，记录服务时长，用积分兑换生活用品。", "Register as a volunteer, serve, record your hours and spend points on everyday goods."},
+	"home.messages": {"我的消息", "My messages"}, "home.tile.audit": {"操作日志", "Audit log"},
+	"home.tile.import": {"导入花名册", "Import a roster"}, "home.tile.messages": {"查看消息", "Read messages"},
+	"home.tile.orgs": {"组织架构", "Organisations"}, "home.tile.people": {"人员管理", "Manage people"},
+	"home.tile.qr": {"我的二维码", "My QR code"},
+
+	"signin.title": {"登录", "Sign in"}, "signin.login": {"手机号或志愿者编号", "Mobile phone or volunteer number"},
+	"signin.submit": {"登录", "Sign in"}, "signin.no_account": {"还没有账号？注册", "No account yet? Sign up"},
+	"signin.have_code": {"忘记密码 / 有管理员给的验证码", "Forgot password / have a code from an admin"},
+
+	"signup.title": {"注册", "Sign up"}, "signup.submit": {"同意并注册", "Agree and sign up"},
+	"signup.consent":          {"我已阅读并同意", "I have read and accept the"},
+	"signup.guardian":         {"未满14周岁？请由监护人填写", "Under 14? A guardian fills this in"},
+	"signup.guardian_consent": {"我是监护人，同意其注册并处理其个人信息", "I am the guardian and consent to this registration"},
+	"signup.pending_title":    {"注册已提交", "Registration received"},
+	"signup.pending":          {"您所在组织需要审核新注册的人员。审核通过后，您会收到消息，即可登录。", "Your organisation reviews new registrations. You can sign in once it approves."},
+
+	"privacy.title": {"个人信息保护告知书", "Personal information notice"}, "privacy.version": {"版本", "Version"},
+	"privacy.body1": {"我们收集您的姓名、性别、出生日期、手机号、身份证号（选填）、政治面貌、技能和所属组织，仅用于志愿者登记、服务时长记录与证明、积分管理。", "We collect your name, gender, birth date, mobile number, ID number (optional), political status, skills and organisation only to register you as a volunteer, record and certify your service, and manage points."},
+	"privacy.body2": {"身份证号加密保存，页面上只显示部分号码；管理员查看完整号码会被记录。", "ID numbers are stored encrypted and shown masked; every admin who views a full number is logged."},
+	"privacy.body3": {"未经您同意，我们不向第三方提供您的个人信息，也不用于商业用途。", "We do not pass your personal information to others without your consent, nor use it commercially."},
+	"privacy.body4": {"您可以查看、更正您的信息，也可以向所属组织申请注销；服务记录和积分台账将以不含个人信息的形式保留。", "You may view and correct your information and ask your organisation to delete your account; service and points records are kept without personal data."},
+
+	"reset.title": {"设置新密码", "Set a new password"}, "reset.code": {"8位验证码", "8-digit code"},
+	"reset.intro":  {"请向所在社区或村的管理员索取一次性验证码，然后在这里设置新密码。", "Ask your community or village admin for a one-time code, then set a new password here."},
+	"reset.submit": {"设置密码", "Set password"},
+
+	"me.edit": {"修改我的信息", "Edit my details"}, "me.password": {"修改密码", "Change password"},
+	"me.qr_alt":  {"我的志愿者二维码", "My volunteer QR code"},
+	"me.qr_hint": {"参加活动或兑换积分时出示此二维码", "Show this code at activities and at the points counter"},
+
+	"messages.mark_read": {"标为已读", "Mark as read"}, "messages.none": {"暂无消息", "No messages"},
+	"pager.next": {"下一页", "Next"}, "pager.prev": {"上一页", "Previous"},
+
+	"orgs.none": {"暂无组织", "No organisations"}, "org.add_child": {"新增下级组织", "Add a child organisation"},
+	"org.address": {"地址", "Address"}, "org.archive": {"归档此组织", "Archive this organisation"},
+	"org.archived": {"已归档", "Archived"}, "org.children": {"下级组织", "Child organisations"},
+	"org.contact_phone": {"联系电话", "Contact phone"}, "org.edit": {"修改资料与印章", "Edit profile and seal"},
+	"org.leader": {"负责人", "Person in charge"}, "org.move": {"移动到其他上级", "Move under another parent"},
+	"org.new_parent_id": {"新上级组织的编号", "Id of the new parent"}, "org.no_children": {"没有下级组织", "No child organisations"},
+	"org.people": {"查看人员", "People here"}, "org.seal": {"印章", "Seal"},
+	"org.seal_upload":     {"上传印章图片（PNG，用于证明文件）", "Upload a seal image (PNG, for certificates)"},
+	"org.signup_approval": {"自助注册需审核", "Self sign-ups need approval"},
+
+	"people.new": {"登记新人员", "Register a person"}, "people.none": {"没有找到人员", "Nobody found"},
+	"people.pending":     {"待审核的注册", "Registrations awaiting approval"},
+	"people.search_hint": {"姓名、手机号或志愿者编号", "Name, phone or volunteer number"},
+	"people.total":       {"共 %d 人", "%d people"},
+
+	"person.approve": {"审核通过", "Approve"}, "person.card": {"打印二维码卡片", "Print QR card"},
+	"person.code_expires": {"有效期至", "Valid until"},
+	"person.code_issued":  {"请把这个一次性验证码交给本人（只显示一次）：", "Give this one-time code to the person (shown once):"},
+	"person.grant":        {"授予角色", "Grant a role"}, "person.grant_org_id": {"在哪个组织（编号）", "On which organisation (id)"},
+	"person.home_org": {"所属组织", "Organisation"}, "person.issue_code": {"发放一次性验证码（设置/重置密码）", "Issue a one-time code (set or reset password)"},
+	"person.no_roles": {"没有角色", "No roles"}, "person.password": {"已设置密码", "Password set"},
+	"person.pending": {"待审核", "Pending"}, "person.pin": {"已设置卡片密码", "Card PIN set"},
+	"person.reveal":        {"查看完整身份证号", "Show full ID number"},
+	"person.reveal_logged": {"此操作会记入操作日志", "This is recorded in the audit log"},
+	"person.roles":         {"角色", "Roles"}, "person.send_message": {"发送消息", "Send a message"},
+	"person.set_pin": {"设置卡片密码（无智能手机者使用）", "Set the card PIN (for people without a smartphone)"},
+	"person.team":    {"志愿服务队", "Team"}, "person.volunteer_no": {"志愿者编号", "Volunteer number"},
+
+	"card.title": {"志愿者服务卡", "Volunteer card"}, "card.print_hint": {"用浏览器打印此页", "Print this page from the browser"},
+	"card.pin_hint": {"使用时请出示本卡并输入6位密码", "Show this card and enter your 6-digit PIN"},
+
+	"import.title": {"导入人员花名册", "Import a roster"}, "import.check": {"检查文件", "Check the file"},
+	"import.column": {"列", "Column"}, "import.commit": {"导入 %d 条有效记录", "Import %d valid rows"},
+	"import.done": {"导入完成：新增 %d 人，更新 %d 人", "Imported: %d added, %d updated"},
+	"import.file": {"Excel（.xlsx）或CSV文件", "Excel (.xlsx) or CSV file"},
+	"import.help": {"第一行为表头，可包含：姓名、性别、手机号、身份证号、政治面貌、所属组织、出生日期、技能。身份证号一列请设为文本格式。", "The first row holds headers such as 姓名, 性别, 手机号, 身份证号, 政治面貌, 所属组织, 出生日期, 技能. Format the ID column as text."},
+	"import.org":  {"导入到", "Import into"}, "import.reason": {"原因", "Reason"}, "import.row": {"表格行号", "Sheet row"},
+	"import.skip_invalid": {"跳过错误行，只导入有效记录", "Skip the bad rows and import the valid ones"},
+	"import.skipped":      {"跳过了 %d 条错误记录", "%d bad rows were skipped"},
+	"import.summary":      {"共 %d 行，有效 %d 行，错误 %d 处", "%d rows, %d valid, %d problems"},
+	"import.upload":       {"上传文件", "Upload a file"},
+
+	"audit.action": {"操作", "Action"}, "audit.at": {"时间", "When"}, "audit.detail": {"内容", "Detail"},
+	"audit.ip": {"来源地址", "From"}, "audit.none": {"暂无记录", "No entries"}, "audit.total": {"共 %d 条", "%d entries"},
+	"audit.who":        {"操作人", "Who"},
+	"audit.org.create": {"创建组织", "Created organisation"}, "audit.org.update": {"修改组织", "Changed organisation"},
+	"audit.org.move": {"移动组织", "Moved organisation"}, "audit.org.archive": {"归档组织", "Archived organisation"},
+	"audit.org.seal": {"上传印章", "Uploaded seal"}, "audit.person.create": {"登记人员", "Registered person"},
+	"audit.person.update": {"修改人员", "Changed person"}, "audit.person.reveal_id": {"查看完整身份证号", "Viewed full ID number"},
+	"audit.person.approve": {"审核通过注册", "Approved registration"}, "audit.person.set_pin": {"设置卡片密码", "Set card PIN"},
+	"audit.person.import": {"导入花名册", "Imported roster"}, "audit.person.signup": {"自助注册", "Signed up"},
+	"audit.person.issue_code": {"发放验证码", "Issued one-time code"}, "audit.person.reset_password": {"用验证码设置密码", "Set password with code"},
+	"audit.team.join": {"加入志愿服务队", "Joined team"}, "audit.team.leave": {"退出志愿服务队", "Left team"},
+	"audit.role.grant": {"授予角色", "Granted role"}, "audit.role.revoke": {"撤销角色", "Revoked role"},
+	"audit.message.send": {"发送消息", "Sent message"}, "audit.admin.create": {"创建超级管理员", "Created super admin"},
+	"audit.admin.reset_password": {"命令行重置密码", "Password reset from the command line"},
+
+	"flash.saved": {"已保存", "Saved"}, "flash.created": {"已创建", "Created"}, "flash.moved": {"已移动", "Moved"},
+	"flash.archived": {"已归档", "Archived"}, "flash.pin_set": {"卡片密码已设置", "Card PIN set"},
+	"flash.approved": {"已审核通过", "Approved"}, "flash.granted": {"已授予角色", "Role granted"}, "flash.sent": {"已发送", "Sent"},
+	"flash.welcome":      {"注册成功！这是您的志愿者编号和二维码", "Welcome! Here are your volunteer number and QR code"},
+	"flash.password_set": {"密码已设置，请登录", "Password set; please sign in"},
+}

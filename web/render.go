@@ -1,0 +1,153 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"jifen"
+)
+
+// parseTemplates parses every page together with the shared layout.
+func (s *Server) parseTemplates() error {
+	s.pages = map[string]*template.Template{}
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", f)
+		if err != nil {
+			return fmt.Errorf("web: template %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+// funcs are the template helpers. "t" is bound per request (it needs the
+// language) by cloning nothing: the page data carries Lang and t reads it.
+var funcs = template.FuncMap{
+	"t":  func(lang, key string) string { return tr(lang, key) },
+	"tf": func(lang, key string, args ...any) string { return fmt.Sprintf(tr(lang, key), args...) },
+	"time": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(jifen.Zone).Format("2006-01-02 15:04")
+	},
+	"date": func(t time.Time) string { return t.In(jifen.Zone).Format("2006-01-02") },
+	"kind": func(lang string, k jifen.OrgKind) string {
+		if lang == "en" {
+			return strings.ReplaceAll(string(k), "_", " ")
+		}
+		return k.Zh()
+	},
+	"role": func(lang string, r jifen.Role) string {
+		if lang == "en" {
+			return strings.ReplaceAll(string(r), "_", " ")
+		}
+		return r.Zh()
+	},
+	"political": func(lang string, p jifen.PoliticalStatus) string {
+		if lang == "en" {
+			return strings.ReplaceAll(string(p), "_", " ")
+		}
+		return p.Zh()
+	},
+	"gender": func(lang string, g jifen.Gender) string {
+		if lang == "en" {
+			return string(g)
+		}
+		return g.Zh()
+	},
+	"maskPhone": jifen.MaskMobile,
+	"join":      strings.Join,
+	"add":       func(a, b int) int { return a + b },
+	"seq": func(n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i + 1
+		}
+		return out
+	},
+	"indent": func(depth int) string { return strings.Repeat("　", depth) },
+	"has": func(a *jifen.Actor, path string, roles ...string) bool {
+		rs := make([]jifen.Role, len(roles))
+		for i, r := range roles {
+			rs[i] = jifen.Role(r)
+		}
+		return a.Has(path, rs...)
+	},
+}
+
+// page is the data every template gets besides its own.
+type page struct {
+	Lang   string
+	Actor  *jifen.Actor
+	CSRF   string
+	Path   string
+	Flash  string
+	Unread int
+	Staff  bool
+	Title  string
+	D      map[string]any
+}
+
+// render writes a page. Templates render into a buffer first so a
+// template error becomes a clean 500 instead of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data map[string]any) {
+	t, ok := s.pages[name]
+	if !ok {
+		s.log.Error("missing template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	// Templates compare these with eq, which refuses a missing value.
+	for _, k := range []string{"Field", "Form", "Error"} {
+		if _, ok := data[k]; !ok {
+			data[k] = ""
+		}
+	}
+	lang := langOf(r)
+	p := page{Lang: lang, Actor: jifen.ActorFrom(r.Context()), Path: r.URL.RequestURI(), D: data}
+	p.CSRF, _ = r.Context().Value(csrfKey).(string)
+	if done := r.URL.Query().Get("done"); done != "" {
+		if _, ok := catalog["flash."+done]; ok {
+			p.Flash = tr(lang, "flash."+done)
+		}
+	}
+	if p.Actor != nil {
+		p.Unread, _ = s.svc.Messages.UnreadCount(r.Context())
+		paths, all := p.Actor.ScopePaths(jifen.StaffRoles...)
+		p.Staff = all || len(paths) > 0
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.log.Error("render", "template", name, "err", err, "id", requestID(r.Context()))
+		http.Error(w, tr(lang, "error.internal"), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", map[string]string{"zh": "zh-CN", "en": "en"}[lang])
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+// redirect answers a successful form post (post/redirect/get).
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

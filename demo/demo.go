@@ -128,7 +128,7 @@ func Load(ctx context.Context, s Services) ([]Login, error) {
 		}
 		in := jifen.PersonInput{
 			Name: family[i%len(family)] + given[(i*7)%len(given)], Gender: g,
-			BirthDate: fmt.Sprintf("%d-%02d-%02d", 1945+(i*3)%60, 1+i%12, 1+i%28),
+			BirthDate:       fmt.Sprintf("%d-%02d-%02d", 1945+(i*3)%60, 1+i%12, 1+i%28),
 			PoliticalStatus: statuses[i%len(statuses)], Skills: skills[i%len(skills)], OrgID: ids[homes[i%len(homes)]],
 		}
 		if i%3 != 0 {

@@ -108,4 +108,3 @@ func loadDemo(ctx context.Context, svc web.Services, stdout io.Writer) error {
 	}
 	return nil
 }
-

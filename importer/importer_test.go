@@ -48,7 +48,7 @@ func testOptions() Options {
 	}
 }
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", name))
 	if err != nil {
@@ -541,4 +541,30 @@ func TestProgressRedrawsOneLineOnATerminal(t *testing.T) {
 	if strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "1000/1000 100%\n") || strings.Count(out, "\r") != 3 {
 		t.Errorf("output %q", out)
 	}
+}
+
+// FuzzParseNeverPanics feeds arbitrary bytes as CSV and XLSX: every outcome
+// must be a roster or a *jifen.Error, and no panic may be needed to get it
+// (Parse recovers panics, so a recovered one is reported here).
+func FuzzParseNeverPanics(f *testing.F) {
+	f.Add([]byte("姓名,性别\n王芳,女\n"), "a.csv")
+	f.Add([]byte("姓名\t手机号\n\"王\n芳\"\t13900139000\n"), "a.txt")
+	f.Add([]byte("PK\x03\x04garbage"), "a.xlsx")
+	f.Add(fixture(f, "roster-sample.xlsx"), "a.xlsx")
+	f.Fuzz(func(t *testing.T, data []byte, name string) {
+		r, err := Parse(bytes.NewReader(data), name, testOptions())
+		if err == nil {
+			if r == nil || r.Total != len(r.Rows) {
+				t.Fatalf("roster %+v", r)
+			}
+			return
+		}
+		var e *jifen.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("not a *jifen.Error: %v", err)
+		}
+		if e.Err != nil && strings.HasPrefix(e.Err.Error(), "panic:") {
+			t.Fatalf("recovered %v", e.Err)
+		}
+	})
 }

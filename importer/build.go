@@ -3,6 +3,7 @@ package importer
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -24,8 +25,6 @@ type parser struct {
 	col     map[string]int    // field key -> column index
 	colName map[string]string // field key -> header text as in the file
 	orgs    map[string]orgHit // ResolveOrg answers, one call per name
-	phones  map[string]int    // phone -> sheet row of its first use
-	ids     map[string]int    // ID number -> sheet row of its first use
 	roster  *Roster
 }
 
@@ -36,7 +35,7 @@ type orgHit struct {
 
 // build picks the sheet with a roster header and checks every row of it.
 func build(tables []*table, opts Options) (*Roster, error) {
-	p := &parser{opts: opts, roster: &Roster{}, orgs: map[string]orgHit{}, phones: map[string]int{}, ids: map[string]int{}}
+	p := &parser{opts: opts, roster: &Roster{}, orgs: map[string]orgHit{}}
 	nonEmpty := 0
 	for _, t := range tables {
 		if len(t.rows) > 0 {
@@ -72,6 +71,7 @@ func build(tables []*table, opts Options) (*Roster, error) {
 			return nil, err
 		}
 	}
+	p.markDuplicates()
 	if p.roster.Total == 0 {
 		return nil, jifen.Errorf(jifen.KindInvalid, "no_rows", "file", "表格中只有表头，没有人员数据", "The file has a header but no people")
 	}
@@ -201,7 +201,7 @@ func (p *parser) row(sr sheetRow) error {
 		if g, ok := jifen.ParseGender(raw); ok {
 			in.Gender = g
 		} else {
-			c.add("gender", "性别应为“男”或“女”，表中是“"+raw+"”", "Gender must be 男 (male) or 女 (female), not “"+raw+"”")
+			c.add("gender", "性别应为“男”或“女”，表中是“"+short(raw)+"”", "Gender must be 男 (male) or 女 (female), not “"+short(raw)+"”")
 		}
 	} else if idOK {
 		in.Gender = jifen.IDGender(in.IDNumber)
@@ -211,8 +211,8 @@ func (p *parser) row(sr sheetRow) error {
 		if ps, ok := jifen.ParsePoliticalStatus(raw); ok {
 			in.PoliticalStatus = ps
 		} else {
-			c.add("political_status", "政治面貌“"+raw+"”无法识别，应为群众、共青团员、中共党员、中共预备党员或民主党派",
-				"Unknown political status “"+raw+"”; use 群众, 共青团员, 中共党员, 中共预备党员 or 民主党派")
+			c.add("political_status", "政治面貌“"+short(raw)+"”无法识别，应为群众、共青团员、中共党员、中共预备党员或民主党派",
+				"Unknown political status “"+short(raw)+"”; use 群众, 共青团员, 中共党员, 中共预备党员 or 民主党派")
 		}
 	}
 
@@ -224,8 +224,8 @@ func (p *parser) row(sr sheetRow) error {
 		case dateYearMonth:
 			yearMonth = d
 		default:
-			c.add("birth_date", "出生日期“"+raw+"”无法识别，请写成 1988-08-21 这样的格式",
-				"Birth date “"+raw+"” is not a date; write it like 1988-08-21")
+			c.add("birth_date", "出生日期“"+short(raw)+"”无法识别，请写成 1988-08-21 这样的格式",
+				"Birth date “"+short(raw)+"” is not a date; write it like 1988-08-21")
 		}
 	}
 
@@ -277,23 +277,6 @@ func (p *parser) row(sr sheetRow) error {
 		}
 	}
 
-	// Duplicates inside the file: the later row is the bad one, the first
-	// one stands. A value that is itself bad is not compared.
-	if !c.has("phone") && probe.Phone != "" {
-		if first, ok := p.phones[probe.Phone]; ok {
-			c.add("phone", fmt.Sprintf("与第%d行手机号重复", first), fmt.Sprintf("Same phone number as row %d", first))
-		} else {
-			p.phones[probe.Phone] = sr.n
-		}
-	}
-	if !c.has("id_number") && probe.IDNumber != "" {
-		if first, ok := p.ids[probe.IDNumber]; ok {
-			c.add("id_number", fmt.Sprintf("与第%d行身份证号重复", first), fmt.Sprintf("Same ID number as row %d", first))
-		} else {
-			p.ids[probe.IDNumber] = sr.n
-		}
-	}
-
 	if len(c.errs) == 0 {
 		out.Input, out.OK = probe, true
 	} else {
@@ -316,9 +299,9 @@ func (p *parser) resolveOrg(name string) (orgHit, error) {
 	case err == nil:
 		hit.id = id
 	case domain && e.Kind == jifen.KindNotFound:
-		hit.bad = jifen.Invalid("org", "组织不存在："+name, "No such organisation: "+name)
+		hit.bad = jifen.Invalid("org", "组织不存在："+short(name), "No such organisation: "+short(name))
 	case domain:
-		hit.bad = jifen.Invalid("org", e.Zh+"："+name, e.En+": "+name)
+		hit.bad = jifen.Invalid("org", e.Zh+"："+short(name), e.En+": "+short(name))
 	default:
 		return hit, err
 	}
@@ -355,4 +338,70 @@ func neutraliseField(in *jifen.PersonInput, field string, now time.Time) bool {
 		return false
 	}
 	return true
+}
+
+// short cuts a cell quoted in a message: the message is for a person, and a
+// pasted paragraph in a gender cell would drown it.
+func short(s string) string {
+	const max = 20
+	if r := []rune(s); len(r) > max {
+		return string(r[:max]) + "…"
+	}
+	return s
+}
+
+// markDuplicates flags every row that shares a phone or an ID number with
+// another row of the file, naming the other row. The file alone cannot
+// tell which of the two is right (often the first is the copy), so both go
+// back to the admin rather than silently keeping one.
+func (p *parser) markDuplicates() {
+	type key struct{ field, value string }
+	inError := map[int]map[string]bool{} // sheet row → fields already bad
+	for _, e := range p.roster.Errors {
+		if inError[e.SheetRow] == nil {
+			inError[e.SheetRow] = map[string]bool{}
+		}
+		inError[e.SheetRow][e.Field] = true
+	}
+	groups := map[key][]int{} // indexes into Rows, in file order
+	var order []key
+	for i, row := range p.roster.Rows {
+		for _, k := range []key{{"phone", jifen.NormalizeMobile(row.Input.Phone)}, {"id_number", jifen.NormalizeIDNumber(row.Input.IDNumber)}} {
+			if k.value == "" || inError[row.SheetRow][k.field] {
+				continue // a value that is itself bad is not compared
+			}
+			if len(groups[k]) == 0 {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], i)
+		}
+	}
+	added := false
+	for _, k := range order {
+		members := groups[k]
+		if len(members) < 2 {
+			continue
+		}
+		for _, i := range members {
+			other := members[0]
+			if other == i {
+				other = members[1]
+			}
+			row, otherRow := &p.roster.Rows[i], p.roster.Rows[other].SheetRow
+			col := p.colName[k.field]
+			if col == "" {
+				col = fieldZh[k.field]
+			}
+			zh, en := fmt.Sprintf("与第%d行手机号重复", otherRow), fmt.Sprintf("Same phone number as row %d", otherRow)
+			if k.field == "id_number" {
+				zh, en = fmt.Sprintf("与第%d行身份证号重复", otherRow), fmt.Sprintf("Same ID number as row %d", otherRow)
+			}
+			p.roster.Errors = append(p.roster.Errors, RowError{Row: row.Row, SheetRow: row.SheetRow, Column: col, Field: k.field, Reason: zh, ReasonEn: en})
+			row.OK = false
+			added = true
+		}
+	}
+	if added {
+		sort.SliceStable(p.roster.Errors, func(a, b int) bool { return p.roster.Errors[a].SheetRow < p.roster.Errors[b].SheetRow })
+	}
 }

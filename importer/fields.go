@@ -56,14 +56,16 @@ func headerKey(h string) string {
 }
 
 // joinHanSpaces removes the spaces people type inside two-character names
-// to line them up with three-character ones ("张  三", "张　三").
+// to line them up with three-character ones ("张  三", "张　三"). Line
+// breaks and tabs are left for Validate to refuse: they are mistakes, not
+// padding.
 func joinHanSpaces(s string) string {
 	r := []rune(s)
 	var b strings.Builder
 	for i := 0; i < len(r); i++ {
-		if unicode.IsSpace(r[i]) {
+		if padding(r[i]) {
 			j := i
-			for j < len(r) && unicode.IsSpace(r[j]) {
+			for j < len(r) && padding(r[j]) {
 				j++
 			}
 			if i > 0 && j < len(r) && unicode.Is(unicode.Han, r[i-1]) && unicode.Is(unicode.Han, r[j]) {
@@ -75,6 +77,9 @@ func joinHanSpaces(s string) string {
 	}
 	return b.String()
 }
+
+// padding reports the horizontal spaces used to line up names.
+func padding(r rune) bool { return r == ' ' || r == '\u3000' || r == '\u00a0' }
 
 // unquoteText undoes the tricks other systems use to keep Excel from turning
 // long digit strings into numbers: a leading apostrophe or ="...".

@@ -19,8 +19,8 @@ import (
 // Default limits: a county roster is a few thousand rows, so these only stop
 // mistakes (a whole database dump) and abuse, not real offices.
 const (
-	DefaultMaxRows  = 50000
-	DefaultMaxBytes = 20 << 20
+	DefaultMaxRows  = 50000    // data rows, header and blank rows not counted
+	DefaultMaxBytes = 20 << 20 // bytes of the uploaded file
 )
 
 // Options tells Parse how to resolve organisations and when "now" is.

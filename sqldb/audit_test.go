@@ -12,6 +12,7 @@ import (
 )
 
 func TestAuditRecordsEveryAdminChange(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		a := f.adminA.ctx
@@ -106,6 +107,7 @@ func TestAuditRecordsEveryAdminChange(t *testing.T) {
 }
 
 func TestAuditScope(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		wantErr(t, f.auth.SetPasswordByPhone(context.Background(), f.resident.phone, "command-line"), "", "", "")

@@ -26,6 +26,7 @@ func asError(t *testing.T, err error) *jifen.Error {
 }
 
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		noPassword := must(f.people.CreatePerson(f.adminA.ctx, jifen.PersonInput{Name: "无密码", Gender: jifen.Male, Phone: f.phone(), OrgID: f.villageA.ID}))(t)
@@ -77,52 +78,56 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestSignInThrottle(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		ip, other := netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("198.51.100.9")
-		signIn := func(phone, password string, ip netip.Addr) error {
-			_, err := f.auth.SignIn(context.Background(), phone, password, "web", ip)
-			return err
+		signIn := func(login, password string, ip netip.Addr) func() error {
+			return func() error {
+				_, err := f.auth.SignIn(context.Background(), login, password, "web", ip)
+				return err
+			}
 		}
-		steps := []struct {
+		type step struct {
 			name string
 			do   func() error
 			want jifen.Kind
 			code string
-		}{}
+			bug  string
+		}
+		var steps []step
 		for i := 1; i <= 5; i++ {
-			steps = append(steps, struct {
-				name string
-				do   func() error
-				want jifen.Kind
-				code string
-			}{fmt.Sprintf("wrong password %d of 5 is bad_credentials", i), func() error { return signIn(f.resident.phone, "nope-nope", ip) }, jifen.KindUnauthorized, "bad_credentials"})
+			steps = append(steps, step{name: fmt.Sprintf("wrong password %d of 5 is bad_credentials", i),
+				do: signIn(f.resident.phone, "nope-nope", ip), want: jifen.KindUnauthorized, code: "bad_credentials"})
 		}
-		more := []struct {
-			name string
-			do   func() error
-			want jifen.Kind
-			code string
-		}{
-			{"the sixth attempt is throttled even with the right password", func() error { return signIn(f.resident.phone, pw, ip) }, jifen.KindTooMany, "too_many_attempts"},
-			{"the phone stays throttled from another address", func() error { return signIn(f.resident.phone, pw, other) }, jifen.KindTooMany, "too_many_attempts"},
-			{"the phone stays throttled when typed differently", func() error { return signIn("+86"+f.resident.phone, pw, other) }, jifen.KindTooMany, "too_many_attempts"},
-			{"another phone from the same address still signs in", func() error { return signIn(f.leader.phone, pw, ip) }, "", ""},
-			{"a third phone from the same address still signs in", func() error { return signIn(f.adminA.phone, pw, ip) }, "", ""},
-			{"a wrong password on another phone is still only bad_credentials", func() error { return signIn(f.residentB.phone, "nope-nope", ip) }, jifen.KindUnauthorized, "bad_credentials"},
-			{"fifteen minutes later the phone signs in again", func() error {
+		steps = append(steps, []step{
+			{name: "the sixth attempt is throttled even with the right password", do: signIn(f.resident.phone, pw, ip), want: jifen.KindTooMany, code: "too_many_attempts"},
+			{name: "the phone stays throttled from another address", do: signIn(f.resident.phone, pw, other), want: jifen.KindTooMany, code: "too_many_attempts"},
+			{name: "the phone stays throttled when typed differently", do: signIn("+86 "+f.resident.phone, pw, other), want: jifen.KindTooMany, code: "too_many_attempts"},
+			{name: "the account stays throttled when signing in by volunteer number", do: signIn(f.resident.p.VolunteerNo, pw, other), want: jifen.KindTooMany, code: "too_many_attempts",
+				bug: "SignIn (sqldb/auth.go) keys the per-account throttle on the login string (\"signin:phone:\"+login); since sign-in by volunteer number was added, every account has two budgets of five guesses (phone and volunteer number). Key it on the person id once found, or check both keys"},
+			{name: "another phone from the same address still signs in", do: signIn(f.leader.phone, pw, ip)},
+			{name: "a third phone from the same address still signs in", do: signIn(f.adminA.phone, pw, ip)},
+			{name: "a wrong password on another phone is still only bad_credentials", do: signIn(f.residentB.phone, "nope-nope", ip), want: jifen.KindUnauthorized, code: "bad_credentials"},
+			{name: "fifteen minutes later the phone signs in again", do: func() error {
 				f.db.Now = func() time.Time { return time.Now().Add(16 * time.Minute) }
 				defer func() { f.db.Now = time.Now }()
-				return signIn(f.resident.phone, pw, ip)
-			}, "", ""},
-		}
-		for _, st := range append(steps, more...) {
-			t.Run(st.name, func(t *testing.T) { wantErr(t, st.do(), st.want, st.code, "") })
+				return signIn(f.resident.phone, pw, ip)()
+			}},
+		}...)
+		for _, st := range steps {
+			t.Run(st.name, func(t *testing.T) {
+				if st.bug != "" {
+					bug(t, st.bug)
+				}
+				wantErr(t, st.do(), st.want, st.code, "")
+			})
 		}
 	})
 }
 
 func TestAuthenticate(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		token := func(t *testing.T) string {
@@ -175,6 +180,7 @@ func birthYearsAgo(years, days int) string {
 }
 
 func TestSignup(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		minor := func(phone string) jifen.SignupInput {
@@ -288,6 +294,7 @@ func TestSignup(t *testing.T) {
 }
 
 func TestSignupRecordsConsents(t *testing.T) {
+	t.Parallel()
 	eachSQL(t, func(t *testing.T, db *sqldb.DB, raw *sql.DB) {
 		f := newFx(t, db)
 		guarded := adult("小红", f.phone(), f.villageA.ID)
@@ -340,6 +347,7 @@ func TestSignupRecordsConsents(t *testing.T) {
 }
 
 func TestSignupApproval(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		village := must(f.orgs.CreateOrg(f.adminA.ctx, jifen.OrgInput{Name: "审核村", Kind: jifen.OrgVillage, ParentID: &f.townA.ID, SignupRequiresApproval: true}))(t)
@@ -395,6 +403,7 @@ func TestSignupApproval(t *testing.T) {
 }
 
 func TestResetPassword(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		ctx := context.Background()
@@ -496,6 +505,7 @@ func TestResetPassword(t *testing.T) {
 }
 
 func TestResetPasswordThrottle(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		ctx := context.Background()
@@ -525,6 +535,7 @@ func TestResetPasswordThrottle(t *testing.T) {
 }
 
 func TestGrant(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		cases := []struct {
@@ -613,6 +624,7 @@ func TestGrant(t *testing.T) {
 }
 
 func TestInbox(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		p, tok := must2(f.auth.Signup(context.Background(), adult("新居民", f.phone(), f.villageA.ID), localIP))(t)

@@ -300,6 +300,12 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 			newPath, len(o.Path)+1, lo, hi); err != nil {
 			return err
 		}
+		for _, table := range []string{"activities", "service_records"} {
+			if _, err := tx.exec(ctx, `UPDATE `+table+` SET org_path = ? || substr(org_path, ?) WHERE org_path >= ? AND org_path < ?`,
+				newPath, len(o.Path)+1, lo, hi); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.exec(ctx, `UPDATE audit_log SET org_path = ? || substr(org_path, ?) WHERE org_path >= ? AND org_path < ?`,
 			newPath, len(o.Path)+1, lo, hi); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 )
 
 func TestOrgTreeFromCityDownToTeam(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		levels := []struct {
@@ -50,6 +51,7 @@ func TestOrgTreeFromCityDownToTeam(t *testing.T) {
 }
 
 func TestOrgKindRules(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name          string
 		parent, child jifen.OrgKind
@@ -119,6 +121,7 @@ func TestOrgKindRules(t *testing.T) {
 }
 
 func TestOrgCreatePermissions(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		archived := f.org(t, f.super.ctx, f.countyA, jifen.OrgTown, "已撤并镇")
@@ -175,6 +178,7 @@ func TestOrgCreatePermissions(t *testing.T) {
 // The subtree of /1/2/ must not take in /1/20/ … /1/29/: the range
 // [path, PathUpper(path)) does what a LIKE '/1/2%' would get wrong.
 func TestOrgSubtreeIsThePathRange(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		if f.countyA.Path != "/1/2/" {
@@ -253,6 +257,7 @@ func must2[A, B any](a A, b B, err error) func(t testing.TB) (A, B) {
 }
 
 func TestMoveOrg(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		// subtree builds town → village → team → sub-team in county A, with
@@ -376,6 +381,7 @@ func TestMoveOrg(t *testing.T) {
 }
 
 func TestArchiveOrg(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		town := f.org(t, f.adminA.ctx, f.countyA, jifen.OrgTown, "待撤镇")
@@ -445,6 +451,7 @@ func TestArchiveOrg(t *testing.T) {
 }
 
 func TestSetSeal(t *testing.T) {
+	t.Parallel()
 	png := func(n int) []byte {
 		b := make([]byte, n)
 		copy(b, "\x89PNG\r\n\x1a\n")
@@ -512,6 +519,7 @@ func TestSetSeal(t *testing.T) {
 }
 
 func TestUpdateOrg(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		cases := []struct {
@@ -555,6 +563,7 @@ func TestUpdateOrg(t *testing.T) {
 }
 
 func TestOrgVisibility(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		type see struct {

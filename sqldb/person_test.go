@@ -14,6 +14,7 @@ import (
 )
 
 func TestCreatePersonWithIDNumber(t *testing.T) {
+	t.Parallel()
 	female := idNo("19950818", 882)
 	male := idNo("19600501", 123)
 	withX := ""
@@ -83,6 +84,7 @@ func TestCreatePersonWithIDNumber(t *testing.T) {
 }
 
 func TestCreatePersonConflictsWriteNothing(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		id := idNo("19700101", 11)
@@ -138,6 +140,7 @@ func TestCreatePersonConflictsWriteNothing(t *testing.T) {
 }
 
 func TestPersonNames(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		in     string
@@ -172,6 +175,7 @@ func TestPersonNames(t *testing.T) {
 }
 
 func TestPeopleSearch(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		village := f.org(t, f.adminA.ctx, f.townA, jifen.OrgVillage, "搜索村")
@@ -225,6 +229,7 @@ func TestPeopleSearch(t *testing.T) {
 }
 
 func TestPeoplePaging(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		village := f.org(t, f.adminA.ctx, f.townA, jifen.OrgVillage, "分页村")
@@ -271,6 +276,7 @@ func TestPeoplePaging(t *testing.T) {
 }
 
 func TestPeopleScope(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		// A volunteer who lives in county B and serves in county A's team.
@@ -355,6 +361,7 @@ func TestPeopleScope(t *testing.T) {
 }
 
 func TestRevealIDNumber(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		id := idNo("19820304", 567)
@@ -407,6 +414,7 @@ func TestRevealIDNumber(t *testing.T) {
 }
 
 func TestRegisterIntoTeam(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		sub := f.org(t, f.adminA.ctx, f.teamA, jifen.OrgTeam, "一分队")
@@ -448,6 +456,7 @@ func TestRegisterIntoTeam(t *testing.T) {
 }
 
 func TestImportPeople(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		village := f.org(t, f.adminA.ctx, f.townA, jifen.OrgVillage, "导入村")
@@ -511,6 +520,7 @@ func TestImportPeople(t *testing.T) {
 }
 
 func TestImportWithOneBadRowWritesNothing(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		village := f.org(t, f.adminA.ctx, f.townA, jifen.OrgVillage, "导入村")
@@ -570,6 +580,7 @@ func TestImportWithOneBadRowWritesNothing(t *testing.T) {
 }
 
 func TestUpdatePersonKeepsIDNumberConsistent(t *testing.T) {
+	t.Parallel()
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)
 		id := idNo("19900615", 3) // male

@@ -1,0 +1,51 @@
+package jifen
+
+import (
+	"context"
+	"time"
+)
+
+// Certificate is an issued service certificate (志愿服务证明) in the register.
+type Certificate struct {
+	ID           int64     `json:"id"`
+	Serial       string    `json:"serial"`
+	Check        string    `json:"-"`
+	PersonID     int64     `json:"person_id"`
+	PersonName   string    `json:"person_name"`
+	VolunteerNo  string    `json:"volunteer_no"`
+	IDMasked     string    `json:"id_number_masked"`
+	OrgID        int64     `json:"org_id"`
+	From         time.Time `json:"from"`
+	To           time.Time `json:"to"`
+	Minutes      int       `json:"minutes"`
+	Records      int       `json:"records"`
+	IssuedBy     int64     `json:"issued_by"`
+	IssuedByName string    `json:"issued_by_name"`
+	IssuedAt     time.Time `json:"issued_at"`
+	// Issuer is the issuing org's profile as of issue (name, person in
+	// charge, contact), the seal image comes from the org.
+	IssuerName   string `json:"issuer_name"`
+	IssuerLeader string `json:"issuer_leader"`
+	IssuerPhone  string `json:"issuer_phone"`
+	IssuerAddr   string `json:"issuer_address"`
+	// Content lists the kinds of service in the period.
+	Content  string `json:"content"`
+	Training string `json:"training,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+}
+
+// VerifyCode is the public part of a certificate's check URL.
+func (c *Certificate) VerifyCode() string { return c.Serial + "-" + c.Check }
+
+// CertificateService issues and checks certificates.
+type CertificateService interface {
+	// Issue numbers a certificate for a person's service in [from, to]
+	// (zero times: all service) in the register.
+	Issue(ctx context.Context, personID int64, from, to time.Time) (*Certificate, error)
+	Certificate(ctx context.Context, serial string) (*Certificate, error)
+	// Check looks a certificate up by its public code; it needs no actor.
+	Check(ctx context.Context, code string) (*Certificate, error)
+	// Records returns the service records a certificate covers.
+	Records(ctx context.Context, c *Certificate) ([]*ServiceRecord, error)
+	Seal(ctx context.Context, orgID int64) ([]byte, error)
+}

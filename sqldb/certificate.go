@@ -1,0 +1,206 @@
+package sqldb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"jifen"
+)
+
+// CertificateService implements jifen.CertificateService.
+type CertificateService struct{ db *DB }
+
+// NewCertificateService returns the certificate service on db.
+func NewCertificateService(db *DB) *CertificateService { return &CertificateService{db} }
+
+// checkAlphabet leaves out look-alike characters (0/O, 1/I/L) so a check
+// code read off paper can be typed back.
+const checkAlphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+
+func checkCode() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	for i := range b {
+		b[i] = checkAlphabet[int(b[i])%len(checkAlphabet)]
+	}
+	return string(b)
+}
+
+const certCols = `c.id, c.serial, c.check_code, c.person_id, p.name, p.volunteer_no, p.id_masked, c.org_id, c.from_at, c.to_at,
+	c.minutes, c.records, c.content, COALESCE(c.issued_by, 0), COALESCE(i.name, ''), c.issued_at, c.issuer_name, c.issuer_leader, c.issuer_phone, c.issuer_address`
+
+const certFrom = ` FROM certificates c JOIN people p ON p.id = c.person_id LEFT JOIN people i ON i.id = c.issued_by`
+
+func scanCert(row interface{ Scan(...any) error }) (*jifen.Certificate, error) {
+	c := &jifen.Certificate{}
+	if err := row.Scan(&c.ID, &c.Serial, &c.Check, &c.PersonID, &c.PersonName, &c.VolunteerNo, &c.IDMasked, &c.OrgID, &c.From, &c.To,
+		&c.Minutes, &c.Records, &c.Content, &c.IssuedBy, &c.IssuedByName, &c.IssuedAt, &c.IssuerName, &c.IssuerLeader, &c.IssuerPhone, &c.IssuerAddr); err != nil {
+		return nil, err
+	}
+	c.From, c.To, c.IssuedAt = c.From.In(jifen.Zone), c.To.In(jifen.Zone), c.IssuedAt.In(jifen.Zone)
+	if c.IssuedByName == "" {
+		c.IssuedByName = c.IssuerName
+	}
+	return c, nil
+}
+
+// Issue numbers a certificate in the register for a person's verified
+// service in [from, to]; the person themselves or staff over them may ask.
+// The issuer is the person's home org, whose profile is copied so a later
+// rename does not change an issued certificate.
+func (s *CertificateService) Issue(ctx context.Context, personID int64, from, to time.Time) (*jifen.Certificate, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	if personID != a.PersonID {
+		if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
+			return nil, err
+		}
+	}
+	if from.IsZero() {
+		from = time.Date(2000, 1, 1, 0, 0, 0, 0, jifen.Zone)
+	}
+	if to.IsZero() {
+		to = s.db.Now()
+	}
+	if !to.After(from) {
+		return nil, jifen.Invalid("to", "结束日期必须晚于开始日期", "The end date must be after the start date")
+	}
+	var serial string
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		p, err := s.db.getPerson(ctx, tx.tx, personID)
+		if err != nil {
+			return err
+		}
+		org, err := tx.getOrg(ctx, p.HomeOrgID)
+		if err != nil {
+			return err
+		}
+		var minutes, records int
+		if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(minutes), 0), COUNT(CASE WHEN how <> 'correction' THEN 1 END) FROM service_records
+			WHERE person_id = ? AND started_at >= ? AND started_at < ?`, personID, from.UTC(), to.UTC()).Scan(&minutes, &records); err != nil {
+			return err
+		}
+		if records == 0 || minutes <= 0 {
+			return jifen.Conflict("no_service", "这段时间内没有已核验的服务记录", "No verified service in this period")
+		}
+		contents, err := tx.strings(ctx, `SELECT content FROM service_records WHERE person_id = ? AND started_at >= ? AND started_at < ? AND how <> 'correction'
+			GROUP BY content ORDER BY MIN(started_at) LIMIT 6`, personID, from.UTC(), to.UTC())
+		if err != nil {
+			return err
+		}
+		now := s.db.now()
+		id, err := tx.insert(ctx, `INSERT INTO certificates (serial, check_code, person_id, org_id, from_at, to_at, minutes, records, content, issued_by, issued_at,
+			issuer_name, issuer_leader, issuer_phone, issuer_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			"pending:"+randomSuffix(), checkCode(), personID, org.ID, from.UTC(), to.UTC(), minutes, records, strings.Join(contents, "；"),
+			actorID(a), now, org.Name, org.LeaderName, org.ContactPhone, org.Address)
+		if err != nil {
+			return err
+		}
+		// The serial is the register's number: the year and a running number.
+		serial = fmt.Sprintf("ZM%d%07d", now.In(jifen.Zone).Year(), id)
+		if _, err := tx.exec(ctx, "UPDATE certificates SET serial = ? WHERE id = ?", serial, id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, org.ID, org.Path, "certificate.issue", "person", personID, serial)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.bySerial(ctx, serial)
+}
+
+func (t *Tx) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (s *CertificateService) bySerial(ctx context.Context, serial string) (*jifen.Certificate, error) {
+	c, err := scanCert(s.db.queryRow(ctx, "SELECT "+certCols+certFrom+" WHERE c.serial = ?", serial))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, jifen.NotFound("certificate")
+	}
+	return c, err
+}
+
+// Certificate returns a certificate of the actor's or of someone in their scope.
+func (s *CertificateService) Certificate(ctx context.Context, serial string) (*jifen.Certificate, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	c, err := s.bySerial(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	if c.PersonID != a.PersonID {
+		if _, err := NewPersonService(s.db).Person(ctx, c.PersonID); err != nil {
+			return nil, jifen.NotFound("certificate")
+		}
+	}
+	return c, nil
+}
+
+// Check finds a certificate by its public code "SERIAL-CHECK". The check
+// part is random, so serials alone cannot be walked.
+func (s *CertificateService) Check(ctx context.Context, code string) (*jifen.Certificate, error) {
+	serial, check, ok := strings.Cut(strings.TrimSpace(code), "-")
+	if !ok || len(serial) > 40 || len(check) > 40 {
+		return nil, jifen.NotFound("certificate")
+	}
+	c, err := s.bySerial(ctx, serial)
+	if err != nil {
+		return nil, err
+	}
+	if !secretEqual(strings.ToLower(check), c.Check) {
+		return nil, jifen.NotFound("certificate")
+	}
+	return c, nil
+}
+
+// Records lists what a certificate covers, in time order.
+func (s *CertificateService) Records(ctx context.Context, c *jifen.Certificate) ([]*jifen.ServiceRecord, error) {
+	rows, err := s.db.query(ctx, "SELECT "+recordCols+recordFrom+" WHERE r.person_id = ? AND r.started_at >= ? AND r.started_at < ? ORDER BY r.started_at, r.id",
+		c.PersonID, c.From.UTC(), c.To.UTC())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*jifen.ServiceRecord
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Seal returns the issuing org's seal image for the PDF, or nil.
+func (s *CertificateService) Seal(ctx context.Context, orgID int64) ([]byte, error) {
+	var b []byte
+	err := s.db.queryRow(ctx, "SELECT seal FROM orgs WHERE id = ?", orgID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return b, err
+}

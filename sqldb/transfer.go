@@ -1,0 +1,317 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"jifen"
+)
+
+// TransferService implements jifen.TransferService.
+type TransferService struct{ db *DB }
+
+// NewTransferService returns the transfer service on db.
+func NewTransferService(db *DB) *TransferService { return &TransferService{db} }
+
+// RequestTransfer asks to move a person to another org or team. The person
+// asks for themselves, or an admin of their current org asks for them;
+// the receiving side decides.
+func (s *TransferService) RequestTransfer(ctx context.Context, personID, toOrgID int64, reason string) (*jifen.Transfer, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	reason = jifen.CleanText(reason)
+	if reason == "" {
+		return nil, jifen.Invalid("reason", "请填写转接原因", "Give a reason for the transfer")
+	}
+	var id int64
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		p, err := s.db.getPerson(ctx, tx.tx, personID)
+		if err != nil {
+			return err
+		}
+		if personID != a.PersonID && !a.Has(p.path, jifen.RoleOrgAdmin) {
+			if a.Has(p.path, jifen.StaffRoles...) {
+				return jifen.ErrForbidden
+			}
+			return jifen.NotFound("person")
+		}
+		to, err := tx.getOrg(ctx, toOrgID)
+		if err != nil || to.ArchivedAt != nil {
+			return jifen.Invalid("to_org_id", "要转入的组织不存在", "The organisation to move to does not exist")
+		}
+		if to.ID == p.HomeOrgID {
+			return jifen.Invalid("to_org_id", "已经在该组织", "Already in this organisation")
+		}
+		if to.Kind == jifen.OrgTeam {
+			var n int
+			if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM memberships WHERE person_id = ? AND team_id = ?", personID, to.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return jifen.Invalid("to_org_id", "已经是该志愿服务队成员", "Already a member of this team")
+			}
+		}
+		var n int
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM transfers WHERE person_id = ? AND status = 'pending'", personID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return jifen.Conflict("transfer_pending", "已有一个待审批的转接申请", "A transfer is already waiting for approval")
+		}
+		if id, err = tx.insert(ctx, "INSERT INTO transfers (person_id, from_org_id, to_org_id, reason, status, requested_by, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+			personID, p.HomeOrgID, to.ID, reason, actorID(a), s.db.now()); err != nil {
+			return err
+		}
+		return tx.audit(ctx, to.ID, to.Path, "transfer.request", "person", personID, fmt.Sprintf("%s → %s: %s", p.HomeOrgName, to.Name, reason))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.get(ctx, id)
+}
+
+func (s *TransferService) get(ctx context.Context, id int64) (*jifen.Transfer, error) {
+	list, err := s.list(ctx, "t.id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, jifen.NotFound("transfer")
+	}
+	return list[0], nil
+}
+
+func (s *TransferService) list(ctx context.Context, where string, args ...any) ([]*jifen.Transfer, error) {
+	rows, err := s.db.query(ctx, `SELECT t.id, t.person_id, p.name, t.from_org_id, f.name, t.to_org_id, o.name, t.reason, t.status,
+		COALESCE(t.requested_by, 0), t.decided_by, t.decided_at, t.answer, t.created_at
+		FROM transfers t JOIN people p ON p.id = t.person_id JOIN orgs f ON f.id = t.from_org_id JOIN orgs o ON o.id = t.to_org_id
+		WHERE `+where+" ORDER BY t.id DESC LIMIT 200", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*jifen.Transfer{}
+	for rows.Next() {
+		t := &jifen.Transfer{}
+		var decidedBy sql.NullInt64
+		var decidedAt sql.NullTime
+		if err := rows.Scan(&t.ID, &t.PersonID, &t.PersonName, &t.FromOrgID, &t.FromOrgName, &t.ToOrgID, &t.ToOrgName, &t.Reason, &t.Status,
+			&t.RequestedBy, &decidedBy, &decidedAt, &t.Answer, &t.CreatedAt); err != nil {
+			return nil, err
+		}
+		if decidedBy.Valid {
+			t.DecidedBy = &decidedBy.Int64
+		}
+		if decidedAt.Valid {
+			d := decidedAt.Time.In(jifen.Zone)
+			t.DecidedAt = &d
+		}
+		t.CreatedAt = t.CreatedAt.In(jifen.Zone)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// decide loads a pending transfer the actor may decide on the receiving side.
+func (s *TransferService) decide(ctx context.Context, tx *Tx, id int64) (*jifen.Transfer, *jifen.Org, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, nil, jifen.ErrUnauthorized
+	}
+	var t jifen.Transfer
+	var requestedBy sql.NullInt64
+	err := tx.queryRow(ctx, "SELECT id, person_id, from_org_id, to_org_id, status, requested_by FROM transfers WHERE id = ?", id).
+		Scan(&t.ID, &t.PersonID, &t.FromOrgID, &t.ToOrgID, &t.Status, &requestedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, jifen.NotFound("transfer")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	to, err := tx.getOrg(ctx, t.ToOrgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	roles := []jifen.Role{jifen.RoleOrgAdmin}
+	if to.Kind == jifen.OrgTeam {
+		roles = leaderRoles
+	}
+	if !a.Has(to.Path, roles...) {
+		return nil, nil, jifen.NotFound("transfer")
+	}
+	if t.PersonID == a.PersonID || (requestedBy.Valid && requestedBy.Int64 == a.PersonID) {
+		return nil, nil, jifen.Conflict("self_approval", "不能审批自己提出的转接", "You cannot decide a transfer you asked for")
+	}
+	if t.Status != jifen.TransferPending {
+		return nil, nil, jifen.Conflict("already_decided", "该转接已处理", "This transfer has been decided")
+	}
+	return &t, to, nil
+}
+
+// Approve moves the person: to a team, as a membership; to any other org,
+// as their new home. The person and the sending side are told.
+func (s *TransferService) Approve(ctx context.Context, id int64) error {
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		t, to, err := s.decide(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.move(ctx, t.PersonID, t.FromOrgID, to); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "UPDATE transfers SET status = 'approved', decided_by = ?, decided_at = ? WHERE id = ?",
+			actorID(jifen.ActorFrom(ctx)), s.db.now(), id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, to.ID, to.Path, "transfer.approve", "person", t.PersonID, to.Name)
+	})
+}
+
+// move applies a transfer and tells the person and the sending org's admins.
+func (t *Tx) move(ctx context.Context, personID, fromOrgID int64, to *jifen.Org) error {
+	p, err := t.db.getPerson(ctx, t.tx, personID)
+	if err != nil {
+		return err
+	}
+	if to.Kind == jifen.OrgTeam {
+		if err := t.joinTeamUnchecked(ctx, personID, to.ID); err != nil {
+			return err
+		}
+	} else if _, err := t.exec(ctx, "UPDATE people SET home_org_id = ?, home_org_path = ?, updated_at = ? WHERE id = ?", to.ID, to.Path, t.db.now(), personID); err != nil {
+		return err
+	}
+	if err := t.sendMessage(ctx, personID, "关系转接已完成", fmt.Sprintf("您已从%s转入%s。您的服务记录、时长和积分随您一起转移。", p.HomeOrgName, to.Name)); err != nil {
+		return err
+	}
+	from, err := t.getOrg(ctx, fromOrgID)
+	if err != nil {
+		return err
+	}
+	// The sending side: the admins nearest the old home org.
+	for _, oid := range reverse(jifen.PathIDs(from.Path)) {
+		admins, err := t.ids(ctx, "SELECT person_id FROM grants WHERE org_id = ? AND role = 'org_admin'", oid)
+		if err != nil {
+			return err
+		}
+		for _, aid := range admins {
+			if err := t.sendMessage(ctx, aid, "人员转出通知", fmt.Sprintf("%s（志愿者编号%s）已从%s转入%s。", p.Name, p.VolunteerNo, from.Name, to.Name)); err != nil {
+				return err
+			}
+		}
+		if len(admins) > 0 {
+			break
+		}
+	}
+	return t.audit(ctx, from.ID, from.Path, "transfer.out", "person", personID, to.Name)
+}
+
+func reverse(ids []int64) []int64 {
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		out[len(ids)-1-i] = id
+	}
+	return out
+}
+
+// joinTeamUnchecked adds a membership decided elsewhere (an approved transfer).
+func (t *Tx) joinTeamUnchecked(ctx context.Context, personID, teamID int64) error {
+	var n int
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM memberships WHERE person_id = ? AND team_id = ?", personID, teamID).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	_, err := t.exec(ctx, "INSERT INTO memberships (person_id, team_id, joined_at) VALUES (?, ?, ?)", personID, teamID, t.db.now())
+	return err
+}
+
+// Reject turns a transfer down with an answer the person sees.
+func (s *TransferService) Reject(ctx context.Context, id int64, answer string) error {
+	answer = jifen.CleanText(answer)
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		t, to, err := s.decide(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "UPDATE transfers SET status = 'rejected', answer = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+			answer, actorID(jifen.ActorFrom(ctx)), s.db.now(), id); err != nil {
+			return err
+		}
+		if err := tx.sendMessage(ctx, t.PersonID, "关系转接未通过", fmt.Sprintf("转入%s的申请未通过。%s", to.Name, answer)); err != nil {
+			return err
+		}
+		return tx.audit(ctx, to.ID, to.Path, "transfer.reject", "person", t.PersonID, answer)
+	})
+}
+
+// Transfers lists a person's transfers (history stays visible), or those
+// waiting on an org's side.
+func (s *TransferService) Transfers(ctx context.Context, personID, orgID int64) ([]*jifen.Transfer, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	if personID != 0 {
+		if personID != a.PersonID {
+			if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
+				return nil, err
+			}
+		}
+		return s.list(ctx, "t.person_id = ?", personID)
+	}
+	where, args, err := s.db.scopeWhere(ctx, a, "o.path", orgID, leaderRoles...)
+	if err != nil {
+		return nil, err
+	}
+	return s.list(ctx, "t.status = 'pending' AND "+where, args...)
+}
+
+// BulkMove moves people at once when orgs merge or split: an admin of
+// both sides decides, with a reason, and each person is told.
+func (s *TransferService) BulkMove(ctx context.Context, personIDs []int64, toOrgID int64, reason string) (int, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return 0, jifen.ErrUnauthorized
+	}
+	reason = jifen.CleanText(reason)
+	if reason == "" {
+		return 0, jifen.Invalid("reason", "批量转移必须填写原因", "A bulk move needs a reason")
+	}
+	if len(personIDs) == 0 || len(personIDs) > 10000 {
+		return 0, jifen.Invalid("person_ids", "请选择1到10000人", "Choose 1 to 10000 people")
+	}
+	n := 0
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		to, err := tx.getOrg(ctx, toOrgID)
+		if err != nil || to.ArchivedAt != nil {
+			return jifen.Invalid("to_org_id", "要转入的组织不存在", "The organisation to move to does not exist")
+		}
+		if !a.Has(to.Path, jifen.RoleOrgAdmin) {
+			return jifen.ErrForbidden
+		}
+		for _, pid := range personIDs {
+			p, err := s.db.getPerson(ctx, tx.tx, pid)
+			if err != nil {
+				return err
+			}
+			if !a.Has(p.path, jifen.RoleOrgAdmin) {
+				return jifen.NotFound("person")
+			}
+			if p.HomeOrgID == to.ID {
+				continue
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO transfers (person_id, from_org_id, to_org_id, reason, status, requested_by, decided_by, decided_at, created_at)
+				VALUES (?, ?, ?, ?, 'approved', ?, ?, ?, ?)`, pid, p.HomeOrgID, to.ID, reason, actorID(a), actorID(a), s.db.now(), s.db.now()); err != nil {
+				return err
+			}
+			if err := tx.move(ctx, pid, p.HomeOrgID, to); err != nil {
+				return err
+			}
+			n++
+		}
+		return tx.audit(ctx, to.ID, to.Path, "transfer.bulk", "org", to.ID, fmt.Sprintf("%d: %s", n, reason))
+	})
+	return n, err
+}

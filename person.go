@@ -265,8 +265,8 @@ func (f *PersonFilter) Normalize() {
 		f.PerPage = 20
 	}
 	f.Q = CleanText(f.Q)
-	if len(f.Q) > 60 {
-		f.Q = f.Q[:60]
+	if r := []rune(f.Q); len(r) > 60 {
+		f.Q = string(r[:60]) // cut by characters: a byte cut splits Chinese
 	}
 }
 

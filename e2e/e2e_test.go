@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -97,8 +98,13 @@ func journeySignup(t *testing.T, tb *tab, db string) {
 	if w <= 0 {
 		t.Errorf("QR image naturalWidth = %d, want > 0", w)
 	}
-	if nw := evalJS[int](tb, `document.querySelector("img.qr").naturalWidth`); nw <= 0 {
-		t.Errorf("QR image did not load: naturalWidth = %d", nw)
+	qr := evalJS[[2]int](tb, `(() => { const i = document.querySelector("img.qr"); return [i.naturalWidth, Math.round(i.getBoundingClientRect().width)]; })()`)
+	if qr[0] <= 0 {
+		t.Errorf("QR image did not load: naturalWidth = %d", qr[0])
+	}
+	t.Logf("QR image: %d px natural, shown %d px wide", qr[0], qr[1])
+	if facts := tb.text("dl.facts"); !strings.Contains(facts, "新窑村") || !strings.Contains(facts, "1956-04-18") || !strings.Contains(facts, "女") {
+		t.Errorf("/me facts = %q, want 新窑村, 女 and 1956-04-18", facts)
 	}
 	tb.noHorizontalScroll("/me after sign-up")
 	img := tb.screenshot(t.TempDir(), "me-"+db+".png")
@@ -281,5 +287,39 @@ func journeyWrongPassword(t *testing.T, tb *tab) {
 	tb.submit("#signin-submit")
 	if p := tb.path(); p != "/" {
 		t.Errorf("right password after a wrong one: page is %s, want /", p)
+	}
+}
+
+// TestMetricsRouteLabels: the request log and /metrics should name each
+// request by its route pattern, so a dashboard can tell sign-ins from QR
+// codes. The pages the journeys visit are all counted as "unmatched".
+func TestMetricsRouteLabels(t *testing.T) {
+	a := startApp(t, "sqlite:"+t.TempDir()+"/jifen.db")
+	for _, p := range []string{"/signin", "/signup", "/static/app.css"} {
+		resp, err := http.Get(a.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(a.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, route := range []string{"GET /signin", "GET /signup", "GET /static/"} {
+		if want := fmt.Sprintf(`jifen_http_requests_total{method="GET",route=%q,status="200"} 1`, route); !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), `route="unmatched",status="200"`) {
+		t.Errorf("/metrics counts successful requests as unmatched")
+	}
+	if !strings.Contains(a.logs.tail(1<<20), `route="GET /signin"`) {
+		t.Errorf(`the request log does not name the route of /signin (route="GET /signin")`)
 	}
 }

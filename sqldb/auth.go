@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"jifen"
@@ -77,6 +79,9 @@ func (db *DB) clearFailures(ctx context.Context, key string) error {
 	})
 }
 
+// signinKey is the throttle key of one account's sign-in failures.
+func signinKey(personID int64) string { return "signin:person:" + strconv.FormatInt(personID, 10) }
+
 // SignIn checks a phone (or volunteer number) and password and opens a session.
 func (s *AuthService) SignIn(ctx context.Context, phone, password, kind string, ip netip.Addr) (string, error) {
 	phone = jifen.NormalizeMobile(phone)
@@ -86,14 +91,6 @@ func (s *AuthService) SignIn(ctx context.Context, phone, password, kind string, 
 	if len(password) > 1024 || len(phone) > 32 {
 		return "", ErrBadCredentials
 	}
-	phoneKey, addrKey := "signin:phone:"+phone, "signin:addr:"+ip.String()
-	pf, err := s.db.failures(ctx, phoneKey)
-	if err != nil {
-		return "", err
-	}
-	if pf >= maxFailuresPerPhone {
-		return "", ErrThrottled
-	}
 	var id int64
 	var hash sql.NullString
 	var status string
@@ -102,9 +99,22 @@ func (s *AuthService) SignIn(ctx context.Context, phone, password, kind string, 
 	if !jifen.ValidMobile(phone) {
 		col = "volunteer_no"
 	}
-	err = s.db.queryRow(ctx, "SELECT id, password_hash, status FROM people WHERE "+col+" = ?", phone).Scan(&id, &hash, &status)
+	err := s.db.queryRow(ctx, "SELECT id, password_hash, status FROM people WHERE "+col+" = ?", phone).Scan(&id, &hash, &status)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
+	}
+	// One budget of guesses per account, whichever login names it; an
+	// unknown login is throttled by what was typed, which looks the same.
+	phoneKey, addrKey := "signin:login:"+phone, "signin:addr:"+ip.String()
+	if id != 0 {
+		phoneKey = signinKey(id)
+	}
+	pf, err := s.db.failures(ctx, phoneKey)
+	if err != nil {
+		return "", err
+	}
+	if pf >= maxFailuresPerPhone {
+		return "", ErrThrottled
 	}
 	ok := false
 	if hash.Valid {
@@ -214,11 +224,11 @@ func (s *AuthService) Signup(ctx context.Context, in jifen.SignupInput, ip netip
 	if in.Password == "" {
 		return nil, "", jifen.Invalid("password", "请设置密码", "Choose a password")
 	}
-	if in.Phone == "" {
-		return nil, "", jifen.Invalid("phone", "自助注册需要手机号", "Self sign-up needs a mobile phone number")
-	}
 	if err := in.Validate(s.db.Now()); err != nil {
 		return nil, "", err
+	}
+	if in.Phone == "" {
+		return nil, "", jifen.Invalid("phone", "自助注册需要手机号", "Self sign-up needs a mobile phone number")
 	}
 	if in.ConsentVersion != jifen.PrivacyNoticeVersion {
 		return nil, "", jifen.Invalid("consent", "请阅读并同意《个人信息保护告知书》", "Please read and accept the personal-information notice")
@@ -341,17 +351,22 @@ func (s *AuthService) ResetPassword(ctx context.Context, login, code, password s
 	if err := jifen.CheckPassword(password); err != nil {
 		return err
 	}
-	key := "reset:" + login
+	badCode := &jifen.Error{Kind: jifen.KindInvalid, Code: "bad_code", Field: "code", Zh: "账号或验证码不正确，或验证码已过期", En: "The account or code is wrong, or the code has expired"}
+	var personID int64
+	login = strings.TrimSpace(login)
+	err := s.db.queryRow(ctx, "SELECT id FROM people WHERE phone = ? OR volunteer_no = ?", jifen.NormalizeMobile(login), login).Scan(&personID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	// Guesses are counted per account, however its login is written.
+	key := "reset:login:" + jifen.NormalizeMobile(login)
+	if personID != 0 {
+		key = "reset:person:" + strconv.FormatInt(personID, 10)
+	}
 	if n, err := s.db.failures(ctx, key); err != nil {
 		return err
 	} else if n >= maxFailuresPerPhone {
 		return ErrThrottled
-	}
-	badCode := &jifen.Error{Kind: jifen.KindInvalid, Code: "bad_code", Field: "code", Zh: "账号或验证码不正确，或验证码已过期", En: "The account or code is wrong, or the code has expired"}
-	var personID int64
-	err := s.db.queryRow(ctx, "SELECT id FROM people WHERE phone = ? OR volunteer_no = ?", jifen.NormalizeMobile(login), login).Scan(&personID)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
 	}
 	var ok bool
 	err = s.db.inTx(ctx, func(tx *Tx) error {
@@ -372,8 +387,12 @@ func (s *AuthService) ResetPassword(ctx context.Context, login, code, password s
 			secret.HashPassword(password, s.db.PasswordParams), s.db.now(), personID); err != nil {
 			return err
 		}
-		// A new password ends every old session.
+		// A new password ends every old session, and lifts the sign-in
+		// lock that sent the person to ask for a code.
 		if _, err := tx.exec(ctx, "DELETE FROM sessions WHERE person_id = ?", personID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM throttles WHERE key = ?", signinKey(personID)); err != nil {
 			return err
 		}
 		p, err := s.db.getPerson(ctx, tx.tx, personID)
@@ -577,6 +596,9 @@ func (s *AuthService) SetPasswordByPhone(ctx context.Context, phone, password st
 			return err
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM sessions WHERE person_id = ?", id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM throttles WHERE key = ?", signinKey(id)); err != nil {
 			return err
 		}
 		return tx.audit(ctx, 0, "", "admin.reset_password", "person", id, "command line")

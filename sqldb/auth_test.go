@@ -93,7 +93,6 @@ func TestSignInThrottle(t *testing.T) {
 			do   func() error
 			want jifen.Kind
 			code string
-			bug  string
 		}
 		var steps []step
 		for i := 1; i <= 5; i++ {
@@ -104,8 +103,7 @@ func TestSignInThrottle(t *testing.T) {
 			{name: "the sixth attempt is throttled even with the right password", do: signIn(f.resident.phone, pw, ip), want: jifen.KindTooMany, code: "too_many_attempts"},
 			{name: "the phone stays throttled from another address", do: signIn(f.resident.phone, pw, other), want: jifen.KindTooMany, code: "too_many_attempts"},
 			{name: "the phone stays throttled when typed differently", do: signIn("+86 "+f.resident.phone, pw, other), want: jifen.KindTooMany, code: "too_many_attempts"},
-			{name: "the account stays throttled when signing in by volunteer number", do: signIn(f.resident.p.VolunteerNo, pw, other), want: jifen.KindTooMany, code: "too_many_attempts",
-				bug: "SignIn (sqldb/auth.go) keys the per-account throttle on the login string (\"signin:phone:\"+login); since sign-in by volunteer number was added, every account has two budgets of five guesses (phone and volunteer number). Key it on the person id once found, or check both keys"},
+			{name: "the account stays throttled when signing in by volunteer number", do: signIn(f.resident.p.VolunteerNo, pw, other), want: jifen.KindTooMany, code: "too_many_attempts"},
 			{name: "another phone from the same address still signs in", do: signIn(f.leader.phone, pw, ip)},
 			{name: "a third phone from the same address still signs in", do: signIn(f.adminA.phone, pw, ip)},
 			{name: "a wrong password on another phone is still only bad_credentials", do: signIn(f.residentB.phone, "nope-nope", ip), want: jifen.KindUnauthorized, code: "bad_credentials"},
@@ -117,9 +115,6 @@ func TestSignInThrottle(t *testing.T) {
 		}...)
 		for _, st := range steps {
 			t.Run(st.name, func(t *testing.T) {
-				if st.bug != "" {
-					bug(t, st.bug)
-				}
 				wantErr(t, st.do(), st.want, st.code, "")
 			})
 		}
@@ -254,6 +249,9 @@ func TestSignup(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
+				if strings.Contains(tc.name, "turning 14") && time.Now().Format("0102") == "0229" {
+					t.Skip("nobody turns 14 on a leap day")
+				}
 				people := f.peopleCount(t)
 				in := tc.in(f.phone())
 				p, tok, err := f.auth.Signup(context.Background(), in, localIP)
@@ -282,7 +280,6 @@ func TestSignup(t *testing.T) {
 			})
 		}
 		t.Run("a phone of only spaces is refused like no phone", func(t *testing.T) {
-			bug(t, "AuthService.Signup (sqldb/auth.go) checks in.Phone == \"\" before Validate normalises it, so a phone of spaces passes and the person is registered without a phone, with a password they can never sign in with")
 			people := f.peopleCount(t)
 			_, _, err := f.auth.Signup(context.Background(), adult("空格号", "   ", f.villageA.ID), localIP)
 			wantErr(t, err, jifen.KindInvalid, "invalid", "phone")
@@ -516,12 +513,10 @@ func TestResetPasswordThrottle(t *testing.T) {
 			wantErr(t, f.auth.ResetPassword(ctx, f.resident.phone, "00000009", "new-password", localIP), jifen.KindTooMany, "too_many_attempts", "")
 		})
 		t.Run("the throttle holds however the login is written", func(t *testing.T) {
-			bug(t, "ResetPassword (sqldb/auth.go) keys its throttle on the raw login string (\"reset:\"+login), so the same account gets five more guesses for every spelling: +86 prefix, spaces, dashes, or the volunteer number; key it on the person id (or the normalised phone)")
 			wantErr(t, f.auth.ResetPassword(ctx, "+86 "+f.resident.phone, "00000010", "new-password", localIP), jifen.KindTooMany, "too_many_attempts", "")
 			wantErr(t, f.auth.ResetPassword(ctx, f.resident.p.VolunteerNo, "00000011", "new-password", localIP), jifen.KindTooMany, "too_many_attempts", "")
 		})
 		t.Run("a reset with an admin's code lifts the sign-in lock", func(t *testing.T) {
-			bug(t, "ResetPassword (sqldb/auth.go) does not clear the signin:phone throttle, so after five failed sign-ins the new password is refused with too_many_attempts for up to 15 minutes, although ErrThrottled tells the person to ask an admin for a one-time code")
 			for range 5 {
 				f.auth.SignIn(ctx, f.leader.phone, "nope-nope", "web", localIP)
 			}

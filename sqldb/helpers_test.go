@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 
@@ -82,6 +81,17 @@ func must[T any](v T, err error) func(t testing.TB) T {
 			t.Fatalf("unexpected error: %v", err)
 		}
 		return v
+	}
+}
+
+// must2 is must for calls that return two values and an error.
+func must2[A, B any](a A, b B, err error) func(t testing.TB) (A, B) {
+	return func(t testing.TB) (A, B) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return a, b
 	}
 }
 
@@ -218,14 +228,5 @@ func eachSQL(t *testing.T, fn func(t *testing.T, db *sqldb.DB, raw *sql.DB)) {
 			t.Cleanup(func() { raw.Close() })
 			fn(t, db, raw)
 		})
-	}
-}
-
-// bug skips a test that shows a known bug in a non-test file; set
-// JIFEN_TEST_BUGS=1 to run it anyway and watch it fail.
-func bug(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("JIFEN_TEST_BUGS") == "" {
-		t.Skip("BUG: " + msg)
 	}
 }

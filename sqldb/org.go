@@ -276,6 +276,9 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 		if !a.Has(o.Path, jifen.RoleOrgAdmin) || !a.Has(parent.Path, jifen.RoleOrgAdmin) {
 			return jifen.ErrForbidden
 		}
+		if parent.ArchivedAt != nil {
+			return jifen.Conflict("org_archived", "新的上级组织已归档", "The new parent is archived")
+		}
 		if o.ParentID == nil {
 			return jifen.Conflict("org_root", "不能移动最上级组织", "The root organisation cannot be moved")
 		}

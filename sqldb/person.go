@@ -221,8 +221,23 @@ func (t *Tx) joinTeam(ctx context.Context, personID, teamID int64) error {
 	if err != nil || team.Kind != jifen.OrgTeam {
 		return jifen.Invalid("team_ids", "志愿服务队不存在", "The team does not exist")
 	}
-	if a := jifen.ActorFrom(ctx); a != nil && !a.Has(team.Path, jifen.RoleOrgAdmin, jifen.RoleTeamLeader) && a.PersonID != personID {
-		return jifen.ErrForbidden
+	if a := jifen.ActorFrom(ctx); a != nil && a.PersonID != personID {
+		if !a.Has(team.Path, jifen.RoleOrgAdmin, jifen.RoleTeamLeader) {
+			return jifen.ErrForbidden
+		}
+		// Adding someone to a team makes them visible to its leader, so the
+		// actor must already see them as staff.
+		p, err := t.db.getPerson(ctx, t.tx, personID)
+		if err != nil {
+			return err
+		}
+		teams, err := t.teamsOf(ctx, personID)
+		if err != nil {
+			return err
+		}
+		if !a.IsSuperAdmin() && !canSeePerson(a, p, teams, jifen.StaffRoles...) {
+			return jifen.NotFound("person")
+		}
 	}
 	var n int
 	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM memberships WHERE person_id = ? AND team_id = ?", personID, teamID).Scan(&n); err != nil || n > 0 {
@@ -292,9 +307,17 @@ func (s *PersonService) UpdatePerson(ctx context.Context, id int64, in jifen.Per
 		}
 		keepID := in.IDNumber == ""
 		if keepID && p.IDMasked != "" {
-			// Validation compares birth date and gender with the ID number;
-			// an unchanged stored number is checked when it was set.
-			in.IDNumber = ""
+			// The stored number still binds birth date and gender: check the
+			// edit against it, then keep it as it is.
+			var cipher []byte
+			if err := tx.queryRow(ctx, "SELECT id_cipher FROM people WHERE id = ?", id).Scan(&cipher); err != nil {
+				return err
+			}
+			plain, err := s.db.Keys.Decrypt(cipher)
+			if err != nil {
+				return fmt.Errorf("decrypt id number of person %d: %w", id, err)
+			}
+			in.IDNumber = string(plain)
 		}
 		if err := in.Validate(s.db.Now()); err != nil {
 			return err

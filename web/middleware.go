@@ -24,6 +24,7 @@ const (
 	requestIDKey ctxKey = iota
 	langKey
 	csrfKey
+	patternKey
 )
 
 // statusWriter remembers the status for logs and metrics.
@@ -74,14 +75,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = secret.Token(9)
 		}
 		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		// The router sets Pattern on the request it is handed, a copy made
+		// by inner middleware; the route handler reports it back here.
+		route := "unmatched"
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), patternKey, &route)
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(ctx)
 		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
 		d := time.Since(start)
 		s.reqs.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
 		s.dur.WithLabelValues(r.Method, route).Observe(d.Seconds())

@@ -70,6 +70,20 @@ var funcs = template.FuncMap{
 		return g.Zh()
 	},
 	"maskPhone": jifen.MaskMobile,
+	"status": func(lang string, st jifen.ActivityStatus) string {
+		if lang == "en" {
+			return string(st)
+		}
+		return st.Zh()
+	},
+	"deref":     func(p *int64) int64 { return *p },
+	"derefTime": func(t *time.Time) time.Time { return *t },
+	"local":     func(t time.Time) string { return t.In(jifen.Zone).Format("2006-01-02T15:04") },
+	"timeSec":   func(t time.Time) string { return t.In(jifen.Zone).Format("15:04:05") },
+	"hours":     func(minutes int) string { return fmt.Sprintf("%.1f", float64(minutes)/60) },
+	"stars": func(n int) string {
+		return strings.Repeat("★", n) + strings.Repeat("☆", 5-n)
+	},
 	"join":      strings.Join,
 	"add":       func(a, b int) int { return a + b },
 	"seq": func(n int) []int {

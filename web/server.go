@@ -27,6 +27,11 @@ type Services struct {
 	Audit    jifen.AuditService
 	Messages jifen.MessageService
 	Uploads  jifen.UploadService
+	// Volunteer service.
+	Activities   jifen.ActivityService
+	Records      jifen.RecordService
+	Transfers    jifen.TransferService
+	Certificates jifen.CertificateService
 	// Ping checks the database for /healthz.
 	Ping func(ctx context.Context) error
 }
@@ -114,7 +119,10 @@ func (s *Server) Routes() []Route { return s.routes }
 
 func (s *Server) handle(rt Route, h http.HandlerFunc) {
 	s.routes = append(s.routes, rt)
-	s.mux.Handle(rt.Method+" "+rt.Path, h)
+	s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+		notePattern(r)
+		h(w, r)
+	})
 }
 
 func (s *Server) registerRoutes() {
@@ -128,9 +136,13 @@ func (s *Server) registerRoutes() {
 	s.handle(Route{Method: "GET", Path: "/metrics", Public: true}, s.metrics)
 	s.handle(Route{Method: "GET", Path: "/lang/{lang}", Public: true}, s.setLang)
 	s.registerPages()
+	s.registerActivityPages()
+	s.registerServicePages()
 	s.registerAPI()
+	s.registerActivityAPI()
 	// Anything else is a 404 page (or JSON under /api/).
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		notePattern(r)
 		if r.URL.Path == "/" {
 			s.home(w, r)
 			return
@@ -167,4 +179,11 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 	}
 	a, _ := netip.ParseAddr(r.RemoteAddr)
 	return a
+}
+
+// notePattern tells the observe middleware which route answered.
+func notePattern(r *http.Request) {
+	if p, ok := r.Context().Value(patternKey).(*string); ok {
+		*p = r.Pattern
+	}
 }

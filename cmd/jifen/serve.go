@@ -21,6 +21,8 @@ func services(db *sqldb.DB) web.Services {
 	return web.Services{
 		Orgs: sqldb.NewOrgService(db), People: sqldb.NewPersonService(db), Auth: sqldb.NewAuthService(db),
 		Audit: sqldb.NewAuditService(db), Messages: sqldb.NewMessageService(db), Uploads: sqldb.NewUploadService(db),
+		Activities: sqldb.NewActivityService(db), Records: sqldb.NewRecordService(db),
+		Transfers: sqldb.NewTransferService(db), Certificates: sqldb.NewCertificateService(db),
 		Ping: db.Ping,
 	}
 }

@@ -1,0 +1,640 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"jifen"
+)
+
+func (s *Server) registerActivityPages() {
+	page := func(method, path string, h http.HandlerFunc) {
+		s.handle(Route{Method: method, Path: path}, h)
+	}
+	page("GET", "/activities", s.activitiesPage)
+	page("GET", "/activities/new", s.activityNewPage)
+	page("POST", "/activities", s.activityCreate)
+	page("GET", "/activities/{id}", s.activityPage)
+	page("GET", "/activities/{id}/edit", s.activityEditPage)
+	page("POST", "/activities/{id}", s.activityUpdate)
+	page("POST", "/activities/{id}/publish", s.activityPublish)
+	page("POST", "/activities/{id}/cancel", s.activityCancel)
+	page("POST", "/activities/{id}/signup", s.activitySignup)
+	page("POST", "/activities/{id}/withdraw", s.activityWithdraw)
+	page("GET", "/activities/{id}/console", s.consolePage)
+	page("POST", "/activities/{id}/signups", s.consoleAdd)
+	page("POST", "/activities/{id}/signups/{person_id}/remove", s.consoleRemove)
+	page("GET", "/activities/{id}/screen", s.screenPage)
+	page("GET", "/activities/{id}/screen.png", s.screenQR)
+	page("POST", "/activities/{id}/scan", s.consoleScan)
+	page("POST", "/activities/{id}/backfill", s.consoleBackfill)
+	page("POST", "/attendance/{id}/trim", s.consoleTrim)
+	page("POST", "/activities/{id}/verify", s.consoleVerify)
+	page("GET", "/checkin/{id}", s.checkinPage)
+	page("POST", "/checkin/{id}", s.checkin)
+	page("POST", "/projects", s.projectCreate)
+	page("GET", "/projects/{id}", s.projectPage)
+}
+
+// parseLocal reads a datetime-local input ("2026-11-29T09:00"), which a
+// phone fills in the person's own time: Asia/Shanghai.
+func parseLocal(v string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), jifen.Zone); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, jifen.Invalid("starts_at", "时间格式不正确", "The time is not valid")
+}
+
+func optFloat(v string) *float64 {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil {
+		return nil
+	}
+	return &f
+}
+
+func (s *Server) activitiesPage(w http.ResponseWriter, r *http.Request) {
+	a := s.signedIn(w, r)
+	if a == nil {
+		return
+	}
+	q := r.URL.Query()
+	f := jifen.ActivityFilter{Category: q.Get("category"), Mine: q.Get("mine") == "1", MySkills: q.Get("skills") == "1"}
+	f.Page, _ = strconv.Atoi(q.Get("page"))
+	f.OrgID, _ = strconv.ParseInt(q.Get("org_id"), 10, 64)
+	if !f.Mine {
+		f.Status = jifen.ActivityPublished
+	}
+	if q.Get("week") == "1" {
+		now := time.Now().In(jifen.Zone)
+		f.From, f.To = now, now.AddDate(0, 0, 7)
+	}
+	if lat, lon := optFloat(q.Get("lat")), optFloat(q.Get("lon")); lat != nil && lon != nil {
+		f.Near = &[2]float64{*lat, *lon}
+	}
+	acts, total, err := s.svc.Activities.Activities(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if f.Page < 1 {
+		f.Page = 1
+	}
+	pages := (total + 19) / 20
+	s.render(w, r, http.StatusOK, "activities", map[string]any{"Activities": acts, "Total": total, "Q": q, "Categories": jifen.ActivityCategories,
+		"Prev": f.Page - 1, "Next": nextPage(f.Page, pages), "Near": f.Near != nil})
+}
+
+// leaderOrgs lists the orgs where the actor may publish activities.
+func (s *Server) leaderOrgs(r *http.Request) ([]*jifen.Org, error) {
+	all, err := s.svc.Orgs.SignupOrgs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	a := jifen.ActorFrom(r.Context())
+	var out []*jifen.Org
+	for _, o := range all {
+		if a.Has(o.Path, jifen.RoleOrgAdmin, jifen.RoleTeamLeader) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) activityFormData(r *http.Request, in jifen.ActivityInput, id int64) (map[string]any, error) {
+	orgs, err := s.leaderOrgs(r)
+	if err != nil {
+		return nil, err
+	}
+	if in.OrgID == 0 && len(orgs) > 0 {
+		in.OrgID = orgs[len(orgs)-1].ID
+		for _, o := range orgs {
+			if o.Kind == jifen.OrgTeam {
+				in.OrgID = o.ID
+				break
+			}
+		}
+	}
+	var projects []*jifen.Project
+	if in.OrgID != 0 {
+		if projects, err = s.svc.Activities.Projects(r.Context(), in.OrgID); err != nil {
+			return nil, err
+		}
+	}
+	lat, lon := "", ""
+	if in.Location.Lat != nil {
+		lat, lon = strconv.FormatFloat(*in.Location.Lat, 'f', -1, 64), strconv.FormatFloat(*in.Location.Lon, 'f', -1, 64)
+	}
+	deadline := ""
+	if in.SignupDeadline != nil {
+		deadline = in.SignupDeadline.In(jifen.Zone).Format("2006-01-02T15:04")
+	}
+	local := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(jifen.Zone).Format("2006-01-02T15:04")
+	}
+	return map[string]any{"In": in, "ID": id, "Orgs": orgs, "Projects": projects, "Categories": jifen.ActivityCategories,
+		"Lat": lat, "Lon": lon, "Deadline": deadline, "Starts": local(in.StartsAt), "Ends": local(in.EndsAt)}, nil
+}
+
+func (s *Server) activityNewPage(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	now := time.Now().In(jifen.Zone)
+	start := time.Date(now.Year(), now.Month(), now.Day()+1, 9, 0, 0, 0, jifen.Zone)
+	in := jifen.ActivityInput{OrgID: formInt(r, "org_id"), StartsAt: start, EndsAt: start.Add(3 * time.Hour), Category: "学雷锋", Capacity: 20, PointsPerHour: 10}
+	data, err := s.activityFormData(r, in, 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "activity_form", data)
+}
+
+// activityInput reads the activity form; unreadable times become a
+// validation error on their field.
+func activityInput(r *http.Request) (jifen.ActivityInput, error) {
+	in := jifen.ActivityInput{
+		OrgID: formInt(r, "org_id"), Title: r.FormValue("title"), Description: r.FormValue("description"), Category: r.FormValue("category"),
+		Skills: jifen.SplitSkills(r.FormValue("required_skills")),
+		Location: jifen.Location{Address: r.FormValue("address"), Lat: optFloat(r.FormValue("lat")), Lon: optFloat(r.FormValue("lon"))},
+	}
+	if p := formInt(r, "project_id"); p > 0 {
+		in.ProjectID = &p
+	}
+	var err error
+	num := func(name string) int {
+		n, e := strconv.Atoi(strings.TrimSpace(r.FormValue(name)))
+		if e != nil && strings.TrimSpace(r.FormValue(name)) != "" && err == nil {
+			err = jifen.Invalid(name, "请填写整数", "Enter a whole number")
+		}
+		return n
+	}
+	in.Capacity, in.MinAge, in.Location.RadiusM = num("capacity"), num("min_age"), num("radius_m")
+	in.PointsPerHour = int64(num("points_per_hour"))
+	if err != nil {
+		return in, err
+	}
+	if in.StartsAt, err = parseLocal(r.FormValue("starts_at")); err != nil {
+		return in, err
+	}
+	if in.EndsAt, err = parseLocal(r.FormValue("ends_at")); err != nil {
+		return in, jifen.Invalid("ends_at", "结束时间格式不正确", "The end time is not valid")
+	}
+	if v := r.FormValue("signup_deadline"); v != "" {
+		d, err := parseLocal(v)
+		if err != nil {
+			return in, jifen.Invalid("signup_deadline", "报名截止时间格式不正确", "The sign-up deadline is not valid")
+		}
+		in.SignupDeadline = &d
+	}
+	return in, nil
+}
+
+func (s *Server) activityFormFail(w http.ResponseWriter, r *http.Request, in jifen.ActivityInput, id int64, err error) {
+	data, derr := s.activityFormData(r, in, id)
+	if derr != nil {
+		s.fail(w, r, derr)
+		return
+	}
+	s.formFail(w, r, "activity_form", data, err)
+}
+
+func (s *Server) activityCreate(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	in, err := activityInput(r)
+	if err == nil {
+		var act *jifen.Activity
+		if act, err = s.svc.Activities.CreateActivity(r.Context(), in); err == nil {
+			if r.FormValue("publish") == "yes" {
+				if err := s.svc.Activities.Publish(r.Context(), act.ID); err != nil {
+					s.fail(w, r, err)
+					return
+				}
+			}
+			redirect(w, r, "/activities/"+itoa(act.ID)+"?done=created")
+			return
+		}
+	}
+	s.activityFormFail(w, r, in, 0, err)
+}
+
+func (s *Server) activityEditPage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	act, err := s.svc.Activities.Activity(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in := jifen.ActivityInput{OrgID: act.OrgID, ProjectID: act.ProjectID, Title: act.Title, Description: act.Description, Category: act.Category,
+		StartsAt: act.StartsAt, EndsAt: act.EndsAt, Capacity: act.Capacity, SignupDeadline: act.SignupDeadline, MinAge: act.MinAge,
+		Skills: act.Skills, PointsPerHour: act.PointsPerHour, Location: act.Location}
+	data, err := s.activityFormData(r, in, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "activity_form", data)
+}
+
+func (s *Server) activityUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := activityInput(r)
+	if err == nil {
+		if _, err = s.svc.Activities.UpdateActivity(r.Context(), id, in); err == nil {
+			redirect(w, r, "/activities/"+itoa(id)+"?done=saved")
+			return
+		}
+	}
+	s.activityFormFail(w, r, in, id, err)
+}
+
+func (s *Server) activityData(r *http.Request, id int64) (map[string]any, error) {
+	act, err := s.svc.Activities.Activity(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	a := jifen.ActorFrom(r.Context())
+	mine := ""
+	sus, err := s.svc.Activities.MySignups(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	for _, su := range sus {
+		if su.ActivityID == id {
+			mine = string(su.Status)
+		}
+	}
+	return map[string]any{"A": act, "Mine": mine, "Leader": a.Has(act.OrgPath, jifen.RoleOrgAdmin, jifen.RoleTeamLeader)}, nil
+}
+
+func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data, err := s.activityData(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "activity", data)
+}
+
+func (s *Server) activityFail(w http.ResponseWriter, r *http.Request, id int64, err error) {
+	data, derr := s.activityData(r, id)
+	if derr != nil {
+		s.fail(w, r, derr)
+		return
+	}
+	s.formFail(w, r, "activity", data, err)
+}
+
+// activityAction runs a one-button action and returns to the page.
+func (s *Server) activityAction(w http.ResponseWriter, r *http.Request, done string, fn func(id int64) error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := fn(id); err != nil {
+		s.activityFail(w, r, id, err)
+		return
+	}
+	redirect(w, r, "/activities/"+itoa(id)+"?done="+done)
+}
+
+func (s *Server) activityPublish(w http.ResponseWriter, r *http.Request) {
+	s.activityAction(w, r, "published", func(id int64) error { return s.svc.Activities.Publish(r.Context(), id) })
+}
+
+func (s *Server) activityCancel(w http.ResponseWriter, r *http.Request) {
+	s.activityAction(w, r, "cancelled", func(id int64) error { return s.svc.Activities.Cancel(r.Context(), id, r.FormValue("reason")) })
+}
+
+func (s *Server) activitySignup(w http.ResponseWriter, r *http.Request) {
+	a := s.signedIn(w, r)
+	if a == nil {
+		return
+	}
+	var st jifen.SignupStatus
+	s.activityActionStatus(w, r, func(id int64) error {
+		var err error
+		st, err = s.svc.Activities.SignUp(r.Context(), id, a.PersonID)
+		return err
+	}, func() string { return "signup_" + string(st) })
+}
+
+// activityActionStatus is activityAction with a flash chosen afterwards.
+func (s *Server) activityActionStatus(w http.ResponseWriter, r *http.Request, fn func(id int64) error, done func() string) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := fn(id); err != nil {
+		s.activityFail(w, r, id, err)
+		return
+	}
+	redirect(w, r, "/activities/"+itoa(id)+"?done="+done())
+}
+
+func (s *Server) activityWithdraw(w http.ResponseWriter, r *http.Request) {
+	a := s.signedIn(w, r)
+	if a == nil {
+		return
+	}
+	s.activityAction(w, r, "withdrawn", func(id int64) error { return s.svc.Activities.CancelSignup(r.Context(), id, a.PersonID) })
+}
+
+// The leader's console.
+
+func (s *Server) consoleData(r *http.Request, id int64) (map[string]any, error) {
+	act, err := s.svc.Activities.Activity(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	sus, err := s.svc.Activities.Signups(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	atts, err := s.svc.Activities.Attendance(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	present := 0
+	for _, t := range atts {
+		if t.EndedAt == nil {
+			present++
+		}
+	}
+	local := func(t time.Time) string { return t.In(jifen.Zone).Format("2006-01-02T15:04") }
+	return map[string]any{"A": act, "Signups": sus, "Attendance": atts, "Present": present,
+		"Start": local(act.StartsAt), "End": local(act.EndsAt)}, nil
+}
+
+func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data, err := s.consoleData(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "console", data)
+}
+
+func (s *Server) consoleFail(w http.ResponseWriter, r *http.Request, id int64, err error) {
+	data, derr := s.consoleData(r, id)
+	if derr != nil {
+		s.fail(w, r, derr)
+		return
+	}
+	s.formFail(w, r, "console", data, err)
+}
+
+// consoleAction runs a console form and returns to the console.
+func (s *Server) consoleAction(w http.ResponseWriter, r *http.Request, done string, fn func(id int64) error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := fn(id); err != nil {
+		s.consoleFail(w, r, id, err)
+		return
+	}
+	redirect(w, r, "/activities/"+itoa(id)+"/console?done="+done)
+}
+
+// personByNumber finds someone in the actor's scope by volunteer number.
+func (s *Server) personByNumber(r *http.Request, no string) (int64, error) {
+	no = strings.TrimPrefix(strings.TrimSpace(no), PersonQRPrefix)
+	people, _, err := s.svc.People.People(r.Context(), jifen.PersonFilter{Q: no, PerPage: 2})
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range people {
+		if p.VolunteerNo == no {
+			return p.ID, nil
+		}
+	}
+	return 0, jifen.Invalid("volunteer_no", "没有找到这个志愿者编号", "No volunteer with this number")
+}
+
+func (s *Server) consoleAdd(w http.ResponseWriter, r *http.Request) {
+	s.consoleAction(w, r, "added", func(id int64) error {
+		pid, err := s.personByNumber(r, r.FormValue("volunteer_no"))
+		if err != nil {
+			return err
+		}
+		_, err = s.svc.Activities.SignUp(r.Context(), id, pid)
+		return err
+	})
+}
+
+func (s *Server) consoleRemove(w http.ResponseWriter, r *http.Request) {
+	s.consoleAction(w, r, "removed", func(id int64) error {
+		pid, err := pathID(r, "person_id")
+		if err != nil {
+			return err
+		}
+		return s.svc.Activities.CancelSignup(r.Context(), id, pid)
+	})
+}
+
+func (s *Server) consoleScan(w http.ResponseWriter, r *http.Request) {
+	s.consoleAction(w, r, "scanned", func(id int64) error {
+		var err error
+		if r.FormValue("direction") == "out" {
+			_, err = s.svc.Activities.ScanOut(r.Context(), id, r.FormValue("volunteer_no"))
+		} else {
+			_, err = s.svc.Activities.ScanIn(r.Context(), id, r.FormValue("volunteer_no"))
+		}
+		return err
+	})
+}
+
+func (s *Server) consoleBackfill(w http.ResponseWriter, r *http.Request) {
+	s.consoleAction(w, r, "backfilled", func(id int64) error {
+		pid, err := s.personByNumber(r, r.FormValue("volunteer_no"))
+		if err != nil {
+			return err
+		}
+		start, err := parseLocal(r.FormValue("started_at"))
+		if err != nil {
+			return err
+		}
+		end, err := parseLocal(r.FormValue("ended_at"))
+		if err != nil {
+			return jifen.Invalid("ended_at", "结束时间格式不正确", "The end time is not valid")
+		}
+		_, err = s.svc.Activities.Backfill(r.Context(), id, pid, start, end, r.FormValue("reason"))
+		return err
+	})
+}
+
+func (s *Server) consoleTrim(w http.ResponseWriter, r *http.Request) {
+	attID, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	back := formInt(r, "activity_id")
+	start, err := parseLocal(r.FormValue("started_at"))
+	if err == nil {
+		var end time.Time
+		if end, err = parseLocal(r.FormValue("ended_at")); err == nil {
+			err = s.svc.Activities.TrimAttendance(r.Context(), attID, start, end)
+		}
+	}
+	if err != nil {
+		s.consoleFail(w, r, back, err)
+		return
+	}
+	redirect(w, r, "/activities/"+itoa(back)+"/console?done=saved")
+}
+
+func (s *Server) consoleVerify(w http.ResponseWriter, r *http.Request) {
+	s.consoleAction(w, r, "verified", func(id int64) error {
+		_, err := s.svc.Activities.Verify(r.Context(), id)
+		return err
+	})
+}
+
+// screenPage is the lobby or phone screen with the rotating QR code; it
+// reloads itself (a meta refresh, no script) before the code expires.
+func (s *Server) screenPage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	act, err := s.svc.Activities.Activity(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	code, exp, err := s.svc.Activities.CheckinCode(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	refresh := int(time.Until(exp).Seconds()) + 1
+	refresh = max(1, min(refresh, 30))
+	s.render(w, r, http.StatusOK, "screen", map[string]any{"A": act, "Code": code, "Expires": exp, "Refresh": refresh, "URL": s.checkinURL(id, code)})
+}
+
+func (s *Server) screenQR(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	code, _, err := s.svc.Activities.CheckinCode(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeQR(w, r, s.checkinURL(id, code))
+}
+
+// checkinPage is where a volunteer's camera lands from the screen's QR.
+func (s *Server) checkinPage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data, err := s.activityData(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data["Code"] = r.URL.Query().Get("code")
+	s.render(w, r, http.StatusOK, "checkin", data)
+}
+
+func (s *Server) checkin(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	code, lat, lon := r.FormValue("code"), optFloat(r.FormValue("lat")), optFloat(r.FormValue("lon"))
+	out := r.FormValue("direction") == "out"
+	var att *jifen.Attendance
+	if out {
+		att, err = s.svc.Activities.CheckOut(r.Context(), id, code, lat, lon)
+	} else {
+		att, err = s.svc.Activities.CheckIn(r.Context(), id, code, lat, lon)
+	}
+	data, derr := s.activityData(r, id)
+	if derr != nil {
+		s.fail(w, r, derr)
+		return
+	}
+	data["Code"] = code
+	if err != nil {
+		if r.FormValue("geo") == "denied" && jifen.ErrorCode(err) == "location_required" {
+			err = &jifen.Error{Kind: jifen.KindInvalid, Code: "location_required", Field: "lat",
+				Zh: "您拒绝了定位权限。本活动需要确认您在现场：请在浏览器设置中允许定位后重试，或请负责人扫描您的二维码签到",
+				En: "Location was refused. This activity checks you are on site: allow location in the browser and retry, or ask the leader to scan your code"}
+		}
+		s.formFail(w, r, "checkin", data, err)
+		return
+	}
+	data["Done"], data["Out"], data["Att"] = true, out, att
+	s.render(w, r, http.StatusOK, "checkin", data)
+}
+
+func (s *Server) projectCreate(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	p, err := s.svc.Activities.CreateProject(r.Context(), jifen.ProjectInput{OrgID: formInt(r, "org_id"), Name: r.FormValue("name"), Description: r.FormValue("description")})
+	if err != nil {
+		in := jifen.ActivityInput{OrgID: formInt(r, "org_id")}
+		s.activityFormFail(w, r, in, 0, err)
+		return
+	}
+	redirect(w, r, "/projects/"+itoa(p.ID)+"?done=created")
+}
+
+func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.svc.Activities.Project(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "project", map[string]any{"P": p})
+}

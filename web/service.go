@@ -1,0 +1,341 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"jifen"
+	"jifen/certpdf"
+)
+
+func (s *Server) registerServicePages() {
+	page := func(method, path string, public bool, h http.HandlerFunc) {
+		s.handle(Route{Method: method, Path: path, Public: public}, h)
+	}
+	page("GET", "/me/service", false, s.myServicePage)
+	page("POST", "/me/certificates", false, s.issueCertificate)
+	page("GET", "/certificates/{file}", false, s.certificatePDF)
+	page("GET", "/verify/{code}", true, s.verifyPage)
+	page("POST", "/records/{id}/correction", false, s.requestCorrection)
+	page("GET", "/corrections", false, s.correctionsPage)
+	page("POST", "/corrections/{id}/answer", false, s.answerCorrection)
+	page("GET", "/transfers", false, s.transfersPage)
+	page("POST", "/transfers", false, s.requestTransfer)
+	page("POST", "/transfers/{id}/approve", false, s.approveTransfer)
+	page("POST", "/transfers/{id}/reject", false, s.rejectTransfer)
+	page("POST", "/transfers/bulk", false, s.bulkTransfer)
+}
+
+func (s *Server) myServiceData(r *http.Request) (map[string]any, error) {
+	a := jifen.ActorFrom(r.Context())
+	h, err := s.svc.Records.Hours(r.Context(), a.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	recs, total, err := s.svc.Records.Records(r.Context(), jifen.RecordFilter{PersonID: a.PersonID, PerPage: 100})
+	if err != nil {
+		return nil, err
+	}
+	sus, err := s.svc.Activities.MySignups(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().In(jifen.Zone)
+	return map[string]any{"Hours": h, "Records": recs, "Total": total, "Signups": sus,
+		"From": time.Date(now.Year(), 1, 1, 0, 0, 0, 0, jifen.Zone).Format("2006-01-02"), "To": now.Format("2006-01-02")}, nil
+}
+
+func (s *Server) myServicePage(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	data, err := s.myServiceData(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "service", data)
+}
+
+func (s *Server) myServiceFail(w http.ResponseWriter, r *http.Request, err error) {
+	data, derr := s.myServiceData(r)
+	if derr != nil {
+		s.fail(w, r, derr)
+		return
+	}
+	s.formFail(w, r, "service", data, err)
+}
+
+// dateRange reads from/to date inputs; the end date counts whole.
+func dateRange(r *http.Request) (time.Time, time.Time, error) {
+	var from, to time.Time
+	var err error
+	if v := r.FormValue("from"); v != "" {
+		if from, err = time.ParseInLocation("2006-01-02", v, jifen.Zone); err != nil {
+			return from, to, jifen.Invalid("from", "开始日期格式不正确", "The start date is not valid")
+		}
+	}
+	if v := r.FormValue("to"); v != "" {
+		if to, err = time.ParseInLocation("2006-01-02", v, jifen.Zone); err != nil {
+			return from, to, jifen.Invalid("to", "结束日期格式不正确", "The end date is not valid")
+		}
+		to = to.AddDate(0, 0, 1)
+	}
+	return from, to, nil
+}
+
+func (s *Server) issueCertificate(w http.ResponseWriter, r *http.Request) {
+	a := s.signedIn(w, r)
+	if a == nil {
+		return
+	}
+	from, to, err := dateRange(r)
+	if err != nil {
+		s.myServiceFail(w, r, err)
+		return
+	}
+	person := a.PersonID
+	if p := formInt(r, "person_id"); p > 0 {
+		person = p
+	}
+	c, err := s.svc.Certificates.Issue(r.Context(), person, from, to)
+	if err != nil {
+		if person != a.PersonID {
+			s.personFail(w, r, person, err)
+			return
+		}
+		s.myServiceFail(w, r, err)
+		return
+	}
+	redirect(w, r, "/certificates/"+c.Serial+".pdf")
+}
+
+// certificatePDF renders a certificate from the register as a PDF.
+func (s *Server) certificatePDF(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	serial := strings.TrimSuffix(r.PathValue("file"), ".pdf")
+	c, err := s.svc.Certificates.Certificate(r.Context(), serial)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	recs, err := s.svc.Certificates.Records(r.Context(), c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	seal, err := s.svc.Certificates.Seal(r.Context(), c.OrgID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := certpdf.Render(&buf, c, recs, certpdf.Options{VerifyURL: s.verifyURL(c), Seal: seal}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `inline; filename="`+c.Serial+`.pdf"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Write(buf.Bytes())
+}
+
+// verifyPage is the public check page a certificate's QR code opens: it
+// confirms the certificate and shows nothing beyond it.
+func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
+	c, err := s.svc.Certificates.Check(r.Context(), r.PathValue("code"))
+	if err != nil && jifen.ErrorKind(err) != jifen.KindNotFound {
+		s.fail(w, r, err)
+		return
+	}
+	code := http.StatusOK
+	if c == nil {
+		code = http.StatusNotFound
+	}
+	s.render(w, r, code, "verify", map[string]any{"C": c, "MaskedName": maskName(c)})
+}
+
+func maskName(c *jifen.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	return jifen.MaskName(c.PersonName)
+}
+
+func (s *Server) requestCorrection(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hours, err := strconv.ParseFloat(strings.TrimSpace(r.FormValue("wanted_hours")), 64)
+	if err != nil || hours < 0 || hours > 24*7 {
+		s.myServiceFail(w, r, jifen.Invalid("wanted_hours", "请填写正确的小时数，如 2.5", "Enter the hours, e.g. 2.5"))
+		return
+	}
+	if _, err := s.svc.Records.RequestCorrection(r.Context(), id, int(hours*60+0.5), r.FormValue("reason")); err != nil {
+		s.myServiceFail(w, r, err)
+		return
+	}
+	redirect(w, r, "/me/service?done=requested")
+}
+
+func (s *Server) correctionsData(r *http.Request) (map[string]any, error) {
+	reqs, err := s.svc.Records.CorrectionRequests(r.Context(), 0)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Requests": reqs}, nil
+}
+
+func (s *Server) correctionsPage(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	data, err := s.correctionsData(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "corrections", data)
+}
+
+func (s *Server) answerCorrection(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.svc.Records.AnswerCorrection(r.Context(), id, r.FormValue("accept") == "yes", r.FormValue("answer")); err != nil {
+		data, derr := s.correctionsData(r)
+		if derr != nil {
+			s.fail(w, r, derr)
+			return
+		}
+		s.formFail(w, r, "corrections", data, err)
+		return
+	}
+	redirect(w, r, "/corrections?done=saved")
+}
+
+func (s *Server) transfersData(r *http.Request) (map[string]any, error) {
+	a := jifen.ActorFrom(r.Context())
+	mine, err := s.svc.Transfers.Transfers(r.Context(), a.PersonID, 0)
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{"Mine": mine}
+	if paths, all := a.ScopePaths(jifen.RoleOrgAdmin, jifen.RoleTeamLeader); all || len(paths) > 0 {
+		pending, err := s.svc.Transfers.Transfers(r.Context(), 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		data["Pending"] = pending
+		if data["AdminOrgs"], err = s.formOrgs(r); err != nil {
+			return nil, err
+		}
+	}
+	orgs, err := s.svc.Orgs.SignupOrgs(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	data["Orgs"] = orgs
+	return data, nil
+}
+
+func (s *Server) transfersPage(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	data, err := s.transfersData(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "transfers", data)
+}
+
+func (s *Server) transfersFail(w http.ResponseWriter, r *http.Request, err error) {
+	data, derr := s.transfersData(r)
+	if derr != nil {
+		s.fail(w, r, derr)
+		return
+	}
+	s.formFail(w, r, "transfers", data, err)
+}
+
+func (s *Server) requestTransfer(w http.ResponseWriter, r *http.Request) {
+	a := s.signedIn(w, r)
+	if a == nil {
+		return
+	}
+	person := a.PersonID
+	if p := formInt(r, "person_id"); p > 0 {
+		person = p
+	}
+	if _, err := s.svc.Transfers.RequestTransfer(r.Context(), person, formInt(r, "to_org_id"), r.FormValue("reason")); err != nil {
+		s.transfersFail(w, r, err)
+		return
+	}
+	redirect(w, r, "/transfers?done=requested")
+}
+
+func (s *Server) approveTransfer(w http.ResponseWriter, r *http.Request) {
+	s.transferAction(w, r, func(id int64) error { return s.svc.Transfers.Approve(r.Context(), id) })
+}
+
+func (s *Server) rejectTransfer(w http.ResponseWriter, r *http.Request) {
+	s.transferAction(w, r, func(id int64) error { return s.svc.Transfers.Reject(r.Context(), id, r.FormValue("answer")) })
+}
+
+func (s *Server) transferAction(w http.ResponseWriter, r *http.Request, fn func(int64) error) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := fn(id); err != nil {
+		s.transfersFail(w, r, err)
+		return
+	}
+	redirect(w, r, "/transfers?done=saved")
+}
+
+// bulkTransfer moves the people listed by volunteer number (one per line,
+// or separated by commas) when orgs merge or split.
+func (s *Server) bulkTransfer(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	var ids []int64
+	for _, no := range strings.FieldsFunc(r.FormValue("volunteer_nos"), func(c rune) bool { return c == ',' || c == '，' || c == '\n' || c == '\r' || c == ' ' }) {
+		id, err := s.personByNumber(r, no)
+		if err != nil {
+			e := asError(err)
+			e.Zh, e.En = e.Zh+"："+no, e.En+": "+no
+			s.transfersFail(w, r, e)
+			return
+		}
+		ids = append(ids, id)
+	}
+	n, err := s.svc.Transfers.BulkMove(r.Context(), ids, formInt(r, "to_org_id"), r.FormValue("reason"))
+	if err != nil {
+		s.transfersFail(w, r, err)
+		return
+	}
+	redirect(w, r, "/transfers?done=moved&n="+strconv.Itoa(n))
+}

@@ -34,6 +34,15 @@ type Certificate struct {
 	Notes    string `json:"notes,omitempty"`
 }
 
+// LastDay is the last moment the certificate covers: To is exclusive
+// (the start of the day after the period), people read the day before it.
+func (c *Certificate) LastDay() time.Time {
+	if c.To.IsZero() {
+		return c.To
+	}
+	return c.To.Add(-time.Nanosecond)
+}
+
 // VerifyCode is the public part of a certificate's check URL.
 func (c *Certificate) VerifyCode() string { return c.Serial + "-" + c.Check }
 

@@ -34,8 +34,8 @@ func sampleCert() *jifen.Certificate {
 		IDMasked:     "4101**********1234",
 		OrgID:        3,
 		From:         time.Date(2026, 1, 1, 0, 0, 0, 0, jifen.Zone),
-		To:           time.Date(2026, 11, 29, 0, 0, 0, 0, jifen.Zone),
-		Minutes:      0, // set by sampleRecords' caller
+		To:           time.Date(2026, 11, 30, 0, 0, 0, 0, jifen.Zone), // exclusive: the period ends on the 29th
+		Minutes:      0,                                               // set by sampleRecords' caller
 		IssuedBy:     9,
 		IssuedByName: "王经办",
 		IssuedAt:     time.Date(2026, 11, 29, 10, 30, 0, 0, jifen.Zone),

@@ -206,7 +206,7 @@ func maskID(s string) string {
 
 // period is the certificate's span, or the records' when it has none.
 func (r *renderer) period() (from, to time.Time) {
-	from, to = r.c.From, r.c.To
+	from, to = r.c.From, r.c.LastDay()
 	for _, rec := range r.records {
 		if rec == nil || rec.StartedAt.IsZero() {
 			continue

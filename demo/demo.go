@@ -6,6 +6,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"jifen"
 )
@@ -23,9 +24,14 @@ type Login struct {
 
 // Services are what the loader needs.
 type Services struct {
-	Orgs   jifen.OrgService
-	People jifen.PersonService
-	Auth   jifen.AuthService
+	Orgs       jifen.OrgService
+	People     jifen.PersonService
+	Auth       jifen.AuthService
+	Activities jifen.ActivityService
+	// Travel sets the services' clock (the zero time: back to the real
+	// one), so past activities are recorded as they happened; nil leaves
+	// the demo without history.
+	Travel func(time.Time)
 }
 
 // Empty reports whether the database has no orgs yet.
@@ -102,12 +108,14 @@ func Load(ctx context.Context, s Services) ([]Login, error) {
 		{jifen.RoleResident, "陈桂兰", jifen.Female, "1952-08-08", "13900000006", "新窑村", "", jifen.Masses},
 	}
 	var out []Login
+	people := map[string]int64{}
 	for _, l := range logins {
 		p, err := s.People.CreatePerson(ctx, jifen.PersonInput{Name: l.name, Gender: l.g, BirthDate: l.birth, Phone: l.phone,
 			Password: Password, PoliticalStatus: l.party, OrgID: ids[l.home]})
 		if err != nil {
 			return nil, fmt.Errorf("demo: person %s: %w", l.name, err)
 		}
+		people[l.name] = p.ID
 		if l.on != "" {
 			if _, err := s.Auth.Grant(ctx, p.ID, ids[l.on], l.role); err != nil {
 				return nil, fmt.Errorf("demo: grant %s: %w", l.name, err)
@@ -134,9 +142,16 @@ func Load(ctx context.Context, s Services) ([]Login, error) {
 		if i%3 != 0 {
 			in.Phone = fmt.Sprintf("1370000%04d", i)
 		}
-		if _, err := s.People.CreatePerson(ctx, in); err != nil {
+		p, err := s.People.CreatePerson(ctx, in)
+		if err != nil {
 			return nil, fmt.Errorf("demo: resident %d: %w", i, err)
 		}
+		if _, ok := people[p.Name]; !ok {
+			people[p.Name] = p.ID
+		}
+	}
+	if err := loadService(ctx, s, ids, people); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -46,6 +46,10 @@ func scanCert(row interface{ Scan(...any) error }) (*jifen.Certificate, error) {
 	if c.IssuedByName == "" {
 		c.IssuedByName = c.IssuerName
 	}
+	if c.IssuedBy == c.PersonID {
+		// Self-service: the register issued it on the person's request.
+		c.IssuedByName = "系统自动出具（本人申请）"
+	}
 	return c, nil
 }
 

@@ -47,7 +47,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer db.Close()
 	svc := services(db)
 	if c.Demo {
-		if err := loadDemo(ctx, svc, stdout); err != nil {
+		if err := loadDemo(ctx, db, svc, stdout); err != nil {
 			return err
 		}
 	}
@@ -90,8 +90,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return hs.Shutdown(sctx)
 }
 
-func loadDemo(ctx context.Context, svc web.Services, stdout io.Writer) error {
-	ds := demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth}
+func loadDemo(ctx context.Context, db *sqldb.DB, svc web.Services, stdout io.Writer) error {
+	ds := demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth, Activities: svc.Activities,
+		// The demo's history is written before the server starts, so
+		// moving the database's clock here races with nothing.
+		Travel: func(t time.Time) {
+			if t.IsZero() {
+				db.Now = time.Now
+				return
+			}
+			db.Now = func() time.Time { return t }
+		}}
 	empty, err := demo.Empty(ctx, ds)
 	if err != nil {
 		return err

@@ -163,7 +163,7 @@ func (s *Server) activityNewPage(w http.ResponseWriter, r *http.Request) {
 func activityInput(r *http.Request) (jifen.ActivityInput, error) {
 	in := jifen.ActivityInput{
 		OrgID: formInt(r, "org_id"), Title: r.FormValue("title"), Description: r.FormValue("description"), Category: r.FormValue("category"),
-		Skills: jifen.SplitSkills(r.FormValue("required_skills")),
+		Skills:   jifen.SplitSkills(r.FormValue("required_skills")),
 		Location: jifen.Location{Address: r.FormValue("address"), Lat: optFloat(r.FormValue("lat")), Lon: optFloat(r.FormValue("lon"))},
 	}
 	if p := formInt(r, "project_id"); p > 0 {

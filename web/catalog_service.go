@@ -12,6 +12,9 @@ var serviceCatalog = map[string][2]string{
 	"nav.activities": {"志愿活动", "Activities"}, "nav.service": {"我的服务", "My service"},
 	"nav.transfers": {"关系转接", "Transfers"}, "nav.corrections": {"更正申请", "Corrections"},
 	"action.remove": {"移除", "Remove"},
+	"nav.records":   {"服务台账", "Service records"}, "records.all_orgs": {"我管理的全部组织", "All my organisations"},
+	"records.export": {"导出", "Export"}, "records.total": {"共 %d 条记录", "%d records"}, "records.content": {"服务内容", "Content"},
+	"checkin.code": {"签到码（大屏上的10位字母数字）", "Check-in code (10 characters on the screen)"},
 
 	"activities.all": {"全部", "All"}, "activities.week": {"本周", "This week"}, "activities.skills": {"适合我的技能", "My skills"},
 	"activities.mine": {"我报名的", "Mine"}, "activities.near": {"离我最近", "Near me"},

@@ -100,20 +100,49 @@ func TestPages(t *testing.T) {
 		sb.post(t, "/people/"+itoa(pid)+"/code", nil).wantStatus(t, "code", 200)
 		sb.post(t, "/people/"+itoa(pid)+"/message", form("title", "通知", "body", "明天活动")).wantStatus(t, "message", 303)
 
+		// Every page in both languages, chosen by cookie (which beats the
+		// browser's Accept-Language) and by Accept-Language alone.
+		zhB, enB := e.signedIn(t, superAdmin), e.signedIn(t, superAdmin)
+		zhB.setCookie(langCookie, "zh")
+		enB.setCookie(langCookie, "en")
 		type variant struct {
 			name, lang string
+			b          *browser
 			hdr        []string
-			cookie     string
 		}
 		variants := []variant{
-			{"default", "zh", nil, ""},
-			{"cookie zh", "zh", []string{"Accept-Language", "en"}, "zh"},
-			{"cookie en", "en", []string{"Accept-Language", "zh-CN"}, "en"},
-			{"Accept-Language zh-CN", "zh", []string{"Accept-Language", "zh-CN,zh;q=0.9"}, ""},
-			{"Accept-Language en", "en", []string{"Accept-Language", "en-US,en;q=0.9,zh;q=0.5"}, ""},
-			{"Accept-Language zh-HK", "zh", []string{"Accept-Language", "zh-HK"}, ""},
-			{"Accept-Language zh-TW", "zh", []string{"Accept-Language", "zh-TW,en;q=0.5"}, ""},
-			{"Accept-Language zh-Hant", "zh", []string{"Accept-Language", "zh-Hant-TW"}, ""},
+			{"cookie zh", "zh", zhB, []string{"Accept-Language", "en"}},
+			{"cookie en", "en", enB, []string{"Accept-Language", "zh-CN"}},
+			{"Accept-Language en", "en", sb, []string{"Accept-Language", "en-US,en;q=0.9,zh;q=0.5"}},
+		}
+		// Chinese readers get Chinese whatever their region or script.
+		negotiation := []variant{
+			{"no preference", "zh", sb, nil},
+			{"Accept-Language zh-CN", "zh", sb, []string{"Accept-Language", "zh-CN,zh;q=0.9"}},
+			{"Accept-Language zh-HK", "zh", sb, []string{"Accept-Language", "zh-HK"}},
+			{"Accept-Language zh-TW", "zh", sb, []string{"Accept-Language", "zh-TW,en;q=0.5"}},
+			{"Accept-Language zh-Hant", "zh", sb, []string{"Accept-Language", "zh-Hant-TW"}},
+			{"Accept-Language fr then zh", "zh", sb, []string{"Accept-Language", "fr-FR,zh;q=0.8"}},
+		}
+		checkPage := func(t *testing.T, path string, v variant, r *result) {
+			t.Helper()
+			wantLang := map[string]string{"zh": `<html lang="zh-CN">`, "en": `<html lang="en">`}[v.lang]
+			if !strings.Contains(r.Body, wantLang) {
+				t.Errorf("GET %s (%s): want %s", path, v.name, wantLang)
+			}
+			if cl := r.Header.Get("Content-Language"); cl != map[string]string{"zh": "zh-CN", "en": "en"}[v.lang] {
+				t.Errorf("GET %s (%s): Content-Language %q", path, v.name, cl)
+			}
+			brand := map[string]string{"zh": "文明积分 · 志愿服务", "en": "jifen · Volunteer Points"}[v.lang]
+			if !strings.Contains(r.Body, brand) {
+				t.Errorf("GET %s (%s): the page is not in %s", path, v.name, v.lang)
+			}
+			if bad := untranslated(r.Body, keys); len(bad) > 0 {
+				t.Errorf("GET %s (%s) shows untranslated keys %v", path, v.name, bad)
+			}
+			if !strings.Contains(r.Body, `name="csrf"`) {
+				t.Errorf("GET %s: a signed-in page carries the sign-out form with its csrf field", path)
+			}
 		}
 		n := 0
 		for _, rt := range e.srv.Routes() {
@@ -134,57 +163,42 @@ func TestPages(t *testing.T) {
 			case strings.HasPrefix(path, "/projects/{id}"):
 				path = concrete(path, project)
 			case wildcard.MatchString(strings.ReplaceAll(strings.ReplaceAll(path, "{$}", ""), "{lang}", "")):
-				t.Logf("GET %s: no fixture for its wildcard; checking the page it answers with", path)
+				t.Logf("GET %s: no fixture for its wildcard; checking the page it answers with", rt.Path)
 				path, must200 = concrete(path, 1), false
 			default:
 				path = concrete(path, 0)
 			}
-			for _, v := range variants {
-				t.Run(path+" "+v.name, func(t *testing.T) {
-					b := sb
-					if v.cookie != "" || strings.HasPrefix(rt.Path, "/lang/") {
-						b = e.signedIn(t, superAdmin)
-						b.setCookie(langCookie, v.cookie)
-					}
-					r := b.get(t, path, v.hdr...)
+			t.Run(path, func(t *testing.T) {
+				if strings.HasPrefix(rt.Path, "/lang/") {
+					e.browser(t).get(t, path).wantStatus(t, path, http.StatusSeeOther)
+					return
+				}
+				for _, v := range variants {
+					r := v.b.get(t, path, v.hdr...)
 					ct := r.Header.Get("Content-Type")
 					switch {
-					case strings.HasPrefix(rt.Path, "/lang/"):
-						r.wantStatus(t, path, http.StatusSeeOther)
-						return
 					case r.Status != http.StatusOK && (must200 || r.Status >= 500):
-						t.Fatalf("GET %s: %d: %.300s", path, r.Status, r.Body)
+						t.Fatalf("GET %s (%s): %d: %.300s", path, v.name, r.Status, r.Body)
 					case strings.HasSuffix(path, ".png"):
 						if ct != "image/png" || !strings.HasPrefix(r.Body, "\x89PNG") {
 							t.Errorf("GET %s: %s, not a PNG", path, ct)
 						}
 						return
 					case !strings.HasPrefix(ct, "text/html"):
-						return // static files, health, metrics
+						return // static files, health, metrics: no language
 					}
 					n++
-					wantLang := map[string]string{"zh": `<html lang="zh-CN">`, "en": `<html lang="en">`}[v.lang]
-					if !strings.Contains(r.Body, wantLang) {
-						t.Errorf("GET %s (%s): want %s", path, v.name, wantLang)
-					}
-					if cl := r.Header.Get("Content-Language"); cl != map[string]string{"zh": "zh-CN", "en": "en"}[v.lang] {
-						t.Errorf("Content-Language %q", cl)
-					}
-					brand := map[string]string{"zh": "文明积分 · 志愿服务", "en": "jifen · Volunteer Points"}[v.lang]
-					if !strings.Contains(r.Body, brand) {
-						t.Errorf("GET %s (%s): the page is not in %s", path, v.name, v.lang)
-					}
-					if bad := untranslated(r.Body, keys); len(bad) > 0 {
-						t.Errorf("GET %s (%s) shows untranslated keys %v", path, v.name, bad)
-					}
-					if !strings.Contains(r.Body, `name="csrf"`) {
-						t.Errorf("GET %s: a signed-in page carries the sign-out form with its csrf field", path)
-					}
-				})
-			}
+					checkPage(t, path, v, r)
+				}
+			})
 		}
 		if n < 15*len(variants) {
 			t.Errorf("only %d HTML pages were checked", n)
+		}
+		for _, path := range []string{"/", "/people", "/signin", "/orgs/" + itoa(city)} {
+			for _, v := range negotiation {
+				checkPage(t, path, v, v.b.get(t, path, v.hdr...))
+			}
 		}
 
 		t.Run("the language switch sets a cookie and goes back", func(t *testing.T) {

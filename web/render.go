@@ -84,8 +84,8 @@ var funcs = template.FuncMap{
 	"stars": func(n int) string {
 		return strings.Repeat("★", n) + strings.Repeat("☆", 5-n)
 	},
-	"join":      strings.Join,
-	"add":       func(a, b int) int { return a + b },
+	"join": strings.Join,
+	"add":  func(a, b int) int { return a + b },
 	"seq": func(n int) []int {
 		out := make([]int, n)
 		for i := range out {

@@ -9,6 +9,7 @@ import (
 
 	"jifen"
 	"jifen/certpdf"
+	"jifen/export"
 )
 
 func (s *Server) registerServicePages() {
@@ -27,6 +28,98 @@ func (s *Server) registerServicePages() {
 	page("POST", "/transfers/{id}/approve", false, s.approveTransfer)
 	page("POST", "/transfers/{id}/reject", false, s.rejectTransfer)
 	page("POST", "/transfers/bulk", false, s.bulkTransfer)
+	page("GET", "/records", false, s.recordsPage)
+	page("GET", "/records/export", false, s.recordsExport)
+}
+
+// recordsPage lists the service records of the staff member's subtree,
+// with the export of the org's 台账.
+func (s *Server) recordsPage(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	f, err := recordFilter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	recs, total, err := s.svc.Records.Records(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	orgs, err := s.leaderOrgs(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pages := (total + f.PerPage - 1) / f.PerPage
+	s.render(w, r, http.StatusOK, "records", map[string]any{"Records": recs, "Total": total, "Orgs": orgs, "Q": r.URL.Query(),
+		"Prev": f.Page - 1, "Next": nextPage(f.Page, pages)})
+}
+
+func recordFilter(r *http.Request) (jifen.RecordFilter, error) {
+	q := r.URL.Query()
+	f := jifen.RecordFilter{PerPage: 50}
+	f.OrgID, _ = strconv.ParseInt(q.Get("org_id"), 10, 64)
+	f.Page, _ = strconv.Atoi(q.Get("page"))
+	if f.Page < 1 {
+		f.Page = 1
+	}
+	var err error
+	if f.From, f.To, err = dateRange(r); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// recordsExport streams the records as XLSX, CSV or JSON (export/FORMAT.md).
+func (s *Server) recordsExport(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	f, err := recordFilter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	format, err := export.ParseFormat(r.URL.Query().Get("format"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	title := "志愿服务记录台账"
+	if f.OrgID != 0 {
+		o, err := s.svc.Orgs.Org(r.Context(), f.OrgID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		title = o.Name + title
+	}
+	// Check access before the first byte: once streaming starts, an error
+	// can no longer become a clean error page.
+	if _, _, err := s.svc.Records.Records(r.Context(), jifen.RecordFilter{OrgID: f.OrgID, From: f.From, To: f.To, PerPage: 1}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", format.ContentType())
+	w.Header().Set("Content-Disposition", `attachment; filename="service-records`+format.Ext()+`"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	ew, err := export.NewRecordWriter(w, format, export.Meta{Title: title, From: f.From, To: f.To, GeneratedAt: time.Now()})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f.Page, f.PerPage = 0, 0
+	if err := s.svc.Records.EachRecord(r.Context(), f, ew.Write); err != nil {
+		s.log.Error("export", "id", requestID(r.Context()), "err", err)
+		ew.Close()
+		return
+	}
+	if err := ew.Close(); err != nil {
+		s.log.Error("export", "id", requestID(r.Context()), "err", err)
+	}
 }
 
 func (s *Server) myServiceData(r *http.Request) (map[string]any, error) {

@@ -5,6 +5,7 @@
 //	jifen admin create              make a super admin
 //	jifen admin reset-password      set someone's password
 //	jifen import people FILE --org ID
+//	jifen export records --org ID [--format xlsx|csv|json]
 //	jifen version
 package main
 
@@ -51,6 +52,7 @@ Commands:
   admin create --name N --phone P [--password W | password on stdin]
   admin reset-password --phone P [--password W | password on stdin]
   import people FILE --org ID [--dry-run] [--skip-invalid]
+  export records --org ID [--from DAY] [--to DAY] [--format xlsx|csv|json] [--out FILE]
   version
 Run "jifen COMMAND -h" for a command's flags.
 `
@@ -79,6 +81,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "import":
 		if len(rest) > 0 && rest[0] == "people" {
 			return runImport(ctx, rest[1:], stdout, stderr)
+		}
+	case "export":
+		if len(rest) > 0 && rest[0] == "records" {
+			return runExport(ctx, rest[1:], stdout, stderr)
 		}
 	case "version":
 		fmt.Fprintln(stdout, "jifen", version)

@@ -21,4 +21,47 @@ document.addEventListener("DOMContentLoaded", function () {
       guardian.open = age < 14;
     });
   }
+
+  // Check-in: send the phone's position with the form, so the server can
+  // check the activity's radius. Refusal is sent too, for a clear message.
+  document.querySelectorAll("form.geo button[name=direction]").forEach(function (b) {
+    b.addEventListener("click", function (e) {
+      var form = b.form;
+      if (!navigator.geolocation || form.dataset.located) return;
+      e.preventDefault();
+      var dir = document.createElement("input");
+      dir.type = "hidden"; dir.name = "direction"; dir.value = b.value;
+      form.appendChild(dir);
+      b.disabled = true;
+      var done = function () { form.dataset.located = "1"; form.submit(); };
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        document.getElementById("geo-lat").value = pos.coords.latitude;
+        document.getElementById("geo-lon").value = pos.coords.longitude;
+        done();
+      }, function () {
+        document.getElementById("geo-state").value = "denied";
+        done();
+      }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 });
+    });
+  });
+  // The activity form: fill latitude and longitude from this phone.
+  var use = document.getElementById("use-location");
+  if (use && navigator.geolocation) {
+    use.addEventListener("click", function () {
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
+        document.getElementById("lon").value = pos.coords.longitude.toFixed(6);
+      });
+    });
+  }
+  // "Near me" asks for the position and lists activities by distance.
+  var near = document.getElementById("near-me");
+  if (near && navigator.geolocation) {
+    near.addEventListener("click", function (e) {
+      e.preventDefault();
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        window.location = "/activities?lat=" + pos.coords.latitude.toFixed(5) + "&lon=" + pos.coords.longitude.toFixed(5);
+      }, function () { window.location = "/activities"; });
+    });
+  }
 });

@@ -230,6 +230,8 @@ var matrix = map[string]access{
 	"POST /transfers/{id}/approve":                       {id: transferTarget},
 	"POST /transfers/{id}/reject":                        {id: transferTarget},
 	"POST /transfers/bulk":                               {},
+	"GET /records":                                       {query: func(f *foreign) string { return "org_id=" + itoa(f.org) }},
+	"GET /records/export":                                {query: func(f *foreign) string { return "format=csv&org_id=" + itoa(f.org) }},
 }
 
 // concrete fills a route pattern with id; other wildcards get "1".

@@ -168,6 +168,7 @@ func TestPages(t *testing.T) {
 			default:
 				path = concrete(path, 0)
 			}
+			path += pageQuery[rt.Path]
 			t.Run(path, func(t *testing.T) {
 				if strings.HasPrefix(rt.Path, "/lang/") {
 					e.browser(t).get(t, path).wantStatus(t, path, http.StatusSeeOther)
@@ -233,6 +234,9 @@ func TestPages(t *testing.T) {
 		})
 	})
 }
+
+// pageQuery completes pages that need a query to answer.
+var pageQuery = map[string]string{"/records/export": "?format=csv"}
 
 var volunteerNoOnPage = regexp.MustCompile(`id="volunteer-no">(\d{12})<`)
 

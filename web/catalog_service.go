@@ -35,7 +35,7 @@ var serviceCatalog = map[string][2]string{
 	"checkin.location_hint": {"本活动需要确认您在现场，浏览器会请求定位权限，请选择“允许”。", "This activity checks you are on site: allow the browser to use your location."},
 	"checkin.not_signed_up": {"您还没有报名成功这个活动，请先报名或请负责人添加。", "You are not confirmed for this activity: sign up first or ask the leader."},
 
-	"console.add": {"添加", "Add"}, "console.add_person": {"按志愿者编号添加报名", "Add a person by volunteer number"},
+	"console.add": {"添加", "Add"}, "console.camera": {"用相机扫描志愿者二维码", "Scan a volunteer's QR with the camera"}, "console.add_person": {"按志愿者编号添加报名", "Add a person by volunteer number"},
 	"console.attendance": {"现场签到情况", "Attendance"}, "console.backfill": {"补录时长", "Back-fill time"},
 	"console.backfill_hint": {"补录的时长会标注为“补录”，需填写原因，默认不计积分。", "Back-filled time is marked as such, needs a reason and by default earns no points."},
 	"console.counts":        {"报名 %d 人，现在在场 %d 人", "%d signed up, %d present now"}, "console.forgot": {"忘记签退", "Forgot to check out"},

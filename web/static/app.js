@@ -64,4 +64,44 @@ document.addEventListener("DOMContentLoaded", function () {
       }, function () { window.location = "/activities"; });
     });
   }
+
+  // Scanning a volunteer's QR code or printed card with the phone camera:
+  // the browser's BarcodeDetector where it exists, the vendored jsQR
+  // elsewhere (iOS Safari). The code fills the field and submits the form.
+  var camBtn = document.getElementById("scan-camera");
+  var video = document.getElementById("scan-video");
+  if (camBtn && video && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    camBtn.hidden = false;
+    camBtn.addEventListener("click", function () {
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
+        video.srcObject = stream; video.hidden = false; video.play();
+        var canvas = document.createElement("canvas"), ctx = canvas.getContext("2d");
+        var detector = ("BarcodeDetector" in window) ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+        var found = function (text) {
+          stream.getTracks().forEach(function (t) { t.stop(); });
+          video.hidden = true;
+          var field = document.getElementById("scan-no");
+          field.value = text;
+          field.form.submit();
+        };
+        var tick = function () {
+          if (video.readyState < 2) { requestAnimationFrame(tick); return; }
+          canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+          ctx.drawImage(video, 0, 0);
+          if (detector) {
+            detector.detect(canvas).then(function (codes) {
+              if (codes.length) found(codes[0].rawValue); else setTimeout(tick, 150);
+            }, function () { setTimeout(tick, 150); });
+          } else if (window.jsQR) {
+            var img = ctx.getImageData(0, 0, canvas.width, canvas.height);
+            var code = window.jsQR(img.data, img.width, img.height);
+            if (code) found(code.data); else setTimeout(tick, 150);
+          }
+        };
+        tick();
+      }, function () {
+        camBtn.textContent = document.documentElement.lang === "en" ? "The camera is not available: type the number" : "无法打开相机，请输入编号";
+      });
+    });
+  }
 });

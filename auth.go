@@ -53,6 +53,9 @@ type Actor struct {
 	HomeOrgPath string
 	Grants      []Grant
 	IP          netip.Addr
+	// SessionHash names the session the actor came in with, so changing a
+	// password can end every other session but this one.
+	SessionHash string
 }
 
 // Has reports whether the actor holds any of roles on an org whose

@@ -99,7 +99,9 @@ func NotFound(what string) *Error {
 	return &Error{Kind: KindNotFound, Code: "not_found", Zh: "未找到" + whatZh[what], En: what + " not found"}
 }
 
-var whatZh = map[string]string{"org": "该组织", "person": "该人员", "session": "会话", "message": "该消息", "code": "该验证码"}
+var whatZh = map[string]string{"org": "该组织", "person": "该人员", "session": "会话", "message": "该消息", "code": "该验证码",
+	"grant": "该角色", "activity": "该活动", "project": "该项目", "record": "该服务记录", "attendance": "该签到记录",
+	"transfer": "该转接申请", "certificate": "该证明", "request": "该申请", "page": "该页面", "upload": "该文件"}
 
 // Internal wraps an unexpected error; the user sees a generic message.
 func Internal(err error) *Error {

@@ -258,12 +258,7 @@ type PersonFilter struct {
 
 // Normalize applies paging defaults and bounds.
 func (f *PersonFilter) Normalize() {
-	if f.Page < 1 {
-		f.Page = 1
-	}
-	if f.PerPage < 1 || f.PerPage > 100 {
-		f.PerPage = 20
-	}
+	f.Page, f.PerPage = Paging(f.Page, f.PerPage, 20, 100)
 	f.Q = CleanText(f.Q)
 	if r := []rune(f.Q); len(r) > 60 {
 		f.Q = string(r[:60]) // cut by characters: a byte cut splits Chinese

@@ -38,3 +38,22 @@ func CheckName(field, s string, max int) error {
 	}
 	return nil
 }
+
+// MaxPage bounds page numbers: nobody reads page ten million, and an
+// unbounded one overflows the offset.
+const MaxPage = 100000
+
+// Paging normalises a page number and size: pages start at 1, sizes
+// default to def and stay at most max.
+func Paging(page, perPage, def, max int) (int, int) {
+	if page < 1 {
+		page = 1
+	}
+	if page > MaxPage {
+		page = MaxPage
+	}
+	if perPage < 1 || perPage > max {
+		perPage = def
+	}
+	return page, perPage
+}

@@ -340,12 +340,7 @@ func (s *ActivityService) Activities(ctx context.Context, f jifen.ActivityFilter
 	if a == nil {
 		return nil, 0, jifen.ErrUnauthorized
 	}
-	if f.Page < 1 {
-		f.Page = 1
-	}
-	if f.PerPage < 1 || f.PerPage > 100 {
-		f.PerPage = 20
-	}
+	f.Page, f.PerPage = jifen.Paging(f.Page, f.PerPage, 20, 100)
 	where, args := "a.status <> 'draft'", []any{}
 	if staff, all := a.ScopePaths(jifen.StaffRoles...); all {
 		where = "1=1"

@@ -42,12 +42,7 @@ func (s *AuditService) Audit(ctx context.Context, f jifen.AuditFilter) ([]*jifen
 	if a == nil {
 		return nil, 0, jifen.ErrUnauthorized
 	}
-	if f.Page < 1 {
-		f.Page = 1
-	}
-	if f.PerPage < 1 || f.PerPage > 100 {
-		f.PerPage = 50
-	}
+	f.Page, f.PerPage = jifen.Paging(f.Page, f.PerPage, 50, 100)
 	where, args, err := s.db.scopeWhere(ctx, a, "l.org_path", f.OrgID, jifen.RoleOrgAdmin)
 	if err != nil {
 		return nil, 0, err

@@ -185,7 +185,7 @@ func (s *AuthService) Authenticate(ctx context.Context, token string, ip netip.A
 	if token == "" || len(token) > 200 {
 		return nil, jifen.ErrUnauthorized
 	}
-	a := &jifen.Actor{IP: ip}
+	a := &jifen.Actor{IP: ip, SessionHash: secret.SHA256(token)}
 	var expires time.Time
 	err := s.db.queryRow(ctx, `SELECT p.id, p.name, p.home_org_id, p.home_org_path, s.expires_at FROM sessions s JOIN people p ON p.id = s.person_id
 		WHERE s.token_hash = ? AND p.status = 'active'`, secret.SHA256(token)).Scan(&a.PersonID, &a.Name, &a.HomeOrgID, &a.HomeOrgPath, &expires)
@@ -330,6 +330,9 @@ func (s *AuthService) IssueResetCode(ctx context.Context, personID int64) (strin
 		if !a.Has(p.path, jifen.RoleOrgAdmin) {
 			return jifen.NotFound("person")
 		}
+		if ok, err := s.db.administers(ctx, a, p); err != nil || !ok {
+			return cmpErr(err, notAdministered)
+		}
 		if _, err := tx.exec(ctx, "UPDATE reset_codes SET used_at = ? WHERE person_id = ? AND used_at IS NULL", s.db.now(), personID); err != nil {
 			return err
 		}
@@ -430,8 +433,12 @@ func (s *AuthService) ChangePassword(ctx context.Context, old, new string) error
 		return jifen.Invalid("old_password", "原密码不正确", "The current password is wrong")
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
-		_, err := tx.exec(ctx, "UPDATE people SET password_hash = ?, updated_at = ? WHERE id = ?",
-			secret.HashPassword(new, s.db.PasswordParams), s.db.now(), a.PersonID)
+		if _, err := tx.exec(ctx, "UPDATE people SET password_hash = ?, updated_at = ? WHERE id = ?",
+			secret.HashPassword(new, s.db.PasswordParams), s.db.now(), a.PersonID); err != nil {
+			return err
+		}
+		// A stolen session must not survive the change; this one stays.
+		_, err := tx.exec(ctx, "DELETE FROM sessions WHERE person_id = ? AND token_hash <> ?", a.PersonID, a.SessionHash)
 		return err
 	})
 }
@@ -464,9 +471,19 @@ func (s *AuthService) Grant(ctx context.Context, personID, orgID int64, role jif
 		if role == jifen.RoleSuperAdmin && !a.IsSuperAdmin() {
 			return jifen.ErrForbidden
 		}
+		// A missing person and one the actor may not see get the same
+		// answer: granting a role to a stranger would reveal which ids exist.
+		noPerson := jifen.Invalid("person_id", "该人员不存在", "No such person")
 		p, err := s.db.getPerson(ctx, tx.tx, personID)
 		if err != nil {
-			return jifen.Invalid("person_id", "该人员不存在", "No such person")
+			return noPerson
+		}
+		teams, err := tx.teamsOf(ctx, personID)
+		if err != nil {
+			return err
+		}
+		if !a.IsSuperAdmin() && !canSeePerson(a, p, teams, jifen.RoleOrgAdmin) {
+			return noPerson
 		}
 		if p.Status != jifen.PersonActive {
 			return jifen.Conflict("person_inactive", "该人员尚未激活", "This person is not active")

@@ -28,12 +28,7 @@ func (s *MessageService) Messages(ctx context.Context, page, perPage int) ([]*ji
 	if a == nil {
 		return nil, 0, jifen.ErrUnauthorized
 	}
-	if page < 1 {
-		page = 1
-	}
-	if perPage < 1 || perPage > 100 {
-		perPage = 20
-	}
+	page, perPage = jifen.Paging(page, perPage, 20, 100)
 	var total int
 	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM messages WHERE person_id = ?", a.PersonID).Scan(&total); err != nil {
 		return nil, 0, err

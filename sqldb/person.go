@@ -73,6 +73,31 @@ func (db *DB) teams(ctx context.Context, personID int64) ([]*jifen.Org, error) {
 	return out, rows.Err()
 }
 
+// administers reports whether the actor may act on a person's account
+// (issue a password code, set a PIN, change the record): org admin over the
+// person's home and over every org where they hold a role, and super admin
+// for a super admin, so a village admin cannot take over the county's.
+func (db *DB) administers(ctx context.Context, a *jifen.Actor, p *personRow) (bool, error) {
+	if !a.Has(p.path, jifen.RoleOrgAdmin) {
+		return false, nil
+	}
+	grants, err := db.grants(ctx, p.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, g := range grants {
+		if g.Role == jifen.RoleSuperAdmin && !a.IsSuperAdmin() || !a.Has(g.OrgPath, jifen.RoleOrgAdmin) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// notAdministered is the answer when the actor sees a person but may not
+// act on their account.
+var notAdministered = &jifen.Error{Kind: jifen.KindForbidden, Code: "forbidden",
+	Zh: "此人在上级组织担任管理职务，需由上级管理员操作", En: "This person holds a role higher up; an admin there must do this"}
+
 // canSeePerson: oneself, or staff whose subtree holds the person's home
 // org or one of their teams.
 func canSeePerson(a *jifen.Actor, p *personRow, teams []*jifen.Org, roles ...jifen.Role) bool {
@@ -293,9 +318,15 @@ func (s *PersonService) UpdatePerson(ctx context.Context, id int64, in jifen.Per
 		if err != nil {
 			return err
 		}
-		admin := a.Has(p.path, jifen.RoleOrgAdmin)
+		admin, err := s.db.administers(ctx, a, p)
+		if err != nil {
+			return err
+		}
 		if !admin {
 			if a.PersonID != id {
+				if a.Has(p.path, jifen.RoleOrgAdmin) {
+					return notAdministered
+				}
 				return jifen.NotFound("person")
 			}
 			// Self-service keeps the real-name fields as registered.
@@ -494,8 +525,13 @@ func (s *PersonService) SetPIN(ctx context.Context, id int64, pin string) error 
 		if err != nil {
 			return err
 		}
-		if !a.Has(p.path, jifen.RoleOrgAdmin) && a.PersonID != id {
-			return jifen.NotFound("person")
+		if a.PersonID != id {
+			if !a.Has(p.path, jifen.RoleOrgAdmin) {
+				return jifen.NotFound("person")
+			}
+			if ok, err := s.db.administers(ctx, a, p); err != nil || !ok {
+				return cmpErr(err, notAdministered)
+			}
 		}
 		if _, err := tx.exec(ctx, "UPDATE people SET pin_hash = ?, updated_at = ? WHERE id = ?",
 			secret.HashPassword(pin, s.db.PasswordParams), s.db.now(), id); err != nil {
@@ -595,7 +631,9 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 			if err != nil {
 				return err
 			}
-			if !a.Has(cur.path, jifen.RoleOrgAdmin) {
+			if ok, err := s.db.administers(ctx, a, cur); err != nil {
+				return err
+			} else if !ok {
 				return rowErr(i, jifen.Conflict("person_elsewhere", "此人已在其他组织登记，需办理转接", "This person is registered in another organisation; use a transfer"))
 			}
 			home, err := tx.placement(ctx, &in)
@@ -640,4 +678,12 @@ func rowErr(i int, err error) error {
 		return &c
 	}
 	return err
+}
+
+// cmpErr returns err when set, else the fallback.
+func cmpErr(err error, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
 }

@@ -77,12 +77,7 @@ func (s *RecordService) recordWhere(ctx context.Context, f jifen.RecordFilter) (
 
 // Records lists service records, newest first.
 func (s *RecordService) Records(ctx context.Context, f jifen.RecordFilter) ([]*jifen.ServiceRecord, int, error) {
-	if f.Page < 1 {
-		f.Page = 1
-	}
-	if f.PerPage < 1 || f.PerPage > 200 {
-		f.PerPage = 50
-	}
+	f.Page, f.PerPage = jifen.Paging(f.Page, f.PerPage, 50, 200)
 	where, args, err := s.recordWhere(ctx, f)
 	if err != nil {
 		return nil, 0, err

@@ -251,6 +251,9 @@ func (s *Server) activityEditPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) activityUpdate(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.fail(w, r, err)

@@ -56,7 +56,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, status(e.Kind), "error", map[string]any{"Error": e, "Message": e.Message(langOf(r)), "RequestID": requestID(r.Context())})
+	data := map[string]any{"Message": e.Message(langOf(r))}
+	if e.Kind == jifen.KindInternal {
+		data["RequestID"] = requestID(r.Context()) // for the operator's logs, never the cause
+	}
+	s.render(w, r, status(e.Kind), "error", data)
 }
 
 type apiError struct {

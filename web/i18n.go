@@ -51,7 +51,17 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 
 // safeNext accepts only local paths as redirect targets.
 func safeNext(next string) bool {
-	return strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return false
+	}
+	// Browsers drop tabs and newlines inside URLs: "/\t/evil" becomes "//evil".
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	u, err := url.Parse(next)
+	return err == nil && u.Scheme == "" && u.Host == ""
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

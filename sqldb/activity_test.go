@@ -545,8 +545,8 @@ func TestActivitySignupRules(t *testing.T) {
 		})
 		t.Run("a double tap, two sign-ups of one person at once, answers one status and takes one place", func(t *testing.T) {
 			if db.Dialect() == "postgres" {
-				t.Skip("BUG: sqldb/activity.go (*Tx).signUp reads the person's sign-up row before taking the activity row lock; " +
-					"on PostgreSQL (READ COMMITTED) the second of two simultaneous sign-ups finds no row, waits on the counter UPDATE, " +
+				bug(t, "sqldb/activity.go (*Tx).signUp reads the person's sign-up row before taking the activity row lock; "+
+					"on PostgreSQL (READ COMMITTED) the second of two simultaneous sign-ups finds no row, waits on the counter UPDATE, "+
 					"then INSERTs and fails with conflict \"duplicate\" (signups_activity_id_person_id_key) instead of answering the held status")
 			}
 			twice := v.published(t, v.input(v.villageA, start, 2*time.Hour))

@@ -119,7 +119,11 @@ func (s *Server) personData(r *http.Request, id int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Person": p, "Grants": grants, "Roles": jifen.Roles, "Org": org, "Political": jifen.PoliticalStatuses,
+	hours, err := s.svc.Records.Hours(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Person": p, "Grants": grants, "Roles": jifen.Roles, "Org": org, "Political": jifen.PoliticalStatuses, "Hours": hours,
 		"Admin": a.Has(org.Path, jifen.RoleOrgAdmin), "Self": a.PersonID == p.ID}, nil
 }
 

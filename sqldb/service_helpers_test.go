@@ -306,6 +306,9 @@ func wantKinds(t *testing.T, err error, kinds ...jifen.Kind) {
 // refused is forbidden or not found: the two answers to someone out of scope.
 var refused = []jifen.Kind{jifen.KindForbidden, jifen.KindNotFound}
 
+// eitherRefusal in a table's kind column means forbidden or not found.
+const eitherRefusal jifen.Kind = "forbidden or not found"
+
 // bug skips a test that shows a known bug, with a precise description;
 // JIFEN_TEST_BUGS=1 runs it anyway, to see it fail or to check a fix.
 func bug(t *testing.T, what string) {

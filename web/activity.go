@@ -16,22 +16,35 @@ func (s *Server) registerActivityPages() {
 	page("GET", "/activities", s.activitiesPage)
 	page("GET", "/activities/new", s.activityNewPage)
 	page("POST", "/activities", s.activityCreate)
-	page("GET", "/activities/{id}", s.activityPage)
+	act, console := s.activityDetail(), s.consoleDetail()
+	page("GET", "/activities/{id}", act.show)
 	page("GET", "/activities/{id}/edit", s.activityEditPage)
 	page("POST", "/activities/{id}", s.activityUpdate)
-	page("POST", "/activities/{id}/publish", s.activityPublish)
-	page("POST", "/activities/{id}/cancel", s.activityCancel)
-	page("POST", "/activities/{id}/signup", s.activitySignup)
-	page("POST", "/activities/{id}/withdraw", s.activityWithdraw)
-	page("GET", "/activities/{id}/console", s.consolePage)
-	page("POST", "/activities/{id}/signups", s.consoleAdd)
-	page("POST", "/activities/{id}/signups/{person_id}/remove", s.consoleRemove)
+	page("POST", "/activities/{id}/publish", act.action(then("published", func(r *http.Request, id int64) error {
+		return s.svc.Activities.Publish(r.Context(), id)
+	})))
+	page("POST", "/activities/{id}/cancel", act.action(then("cancelled", func(r *http.Request, id int64) error {
+		return s.svc.Activities.Cancel(r.Context(), id, r.FormValue("reason"))
+	})))
+	page("POST", "/activities/{id}/signup", act.action(func(r *http.Request, id int64) (string, error) {
+		st, err := s.svc.Activities.SignUp(r.Context(), id, jifen.ActorFrom(r.Context()).PersonID)
+		return "signup_" + string(st), err
+	}))
+	page("POST", "/activities/{id}/withdraw", act.action(then("withdrawn", func(r *http.Request, id int64) error {
+		return s.svc.Activities.CancelSignup(r.Context(), id, jifen.ActorFrom(r.Context()).PersonID)
+	})))
+	page("GET", "/activities/{id}/console", console.show)
+	page("POST", "/activities/{id}/signups", console.action(then("added", s.consoleAdd)))
+	page("POST", "/activities/{id}/signups/{person_id}/remove", console.action(then("removed", s.consoleRemove)))
 	page("GET", "/activities/{id}/screen", s.screenPage)
 	page("GET", "/activities/{id}/screen.png", s.screenQR)
-	page("POST", "/activities/{id}/scan", s.consoleScan)
-	page("POST", "/activities/{id}/backfill", s.consoleBackfill)
+	page("POST", "/activities/{id}/scan", console.action(then("scanned", s.consoleScan)))
+	page("POST", "/activities/{id}/backfill", console.action(then("backfilled", s.consoleBackfill)))
 	page("POST", "/attendance/{id}/trim", s.consoleTrim)
-	page("POST", "/activities/{id}/verify", s.consoleVerify)
+	page("POST", "/activities/{id}/verify", console.action(then("verified", func(r *http.Request, id int64) error {
+		_, err := s.svc.Activities.Verify(r.Context(), id)
+		return err
+	})))
 	page("GET", "/checkin/{id}", s.checkinPage)
 	page("POST", "/checkin/{id}", s.checkin)
 	page("POST", "/projects", s.projectCreate)
@@ -288,87 +301,16 @@ func (s *Server) activityData(r *http.Request, id int64) (map[string]any, error)
 	return map[string]any{"A": act, "Mine": mine, "Leader": a.Has(act.OrgPath, jifen.RoleOrgAdmin, jifen.RoleTeamLeader)}, nil
 }
 
-func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data, err := s.activityData(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "activity", data)
-}
-
-func (s *Server) activityFail(w http.ResponseWriter, r *http.Request, id int64, err error) {
-	data, derr := s.activityData(r, id)
-	if derr != nil {
-		s.fail(w, r, derr)
-		return
-	}
-	s.formFail(w, r, "activity", data, err)
-}
-
-// activityAction runs a one-button action and returns to the page.
-func (s *Server) activityAction(w http.ResponseWriter, r *http.Request, done string, fn func(id int64) error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := fn(id); err != nil {
-		s.activityFail(w, r, id, err)
-		return
-	}
-	redirect(w, r, "/activities/"+itoa(id)+"?done="+done)
-}
-
-func (s *Server) activityPublish(w http.ResponseWriter, r *http.Request) {
-	s.activityAction(w, r, "published", func(id int64) error { return s.svc.Activities.Publish(r.Context(), id) })
-}
-
-func (s *Server) activityCancel(w http.ResponseWriter, r *http.Request) {
-	s.activityAction(w, r, "cancelled", func(id int64) error { return s.svc.Activities.Cancel(r.Context(), id, r.FormValue("reason")) })
-}
-
-func (s *Server) activitySignup(w http.ResponseWriter, r *http.Request) {
-	a := s.signedIn(w, r)
-	if a == nil {
-		return
-	}
-	var st jifen.SignupStatus
-	s.activityActionStatus(w, r, func(id int64) error {
-		var err error
-		st, err = s.svc.Activities.SignUp(r.Context(), id, a.PersonID)
-		return err
-	}, func() string { return "signup_" + string(st) })
-}
-
-// activityActionStatus is activityAction with a flash chosen afterwards.
-func (s *Server) activityActionStatus(w http.ResponseWriter, r *http.Request, fn func(id int64) error, done func() string) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := fn(id); err != nil {
-		s.activityFail(w, r, id, err)
-		return
-	}
-	redirect(w, r, "/activities/"+itoa(id)+"?done="+done())
-}
-
-func (s *Server) activityWithdraw(w http.ResponseWriter, r *http.Request) {
-	a := s.signedIn(w, r)
-	if a == nil {
-		return
-	}
-	s.activityAction(w, r, "withdrawn", func(id int64) error { return s.svc.Activities.CancelSignup(r.Context(), id, a.PersonID) })
+// activityDetail is the activity page and its one-button actions.
+func (s *Server) activityDetail() detail {
+	return detail{s: s, name: "activity", path: "/activities/%d", data: s.activityData}
 }
 
 // The leader's console.
+
+func (s *Server) consoleDetail() detail {
+	return detail{s: s, name: "console", path: "/activities/%d/console", data: s.consoleData}
+}
 
 func (s *Server) consoleData(r *http.Request, id int64) (map[string]any, error) {
 	act, err := s.svc.Activities.Activity(r.Context(), id)
@@ -394,44 +336,51 @@ func (s *Server) consoleData(r *http.Request, id int64) (map[string]any, error) 
 		"Start": local(act.StartsAt), "End": local(act.EndsAt)}, nil
 }
 
-func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data, err := s.consoleData(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "console", data)
-}
-
-func (s *Server) consoleFail(w http.ResponseWriter, r *http.Request, id int64, err error) {
-	data, derr := s.consoleData(r, id)
-	if derr != nil {
-		s.fail(w, r, derr)
-		return
-	}
-	s.formFail(w, r, "console", data, err)
-}
-
-// consoleAction runs a console form and returns to the console.
-func (s *Server) consoleAction(w http.ResponseWriter, r *http.Request, done string, fn func(id int64) error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := fn(id); err != nil {
-		s.consoleFail(w, r, id, err)
-		return
-	}
-	redirect(w, r, "/activities/"+itoa(id)+"/console?done="+done)
-}
-
 // personByNumber finds someone in the actor's scope by volunteer number.
+func (s *Server) consoleAdd(r *http.Request, id int64) error {
+	pid, err := s.personByNumber(r, r.FormValue("volunteer_no"))
+	if err != nil {
+		return err
+	}
+	_, err = s.svc.Activities.SignUp(r.Context(), id, pid)
+	return err
+}
+
+func (s *Server) consoleRemove(r *http.Request, id int64) error {
+	pid, err := pathID(r, "person_id")
+	if err != nil {
+		return err
+	}
+	return s.svc.Activities.CancelSignup(r.Context(), id, pid)
+}
+
+func (s *Server) consoleScan(r *http.Request, id int64) error {
+	var err error
+	if r.FormValue("direction") == "out" {
+		_, err = s.svc.Activities.ScanOut(r.Context(), id, r.FormValue("volunteer_no"))
+	} else {
+		_, err = s.svc.Activities.ScanIn(r.Context(), id, r.FormValue("volunteer_no"))
+	}
+	return err
+}
+
+func (s *Server) consoleBackfill(r *http.Request, id int64) error {
+	pid, err := s.personByNumber(r, r.FormValue("volunteer_no"))
+	if err != nil {
+		return err
+	}
+	start, err := parseLocal(r.FormValue("started_at"))
+	if err != nil {
+		return err
+	}
+	end, err := parseLocal(r.FormValue("ended_at"))
+	if err != nil {
+		return jifen.Invalid("ended_at", "结束时间格式不正确", "The end time is not valid")
+	}
+	_, err = s.svc.Activities.Backfill(r.Context(), id, pid, start, end, r.FormValue("reason"))
+	return err
+}
+
 func (s *Server) personByNumber(r *http.Request, no string) (int64, error) {
 	no = strings.TrimPrefix(strings.TrimSpace(no), PersonQRPrefix)
 	people, _, err := s.svc.People.People(r.Context(), jifen.PersonFilter{Q: no, PerPage: 2})
@@ -444,58 +393,6 @@ func (s *Server) personByNumber(r *http.Request, no string) (int64, error) {
 		}
 	}
 	return 0, jifen.Invalid("volunteer_no", "没有找到这个志愿者编号", "No volunteer with this number")
-}
-
-func (s *Server) consoleAdd(w http.ResponseWriter, r *http.Request) {
-	s.consoleAction(w, r, "added", func(id int64) error {
-		pid, err := s.personByNumber(r, r.FormValue("volunteer_no"))
-		if err != nil {
-			return err
-		}
-		_, err = s.svc.Activities.SignUp(r.Context(), id, pid)
-		return err
-	})
-}
-
-func (s *Server) consoleRemove(w http.ResponseWriter, r *http.Request) {
-	s.consoleAction(w, r, "removed", func(id int64) error {
-		pid, err := pathID(r, "person_id")
-		if err != nil {
-			return err
-		}
-		return s.svc.Activities.CancelSignup(r.Context(), id, pid)
-	})
-}
-
-func (s *Server) consoleScan(w http.ResponseWriter, r *http.Request) {
-	s.consoleAction(w, r, "scanned", func(id int64) error {
-		var err error
-		if r.FormValue("direction") == "out" {
-			_, err = s.svc.Activities.ScanOut(r.Context(), id, r.FormValue("volunteer_no"))
-		} else {
-			_, err = s.svc.Activities.ScanIn(r.Context(), id, r.FormValue("volunteer_no"))
-		}
-		return err
-	})
-}
-
-func (s *Server) consoleBackfill(w http.ResponseWriter, r *http.Request) {
-	s.consoleAction(w, r, "backfilled", func(id int64) error {
-		pid, err := s.personByNumber(r, r.FormValue("volunteer_no"))
-		if err != nil {
-			return err
-		}
-		start, err := parseLocal(r.FormValue("started_at"))
-		if err != nil {
-			return err
-		}
-		end, err := parseLocal(r.FormValue("ended_at"))
-		if err != nil {
-			return jifen.Invalid("ended_at", "结束时间格式不正确", "The end time is not valid")
-		}
-		_, err = s.svc.Activities.Backfill(r.Context(), id, pid, start, end, r.FormValue("reason"))
-		return err
-	})
 }
 
 func (s *Server) consoleTrim(w http.ResponseWriter, r *http.Request) {
@@ -513,17 +410,10 @@ func (s *Server) consoleTrim(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.consoleFail(w, r, back, err)
+		s.consoleDetail().fail(w, r, back, err)
 		return
 	}
 	redirect(w, r, "/activities/"+itoa(back)+"/console?done=saved")
-}
-
-func (s *Server) consoleVerify(w http.ResponseWriter, r *http.Request) {
-	s.consoleAction(w, r, "verified", func(id int64) error {
-		_, err := s.svc.Activities.Verify(r.Context(), id)
-		return err
-	})
 }
 
 // screenPage is the lobby or phone screen with the rotating QR code; it

@@ -47,21 +47,36 @@ func (s *Server) orgData(r *http.Request, id int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Org": o, "Ancestors": anc, "Children": kids, "Kinds": jifen.OrgKinds}, nil
+	// A failed form opens again: each form names itself in a hidden field.
+	return map[string]any{"Org": o, "Ancestors": anc, "Children": kids, "Kinds": jifen.OrgKinds, "Form": r.PostFormValue("form")}, nil
 }
 
-func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+// orgDetail is the org page and the admin's forms on it.
+func (s *Server) orgDetail() detail {
+	return detail{s: s, name: "org", path: "/orgs/%d", data: s.orgData}
+}
+
+func (s *Server) orgUpdate(r *http.Request, id int64) error {
+	_, err := s.svc.Orgs.UpdateOrg(r.Context(), id, orgInput(r))
+	return err
+}
+
+func (s *Server) orgMove(r *http.Request, id int64) error {
+	_, err := s.svc.Orgs.MoveOrg(r.Context(), id, formInt(r, "parent_id"))
+	return err
+}
+
+func (s *Server) orgSealUpload(r *http.Request, id int64) error {
+	f, _, err := r.FormFile("seal")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return jifen.Invalid("seal", "请选择印章图片（PNG）", "Choose a seal image (PNG)")
 	}
-	data, err := s.orgData(r, id)
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.render(w, r, http.StatusOK, "org", data)
+	return s.svc.Orgs.SetSeal(r.Context(), id, b)
 }
 
 func orgInput(r *http.Request) jifen.OrgInput {
@@ -70,30 +85,6 @@ func orgInput(r *http.Request) jifen.OrgInput {
 		ContactPhone: r.FormValue("contact_phone"), Address: r.FormValue("address"),
 		SignupRequiresApproval: r.FormValue("signup_requires_approval") == "yes",
 	}
-}
-
-// orgFail shows the org page again with the error on the form that failed.
-func (s *Server) orgFail(w http.ResponseWriter, r *http.Request, id int64, form string, err error) {
-	data, derr := s.orgData(r, id)
-	if derr != nil {
-		s.fail(w, r, derr)
-		return
-	}
-	data["Form"] = form
-	s.formFail(w, r, "org", data, err)
-}
-
-func (s *Server) orgUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.svc.Orgs.UpdateOrg(r.Context(), id, orgInput(r)); err != nil {
-		s.orgFail(w, r, id, "edit", err)
-		return
-	}
-	redirect(w, r, "/orgs/"+r.PathValue("id")+"?done=saved")
 }
 
 func (s *Server) orgCreateChild(w http.ResponseWriter, r *http.Request) {
@@ -106,60 +97,10 @@ func (s *Server) orgCreateChild(w http.ResponseWriter, r *http.Request) {
 	in.ParentID = &id
 	o, err := s.svc.Orgs.CreateOrg(r.Context(), in)
 	if err != nil {
-		s.orgFail(w, r, id, "child", err)
+		s.orgDetail().fail(w, r, id, err)
 		return
 	}
 	redirect(w, r, "/orgs/"+itoa(o.ID)+"?done=created")
-}
-
-func (s *Server) orgMove(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.svc.Orgs.MoveOrg(r.Context(), id, formInt(r, "parent_id")); err != nil {
-		s.orgFail(w, r, id, "move", err)
-		return
-	}
-	redirect(w, r, "/orgs/"+r.PathValue("id")+"?done=moved")
-}
-
-func (s *Server) orgArchive(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.svc.Orgs.ArchiveOrg(r.Context(), id); err != nil {
-		s.orgFail(w, r, id, "archive", err)
-		return
-	}
-	redirect(w, r, "/orgs/"+r.PathValue("id")+"?done=archived")
-}
-
-func (s *Server) orgSealUpload(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, _, err := r.FormFile("seal")
-	if err != nil {
-		s.orgFail(w, r, id, "seal", jifen.Invalid("seal", "请选择印章图片（PNG）", "Choose a seal image (PNG)"))
-		return
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.svc.Orgs.SetSeal(r.Context(), id, b); err != nil {
-		s.orgFail(w, r, id, "seal", err)
-		return
-	}
-	redirect(w, r, "/orgs/"+r.PathValue("id")+"?done=saved")
 }
 
 func (s *Server) orgSeal(w http.ResponseWriter, r *http.Request) {

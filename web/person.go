@@ -127,28 +127,31 @@ func (s *Server) personData(r *http.Request, id int64) (map[string]any, error) {
 		"Admin": a.Has(org.Path, jifen.RoleOrgAdmin), "Self": a.PersonID == p.ID}, nil
 }
 
-func (s *Server) personPage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data, err := s.personData(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "person", data)
+// personDetail is the person page and the admin's actions on it.
+func (s *Server) personDetail() detail {
+	return detail{s: s, name: "person", path: "/people/%d", data: s.personData}
 }
 
-// personFail shows the person page with the error of the action that failed.
-func (s *Server) personFail(w http.ResponseWriter, r *http.Request, id int64, err error) {
-	data, derr := s.personData(r, id)
-	if derr != nil {
-		s.fail(w, r, derr)
-		return
+func (s *Server) personReveal(r *http.Request, id int64) (map[string]any, error) {
+	full, err := s.svc.People.RevealIDNumber(r.Context(), id)
+	return map[string]any{"Revealed": full}, err
+}
+
+func (s *Server) personCode(r *http.Request, id int64) (map[string]any, error) {
+	code, expires, err := s.svc.Auth.IssueResetCode(r.Context(), id)
+	return map[string]any{"Code": code, "CodeExpires": expires}, err
+}
+
+func (s *Server) personPIN(r *http.Request, id int64) error {
+	if r.FormValue("pin") != r.FormValue("pin2") {
+		return jifen.Invalid("pin2", "两次输入的密码不一致", "The two PINs differ")
 	}
-	s.formFail(w, r, "person", data, err)
+	return s.svc.People.SetPIN(r.Context(), id, r.FormValue("pin"))
+}
+
+func (s *Server) personGrant(r *http.Request, id int64) error {
+	_, err := s.svc.Auth.Grant(r.Context(), id, formInt(r, "org_id"), jifen.Role(r.FormValue("role")))
+	return err
 }
 
 func (s *Server) personEditPage(w http.ResponseWriter, r *http.Request) {
@@ -190,102 +193,6 @@ func (s *Server) personUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/people/"+r.PathValue("id")+"?done=saved")
-}
-
-func (s *Server) personReveal(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	full, err := s.svc.People.RevealIDNumber(r.Context(), id)
-	if err != nil {
-		s.personFail(w, r, id, err)
-		return
-	}
-	data, err := s.personData(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data["Revealed"] = full
-	s.render(w, r, http.StatusOK, "person", data)
-}
-
-func (s *Server) personCode(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	code, expires, err := s.svc.Auth.IssueResetCode(r.Context(), id)
-	if err != nil {
-		s.personFail(w, r, id, err)
-		return
-	}
-	data, err := s.personData(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data["Code"], data["CodeExpires"] = code, expires
-	s.render(w, r, http.StatusOK, "person", data)
-}
-
-func (s *Server) personPIN(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if r.FormValue("pin") != r.FormValue("pin2") {
-		s.personFail(w, r, id, jifen.Invalid("pin2", "两次输入的密码不一致", "The two PINs differ"))
-		return
-	}
-	if err := s.svc.People.SetPIN(r.Context(), id, r.FormValue("pin")); err != nil {
-		s.personFail(w, r, id, err)
-		return
-	}
-	redirect(w, r, "/people/"+r.PathValue("id")+"?done=pin_set")
-}
-
-func (s *Server) personApprove(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.svc.People.ApprovePerson(r.Context(), id); err != nil {
-		s.personFail(w, r, id, err)
-		return
-	}
-	redirect(w, r, "/people/"+r.PathValue("id")+"?done=approved")
-}
-
-func (s *Server) personGrant(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.svc.Auth.Grant(r.Context(), id, formInt(r, "org_id"), jifen.Role(r.FormValue("role"))); err != nil {
-		s.personFail(w, r, id, err)
-		return
-	}
-	redirect(w, r, "/people/"+r.PathValue("id")+"?done=granted")
-}
-
-func (s *Server) personMessage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.svc.Messages.SendMessage(r.Context(), id, r.FormValue("title"), r.FormValue("body")); err != nil {
-		s.personFail(w, r, id, err)
-		return
-	}
-	redirect(w, r, "/people/"+r.PathValue("id")+"?done=sent")
 }
 
 func (s *Server) grantRevoke(w http.ResponseWriter, r *http.Request) {

@@ -197,7 +197,7 @@ func (s *Server) issueCertificate(w http.ResponseWriter, r *http.Request) {
 	c, err := s.svc.Certificates.Issue(r.Context(), person, from, to)
 	if err != nil {
 		if person != a.PersonID {
-			s.personFail(w, r, person, err)
+			s.personDetail().fail(w, r, person, err)
 			return
 		}
 		s.myServiceFail(w, r, err)

@@ -1,0 +1,194 @@
+package sqldb_test
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"jifen"
+	"jifen/sqldb"
+	"jifen/sqldb/sqldbtest"
+)
+
+// serialPattern is the register's numbering: ZM, the year of issue and a
+// seven-digit running number.
+var serialPattern = regexp.MustCompile(`^ZM2026[0-9]{7}$`)
+
+func TestCertificate(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		v := newVS(t, db)
+		must(v.orgs.UpdateOrg(v.super.ctx, v.villageA.ID, jifen.OrgInput{Name: v.villageA.Name, LeaderName: "王书记",
+			ContactPhone: "0933-6121234", Address: "城关村村委会"}))(t)
+		phone := v.phone()
+		id := idNo("19900101", 123)
+		p := must(v.people.CreatePerson(v.super.ctx, jifen.PersonInput{Name: "持证人", Gender: jifen.Male, IDNumber: id, Phone: phone, Password: pw, OrgID: v.villageA.ID}))(t)
+		vol := user{ctx: v.signIn(t, phone), p: p, phone: phone}
+
+		first := v.serve(t, v.villageA, 2*time.Hour, vol)
+		v.clock.Advance(30 * 24 * time.Hour)
+		second := v.serve(t, v.villageA, 90*time.Minute, vol)
+		must(v.recs.Correct(v.adminA.ctx, v.recordOf(t, vol.p.ID, second.ID, jifen.HowSelf).ID, 60, "提前半小时离开"))(t)
+		between := first.EndsAt.Add(24 * time.Hour)
+		if h := v.hours(t, vol.p.ID); h.VerifiedMinutes != 180 {
+			t.Fatalf("hours %+v, want 180 minutes", h)
+		}
+
+		var all *jifen.Certificate
+		t.Run("a certificate of all service is numbered ZM, the year and seven digits, and counts the records' minutes", func(t *testing.T) {
+			all = must(v.certs.Issue(vol.ctx, vol.p.ID, time.Time{}, time.Time{}))(t)
+			if !serialPattern.MatchString(all.Serial) {
+				t.Fatalf("serial %q", all.Serial)
+			}
+			if all.Minutes != 180 || all.Records != 2 || all.PersonID != vol.p.ID || all.PersonName != "持证人" || all.VolunteerNo != vol.p.VolunteerNo ||
+				all.IDMasked != jifen.MaskIDNumber(id) || all.OrgID != v.villageA.ID || all.IssuedBy != vol.p.ID || !all.IssuedAt.Equal(v.now()) {
+				t.Fatalf("certificate = %+v", all)
+			}
+			if all.IssuerName != v.villageA.Name || all.IssuerLeader != "王书记" || all.IssuerPhone != "0933-6121234" || all.IssuerAddr != "城关村村委会" {
+				t.Fatalf("issuer = %q %q %q %q", all.IssuerName, all.IssuerLeader, all.IssuerPhone, all.IssuerAddr)
+			}
+			if !strings.Contains(all.Content, first.Title) || !strings.Contains(all.Content, second.Title) {
+				t.Fatalf("content %q", all.Content)
+			}
+			if len(all.Check) != 10 || strings.Trim(all.Check, "23456789abcdefghjkmnpqrstuvwxyz") != "" {
+				t.Fatalf("check part %q", all.Check)
+			}
+			recs := must(v.certs.Records(v.super.ctx, all))(t)
+			sum := 0
+			for _, r := range recs {
+				sum += r.Minutes
+			}
+			if len(recs) != 3 || sum != all.Minutes {
+				t.Fatalf("the certificate covers %d records of %d minutes, says %d", len(recs), sum, all.Minutes)
+			}
+			if strings.Contains(all.IDMasked, id[6:14]) {
+				t.Fatal("the certificate shows the birth date digits of the ID number")
+			}
+		})
+		if all == nil {
+			t.Fatal("the steps below need the certificate")
+		}
+		issues := []struct {
+			name        string
+			by          user
+			who         int64
+			from, to    time.Time
+			minutes     int
+			kind        jifen.Kind
+			code, field string
+		}{
+			{"a period covering only the first activity counts only its record", vol, vol.p.ID, base, between, 120, "", "", ""},
+			{"a period covering only the corrected activity counts the correction", vol, vol.p.ID, between, time.Time{}, 60, "", "", ""},
+			{"the county's admin issues for a person in scope", v.adminA, vol.p.ID, time.Time{}, time.Time{}, 180, "", "", ""},
+			{"a period without service is refused with no_service", vol, vol.p.ID, base.AddDate(-1, 0, 0), base.AddDate(0, -6, 0), 0, jifen.KindConflict, "no_service", ""},
+			{"a person without any service is refused with no_service", v.resident, v.resident.p.ID, time.Time{}, time.Time{}, 0, jifen.KindConflict, "no_service", ""},
+			{"an end before the start is invalid", vol, vol.p.ID, between, base, 0, jifen.KindInvalid, "invalid", "to"},
+			{"another county's admin cannot issue for someone outside their scope", v.adminB, vol.p.ID, time.Time{}, time.Time{}, 0, jifen.KindNotFound, "not_found", ""},
+			{"a resident cannot issue for someone else", v.residentB, vol.p.ID, time.Time{}, time.Time{}, 0, jifen.KindNotFound, "not_found", ""},
+		}
+		for _, tc := range issues {
+			t.Run(tc.name, func(t *testing.T) {
+				audits := len(v.auditEntries(t, "certificate.issue"))
+				c, err := v.certs.Issue(tc.by.ctx, tc.who, tc.from, tc.to)
+				wantErr(t, err, tc.kind, tc.code, tc.field)
+				if tc.kind != "" {
+					if n := len(v.auditEntries(t, "certificate.issue")); n != audits {
+						t.Fatal("a refused issue was registered")
+					}
+					return
+				}
+				issuer := tc.by.p.Name
+				if tc.by.p.ID == tc.who {
+					issuer = "系统自动出具（本人申请）" // self-service
+				}
+				if c.Minutes != tc.minutes || c.IssuedBy != tc.by.p.ID || c.IssuedByName != issuer {
+					t.Fatalf("certificate %s: %d minutes issued by %d %q", c.Serial, c.Minutes, c.IssuedBy, c.IssuedByName)
+				}
+			})
+		}
+
+		other := must(v.certs.Issue(v.adminA.ctx, vol.p.ID, base, between))(t)
+		checks := []struct {
+			name string
+			code string
+			ok   bool
+		}{
+			{"the right code finds the certificate, with nobody signed in", all.VerifyCode(), true},
+			{"the check part typed in capitals still finds it", all.Serial + "-" + strings.ToUpper(all.Check), true},
+			{"surrounding spaces are ignored", " " + all.VerifyCode() + "\n", true},
+			{"a wrong check part finds nothing", all.Serial + "-" + strings.Map(func(r rune) rune {
+				if r == '2' {
+					return '3'
+				}
+				return '2'
+			}, all.Check), false},
+			{"a check part one character short finds nothing", all.Serial + "-" + all.Check[:9], false},
+			{"another certificate's serial with this check part finds nothing", other.Serial + "-" + all.Check, false},
+			{"a serial alone finds nothing", all.Serial, false},
+			{"a serial with an empty check part finds nothing", all.Serial + "-", false},
+			{"an unknown serial finds nothing", "ZM20269999999-" + all.Check, false},
+			{"an overlong code finds nothing", all.Serial + "-" + strings.Repeat("a", 100), false},
+		}
+		for _, tc := range checks {
+			t.Run(tc.name, func(t *testing.T) {
+				c, err := v.certs.Check(context.Background(), tc.code)
+				if !tc.ok {
+					wantErr(t, err, jifen.KindNotFound, "not_found", "")
+					return
+				}
+				wantErr(t, err, "", "", "")
+				if c.Serial != all.Serial || c.Minutes != all.Minutes || c.PersonName != all.PersonName {
+					t.Fatalf("check found %+v", c)
+				}
+			})
+		}
+
+		t.Run("the person and staff over them read a certificate, others find nothing", func(t *testing.T) {
+			for _, u := range []user{vol, v.adminA, v.super} {
+				must(v.certs.Certificate(u.ctx, all.Serial))(t)
+			}
+			for _, u := range []user{v.residentB, v.adminB, v.resident} {
+				_, err := v.certs.Certificate(u.ctx, all.Serial)
+				wantErr(t, err, jifen.KindNotFound, "not_found", "")
+			}
+		})
+		t.Run("serials from the register are unique and increasing", func(t *testing.T) {
+			var serials []string
+			for range 4 {
+				v.clock.Advance(time.Second)
+				serials = append(serials, must(v.certs.Issue(vol.ctx, vol.p.ID, time.Time{}, time.Time{}))(t).Serial)
+			}
+			if !slices.IsSorted(serials) || len(slices.Compact(slices.Clone(serials))) != len(serials) {
+				t.Fatalf("serials in issue order: %v", serials)
+			}
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c, err := v.certs.Issue(v.adminA.ctx, vol.p.ID, time.Time{}, time.Time{})
+					if err != nil {
+						t.Errorf("concurrent issue: %v", err)
+						return
+					}
+					mu.Lock()
+					serials = append(serials, c.Serial)
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			seen := map[string]bool{all.Serial: true, other.Serial: true}
+			for _, s := range serials {
+				if seen[s] || !serialPattern.MatchString(s) {
+					t.Fatalf("serial %q repeats or is malformed", s)
+				}
+				seen[s] = true
+			}
+		})
+	})
+}

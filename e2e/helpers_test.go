@@ -25,6 +25,7 @@ import (
 	"jifen/sqldb"
 	"jifen/sqldb/sqldbtest"
 	"jifen/web"
+	"jifen/wire"
 )
 
 // Phone-sized window: the smallest common Android width in CSS pixels.
@@ -44,15 +45,8 @@ type app struct {
 	logs   *logBuffer
 }
 
-// services wires the SQL implementations into the web layer's set, as
-// cmd/jifen does (package main cannot be imported).
-func services(db *sqldb.DB) web.Services {
-	return web.Services{
-		Orgs: sqldb.NewOrgService(db), People: sqldb.NewPersonService(db), Auth: sqldb.NewAuthService(db),
-		Audit: sqldb.NewAuditService(db), Messages: sqldb.NewMessageService(db), Uploads: sqldb.NewUploadService(db),
-		Ping: db.Ping,
-	}
-}
+// services is the wiring cmd/jifen uses.
+func services(db *sqldb.DB) web.Services { return wire.Services(db) }
 
 // startApp opens a fresh database from dsn, loads the demo county and
 // serves the web handler on 127.0.0.1. Any error the server logs fails

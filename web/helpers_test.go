@@ -24,6 +24,7 @@ import (
 	"jifen/sqldb"
 	"jifen/sqldb/sqldbtest"
 	"jifen/web"
+	"jifen/wire"
 )
 
 // The demo logins, one per role (see demo.Load).
@@ -69,16 +70,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// services wires the SQL services into the web layer as cmd/jifen does.
-func services(db *sqldb.DB) web.Services {
-	return web.Services{
-		Orgs: sqldb.NewOrgService(db), People: sqldb.NewPersonService(db), Auth: sqldb.NewAuthService(db),
-		Audit: sqldb.NewAuditService(db), Messages: sqldb.NewMessageService(db), Uploads: sqldb.NewUploadService(db),
-		Activities: sqldb.NewActivityService(db), Records: sqldb.NewRecordService(db),
-		Transfers: sqldb.NewTransferService(db), Certificates: sqldb.NewCertificateService(db),
-		Ping: db.Ping,
-	}
-}
+// services is the wiring cmd/jifen uses.
+func services(db *sqldb.DB) web.Services { return wire.Services(db) }
 
 // newServer opens a fresh database at dsn, loads the demo county and
 // serves it over real HTTP until the test ends.

@@ -14,18 +14,8 @@ import (
 	"jifen/demo"
 	"jifen/sqldb"
 	"jifen/web"
+	"jifen/wire"
 )
-
-// services wires the SQL implementations into the web layer's set.
-func services(db *sqldb.DB) web.Services {
-	return web.Services{
-		Orgs: sqldb.NewOrgService(db), People: sqldb.NewPersonService(db), Auth: sqldb.NewAuthService(db),
-		Audit: sqldb.NewAuditService(db), Messages: sqldb.NewMessageService(db), Uploads: sqldb.NewUploadService(db),
-		Activities: sqldb.NewActivityService(db), Records: sqldb.NewRecordService(db),
-		Transfers: sqldb.NewTransferService(db), Certificates: sqldb.NewCertificateService(db),
-		Ping: db.Ping,
-	}
-}
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c Config
@@ -45,9 +35,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close()
-	svc := services(db)
+	svc := wire.Services(db)
 	if c.Demo {
-		if err := loadDemo(ctx, db, svc, stdout); err != nil {
+		if err := loadDemo(ctx, db, stdout); err != nil {
 			return err
 		}
 	}
@@ -90,17 +80,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return hs.Shutdown(sctx)
 }
 
-func loadDemo(ctx context.Context, db *sqldb.DB, svc web.Services, stdout io.Writer) error {
-	ds := demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth, Activities: svc.Activities,
-		// The demo's history is written before the server starts, so
-		// moving the database's clock here races with nothing.
-		Travel: func(t time.Time) {
-			if t.IsZero() {
-				db.Now = time.Now
-				return
-			}
-			db.Now = func() time.Time { return t }
-		}}
+func loadDemo(ctx context.Context, db *sqldb.DB, stdout io.Writer) error {
+	ds := wire.Demo(db)
 	empty, err := demo.Empty(ctx, ds)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -289,6 +290,12 @@ func (s *ActivityService) UpdateActivity(ctx context.Context, id int64, in jifen
 		}
 		if in.OrgID != act.OrgID {
 			return jifen.Invalid("org_id", "活动不能改到其他组织", "An activity cannot move to another organisation")
+		}
+		if err := tx.lockActivity(ctx, id); err != nil {
+			return err
+		}
+		if act, err = s.db.getActivity(ctx, tx.tx, id); err != nil {
+			return err
 		}
 		if in.Capacity > 0 && in.Capacity < act.Confirmed {
 			return jifen.Conflict("capacity_below_confirmed", fmt.Sprintf("已有%d人报名成功，人数上限不能低于此数", act.Confirmed),
@@ -628,6 +635,9 @@ func (t *Tx) signUp(ctx context.Context, act *jifen.Activity, personID int64) (j
 			return "", jifen.Conflict("below_min_age", fmt.Sprintf("该活动要求年满%d周岁", act.MinAge), fmt.Sprintf("This activity needs volunteers aged %d or over", act.MinAge))
 		}
 	}
+	if err := t.lockActivity(ctx, act.ID); err != nil {
+		return "", err
+	}
 	var cur string
 	err := t.queryRow(ctx, "SELECT status FROM signups WHERE activity_id = ? AND person_id = ?", act.ID, personID).Scan(&cur)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -662,6 +672,15 @@ func (t *Tx) signUp(ctx context.Context, act *jifen.Activity, personID int64) (j
 		}
 	}
 	return status, nil
+}
+
+// lockActivity takes the activity's row lock for the rest of the
+// transaction, so sign-ups, cancellations and promotions of one activity
+// happen one after another and each reads what the last one committed.
+// SQLite's single writer serialises them anyway.
+func (t *Tx) lockActivity(ctx context.Context, id int64) error {
+	_, err := t.exec(ctx, "UPDATE activities SET confirmed = confirmed WHERE id = ?", id)
+	return err
 }
 
 // promote fills free places from the waitlist in the order people joined
@@ -719,6 +738,9 @@ func (s *ActivityService) CancelSignup(ctx context.Context, activityID, personID
 		}
 		if act.Status == jifen.ActivityVerified || act.Status == jifen.ActivityCancelled {
 			return jifen.Conflict("activity_closed", "活动已结束核验或已取消", "The activity is verified or cancelled")
+		}
+		if err := tx.lockActivity(ctx, activityID); err != nil {
+			return err
 		}
 		var cur string
 		err = tx.queryRow(ctx, "SELECT status FROM signups WHERE activity_id = ? AND person_id = ?", activityID, personID).Scan(&cur)
@@ -1102,8 +1124,24 @@ func (s *ActivityService) Backfill(ctx context.Context, activityID, personID int
 		if !s.db.Now().After(act.StartsAt) {
 			return jifen.Conflict("not_started", "活动还未开始，不能补录", "The activity has not started yet")
 		}
-		if _, err := s.db.getPerson(ctx, tx.tx, personID); err != nil {
+		// Hours go to people the leader can answer for: those signed up, or
+		// those in the leader's own subtree. Anyone else is "no such person".
+		p, err := s.db.getPerson(ctx, tx.tx, personID)
+		if err != nil {
 			return jifen.Invalid("person_id", "该人员不存在", "No such person")
+		}
+		var signed int
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM signups WHERE activity_id = ? AND person_id = ? AND status <> 'cancelled'", activityID, personID).Scan(&signed); err != nil {
+			return err
+		}
+		if signed == 0 {
+			teams, err := tx.teamsOf(ctx, personID)
+			if err != nil {
+				return err
+			}
+			if !canSeePerson(jifen.ActorFrom(ctx), p, teams, leaderRoles...) {
+				return jifen.Invalid("person_id", "该人员不存在", "No such person")
+			}
 		}
 		now := s.db.now()
 		id, err := tx.insert(ctx, "INSERT INTO attendance (activity_id, person_id, started_at, ended_at, how, reason, recorded_by, created_at) VALUES (?, ?, ?, ?, 'backfilled', ?, ?, ?)",
@@ -1220,18 +1258,19 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 		type span struct {
 			self, back [][2]time.Time
 			by         int64
+			reasons    []string
 		}
 		people := map[int64]*span{}
 		var order []int64
-		rows, err := tx.query(ctx, "SELECT person_id, started_at, ended_at, how, COALESCE(recorded_by, 0) FROM attendance WHERE activity_id = ? ORDER BY person_id, started_at", activityID)
+		rows, err := tx.query(ctx, "SELECT person_id, started_at, ended_at, how, COALESCE(recorded_by, 0), reason FROM attendance WHERE activity_id = ? ORDER BY person_id, started_at", activityID)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var pid, by int64
 			var st, en time.Time
-			var how string
-			if err := rows.Scan(&pid, &st, &en, &how, &by); err != nil {
+			var how, reason string
+			if err := rows.Scan(&pid, &st, &en, &how, &by, &reason); err != nil {
 				rows.Close()
 				return err
 			}
@@ -1244,6 +1283,9 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 			if how == jifen.HowBackfilled {
 				sp.back = append(sp.back, [2]time.Time{st, en})
 				sp.by = by
+				if !slices.Contains(sp.reasons, reason) {
+					sp.reasons = append(sp.reasons, reason)
+				}
 			} else {
 				sp.self = append(sp.self, [2]time.Time{st, en})
 			}
@@ -1258,20 +1300,23 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 			selfMin := jifen.Presence(sp.self, act.StartsAt, act.EndsAt)
 			// Back-filled minutes are what they add beyond the self-recorded ones.
 			backMin := jifen.Presence(append(append([][2]time.Time{}, sp.self...), sp.back...), act.StartsAt, act.EndsAt) - selfMin
+			// A back-filled record keeps who entered it and why (STANDARDS:
+			// back-filled hours always name both).
 			for _, r := range []struct {
 				how     string
 				minutes int
 				spans   [][2]time.Time
 				by      any
-			}{{jifen.HowSelf, selfMin, sp.self, pid}, {jifen.HowBackfilled, backMin, sp.back, sp.by}} {
+				reason  string
+			}{{jifen.HowSelf, selfMin, sp.self, pid, ""}, {jifen.HowBackfilled, backMin, sp.back, sp.by, strings.Join(sp.reasons, "；")}} {
 				if r.minutes <= 0 {
 					continue
 				}
 				first, last := bounds(r.spans, act.StartsAt, act.EndsAt)
 				if _, err := tx.exec(ctx, `INSERT INTO service_records (person_id, org_id, org_path, activity_id, content, place, started_at, ended_at, minutes, how,
-					recorded_by, verified_by, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+					recorded_by, verified_by, verified_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 					pid, act.OrgID, act.OrgPath, activityID, act.Category+"："+act.Title, act.Location.Address, first.UTC(), last.UTC(), r.minutes, r.how,
-					r.by, actorID(a), now); err != nil {
+					r.by, actorID(a), now, r.reason); err != nil {
 					return err
 				}
 				n++

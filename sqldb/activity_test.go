@@ -340,6 +340,7 @@ func TestActivitySignupCapacityUnderConcurrency(t *testing.T) {
 		// place is stamped with its own moment of joining.
 		v.clock.Tick(time.Microsecond)
 		answers := make(map[int64]jifen.SignupStatus, len(crowd))
+		window := make(map[int64][2]time.Time, len(crowd)) // the clock just before and after each call
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		errs := make(chan error, len(crowd))
@@ -349,13 +350,15 @@ func TestActivitySignupCapacityUnderConcurrency(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
+				before := v.clock.Now()
 				st, err := v.acts.SignUp(u.ctx, act.ID, u.p.ID)
+				after := v.clock.Now()
 				if err != nil {
 					errs <- err
 					return
 				}
 				mu.Lock()
-				answers[u.p.ID] = st
+				answers[u.p.ID], window[u.p.ID] = st, [2]time.Time{before, after}
 				mu.Unlock()
 			}()
 		}
@@ -394,6 +397,12 @@ func TestActivitySignupCapacityUnderConcurrency(t *testing.T) {
 			}
 		})
 		t.Run("the waitlist is in the order people joined it", func(t *testing.T) {
+			for _, s := range list {
+				if w := window[s.PersonID]; s.CreatedAt.Before(w[0]) || s.CreatedAt.After(w[1]) {
+					t.Fatalf("%s's place is stamped %s, outside their call %s–%s", s.Name, s.CreatedAt.Format(time.StampMicro),
+						w[0].Format(time.StampMicro), w[1].Format(time.StampMicro))
+				}
+			}
 			for i := 41; i < len(list); i++ {
 				if !list[i].CreatedAt.After(list[i-1].CreatedAt) {
 					t.Fatalf("waitlist place %d joined %s, not after place %d at %s", i-40, list[i].CreatedAt.Format(time.StampMicro),
@@ -439,6 +448,44 @@ func TestActivitySignupCapacityUnderConcurrency(t *testing.T) {
 				t.Fatal("a waitlisted cancellation promoted someone")
 			}
 		})
+	})
+}
+
+func TestActivityCancelWhileBeingPromoted(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		v := newVS(t, db)
+		crowd := v.crowd(t, 40, v.villageA)
+		for i := range 20 {
+			in := v.input(v.villageA, base.Add(24*time.Hour), time.Hour)
+			in.Capacity = 1
+			act := v.published(t, in)
+			c, w := crowd[2*i], crowd[2*i+1]
+			v.signUp(t, c, act, jifen.SignupConfirmed)
+			v.signUp(t, w, act, jifen.SignupWaitlisted)
+			var wg sync.WaitGroup
+			var errs [2]error
+			ready := make(chan struct{})
+			for k, u := range []user{c, w} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-ready
+					errs[k] = v.acts.CancelSignup(u.ctx, act.ID, u.p.ID)
+				}()
+			}
+			close(ready)
+			wg.Wait()
+			for _, err := range errs {
+				wantErr(t, err, "", "", "")
+			}
+			if s := v.signupOf(t, act.ID, w.p.ID); s != nil {
+				t.Fatalf("round %d: the waitlisted person cancelled yet holds %+v", i, s)
+			}
+			if a := v.activity(t, act.ID); a.Confirmed != 0 || a.Waitlisted != 0 {
+				t.Fatalf("round %d: both cancelled yet the activity counts %d confirmed, %d waitlisted", i, a.Confirmed, a.Waitlisted)
+			}
+		}
 	})
 }
 
@@ -544,11 +591,6 @@ func TestActivitySignupRules(t *testing.T) {
 			}
 		})
 		t.Run("a double tap, two sign-ups of one person at once, answers one status and takes one place", func(t *testing.T) {
-			if db.Dialect() == "postgres" {
-				bug(t, "sqldb/activity.go (*Tx).signUp reads the person's sign-up row before taking the activity row lock; "+
-					"on PostgreSQL (READ COMMITTED) the second of two simultaneous sign-ups finds no row, waits on the counter UPDATE, "+
-					"then INSERTs and fails with conflict \"duplicate\" (signups_activity_id_person_id_key) instead of answering the held status")
-			}
 			twice := v.published(t, v.input(v.villageA, start, 2*time.Hour))
 			for _, u := range v.crowd(t, 10, v.villageB) {
 				var wg sync.WaitGroup
@@ -589,6 +631,34 @@ func TestActivitySignupRules(t *testing.T) {
 			v.signUp(t, x, one, jifen.SignupWaitlisted)
 			if a := v.activity(t, one.ID); a.Confirmed != 1 || a.Waitlisted != 1 {
 				t.Fatalf("counts %d/%d, want 1/1", a.Confirmed, a.Waitlisted)
+			}
+		})
+
+		t.Run("raising the capacity moves the waitlist up and tells who moved", func(t *testing.T) {
+			in := capIn
+			in.Capacity = 2
+			a := must(v.acts.UpdateActivity(v.adminA.ctx, one.ID, in))(t)
+			if a.Capacity != 2 || a.Confirmed != 2 || a.Waitlisted != 0 {
+				t.Fatalf("after raising the capacity: %d of %d confirmed, %d waitlisted", a.Confirmed, a.Capacity, a.Waitlisted)
+			}
+			if m := v.msgs(t, x.ctx, "候补成功"); len(m) != 1 {
+				t.Fatalf("the promoted person has %d messages", len(m))
+			}
+		})
+		t.Run("the capacity cannot drop below the people already confirmed", func(t *testing.T) {
+			in := capIn
+			in.Capacity = 1
+			_, err := v.acts.UpdateActivity(v.adminA.ctx, one.ID, in)
+			wantErr(t, err, jifen.KindConflict, "capacity_below_confirmed", "")
+		})
+		t.Run("a person lists their own sign-ups, not the cancelled ones", func(t *testing.T) {
+			mine := must(v.acts.MySignups(x.ctx))(t)
+			if len(mine) != 1 || mine[0].ActivityID != one.ID || mine[0].Status != jifen.SignupConfirmed || mine[0].Activity == nil || mine[0].Activity.Title != one.Title {
+				t.Fatalf("my sign-ups: %+v", mine)
+			}
+			wantErr(t, v.acts.CancelSignup(x.ctx, one.ID, x.p.ID), "", "", "")
+			if mine := must(v.acts.MySignups(x.ctx))(t); len(mine) != 0 {
+				t.Fatalf("a cancelled sign-up is still listed: %+v", mine[0])
 			}
 		})
 

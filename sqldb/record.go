@@ -150,10 +150,11 @@ func (s *RecordService) Hours(ctx context.Context, personID int64) (*jifen.Hours
 		}
 	}
 	h := &jifen.Hours{PersonID: personID}
-	err := s.db.queryRow(ctx, `SELECT COALESCE(SUM(minutes), 0),
-		COALESCE(SUM(CASE WHEN how = 'backfilled' THEN minutes ELSE 0 END), 0),
-		COUNT(CASE WHEN how <> 'correction' THEN 1 END)
-		FROM service_records WHERE person_id = ?`, personID).Scan(&h.VerifiedMinutes, &h.BackfillMinutes, &h.Records)
+	// A correction counts as the kind of the record it corrects.
+	err := s.db.queryRow(ctx, `SELECT COALESCE(SUM(r.minutes), 0),
+		COALESCE(SUM(CASE WHEN r.how = 'backfilled' OR o.how = 'backfilled' THEN r.minutes ELSE 0 END), 0),
+		COUNT(CASE WHEN r.how <> 'correction' THEN 1 END)
+		FROM service_records r LEFT JOIN service_records o ON o.id = r.corrects_id WHERE r.person_id = ?`, personID).Scan(&h.VerifiedMinutes, &h.BackfillMinutes, &h.Records)
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +210,9 @@ func (s *RecordService) RequestCorrection(ctx context.Context, recordID int64, w
 		}
 		if r.PersonID != a.PersonID || r.How == jifen.HowCorrection {
 			return jifen.NotFound("record")
+		}
+		if length := int(r.EndedAt.Sub(r.StartedAt) / time.Minute); wanted > length {
+			return jifen.Invalid("wanted_minutes", fmt.Sprintf("时长不能超过这条记录的起止时间（%d分钟）", length), fmt.Sprintf("At most the record's span (%d minutes)", length))
 		}
 		var n int
 		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM correction_requests WHERE record_id = ? AND status = 'pending'", recordID).Scan(&n); err != nil {
@@ -302,6 +306,10 @@ func (s *RecordService) AnswerCorrection(ctx context.Context, requestID int64, a
 		msg := fmt.Sprintf("您对“%s”的更正申请未通过：%s", r.Content, answer)
 		if accept {
 			newStatus = "accepted"
+			if length := int(r.EndedAt.Sub(r.StartedAt) / time.Minute); wanted > length {
+				return jifen.Invalid("wanted_minutes", fmt.Sprintf("申请的时长超过了记录的起止时间（%d分钟），只能驳回或直接更正", length),
+					fmt.Sprintf("The request exceeds the record's span (%d minutes); reject it or correct the record directly", length))
+			}
 			cur, err := tx.currentMinutes(ctx, recordID)
 			if err != nil {
 				return err

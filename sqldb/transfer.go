@@ -178,10 +178,13 @@ func (t *Tx) move(ctx context.Context, personID, fromOrgID int64, to *jifen.Org)
 		return err
 	}
 	if to.Kind == jifen.OrgTeam {
+		// Joining a team leaves the home org as it is: nobody moved out.
 		if err := t.joinTeamUnchecked(ctx, personID, to.ID); err != nil {
 			return err
 		}
-	} else if _, err := t.exec(ctx, "UPDATE people SET home_org_id = ?, home_org_path = ?, updated_at = ? WHERE id = ?", to.ID, to.Path, t.db.now(), personID); err != nil {
+		return t.sendMessage(ctx, personID, "已加入志愿服务队", fmt.Sprintf("您已加入%s。", to.Name))
+	}
+	if _, err := t.exec(ctx, "UPDATE people SET home_org_id = ?, home_org_path = ?, updated_at = ? WHERE id = ?", to.ID, to.Path, t.db.now(), personID); err != nil {
 		return err
 	}
 	if err := t.sendMessage(ctx, personID, "关系转接已完成", fmt.Sprintf("您已从%s转入%s。您的服务记录、时长和积分随您一起转移。", p.HomeOrgName, to.Name)); err != nil {
@@ -313,5 +316,8 @@ func (s *TransferService) BulkMove(ctx context.Context, personIDs []int64, toOrg
 		}
 		return tx.audit(ctx, to.ID, to.Path, "transfer.bulk", "org", to.ID, fmt.Sprintf("%d: %s", n, reason))
 	})
-	return n, err
+	if err != nil {
+		return 0, err // rolled back: nobody moved
+	}
+	return n, nil
 }

@@ -302,19 +302,33 @@ func TestMetricsRouteLabels(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	resp, err := http.Get(a.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, route := range []string{"GET /signin", "GET /signup", "GET /static/"} {
-		if want := fmt.Sprintf(`jifen_http_requests_total{method="GET",route=%q,status="200"} 1`, route); !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %s", want)
+	// A request is counted after its response has gone out, so the client
+	// may ask for /metrics a moment before the last count lands: poll.
+	var body []byte
+	var missing []string
+	for try := 0; try < 50; try++ {
+		resp, err := http.Get(a.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing = missing[:0]
+		for _, route := range []string{"GET /signin", "GET /signup", "GET /static/"} {
+			if want := fmt.Sprintf(`jifen_http_requests_total{method="GET",route=%q,status="200"} 1`, route); !strings.Contains(string(body), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, m := range missing {
+		t.Errorf("/metrics lacks %s", m)
 	}
 	if strings.Contains(string(body), `route="unmatched",status="200"`) {
 		t.Errorf("/metrics counts successful requests as unmatched")

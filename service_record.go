@@ -2,6 +2,7 @@ package jifen
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -61,6 +62,17 @@ func NextStar(minutes int) int {
 		}
 	}
 	return 0
+}
+
+// HoursText shows minutes as hours to one decimal, rounded half up
+// (四舍五入), the way certificates print them: 75 minutes is "1.3".
+func HoursText(minutes int) string {
+	sign := ""
+	if minutes < 0 {
+		sign, minutes = "-", -minutes
+	}
+	tenths := (minutes*10 + 30) / 60
+	return sign + strconv.Itoa(tenths/10) + "." + strconv.Itoa(tenths%10)
 }
 
 // Hours is a person's verified time.

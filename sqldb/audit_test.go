@@ -29,7 +29,7 @@ func TestAuditRecordsEveryAdminChange(t *testing.T) {
 				return must(f.orgs.UpdateOrg(a, town.ID, jifen.OrgInput{Name: "审计镇（改）"}))(t).ID
 			}},
 			{"org.seal", func(t *testing.T) int64 {
-				wantErr(t, f.orgs.SetSeal(a, town.ID, []byte("\x89PNG\r\n\x1a\nseal")), "", "", "")
+				wantErr(t, f.orgs.SetSeal(a, town.ID, sqldbtest.PNG(0)), "", "", "")
 				return town.ID
 			}},
 			{"org.move", func(t *testing.T) int64 {

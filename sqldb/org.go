@@ -1,10 +1,12 @@
 package sqldb
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"image/png"
 	"strings"
 
 	"jifen"
@@ -363,16 +365,25 @@ func (s *OrgService) ArchiveOrg(ctx context.Context, id int64) error {
 const MaxSealBytes = 512 << 10
 
 // SetSeal stores the org's seal image (PNG) for certificates.
-func (s *OrgService) SetSeal(ctx context.Context, id int64, png []byte) error {
+func (s *OrgService) SetSeal(ctx context.Context, id int64, b []byte) error {
 	a := jifen.ActorFrom(ctx)
 	if a == nil {
 		return jifen.ErrUnauthorized
 	}
-	if len(png) > MaxSealBytes {
+	if len(b) > MaxSealBytes {
 		return jifen.Invalid("seal", "印章图片不能超过512KB", "The seal image must be at most 512 KB")
 	}
-	if len(png) < 8 || string(png[:8]) != "\x89PNG\r\n\x1a\n" {
-		return jifen.Invalid("seal", "印章图片应为PNG格式", "The seal image must be a PNG")
+	// Decode it whole now: a seal that cannot be drawn would break every
+	// certificate the org issues.
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	if err == nil && (cfg.Width > 4000 || cfg.Height > 4000 || cfg.Width < 16 || cfg.Height < 16) {
+		return jifen.Invalid("seal", "印章图片尺寸应在16到4000像素之间", "The seal image must be 16 to 4000 pixels wide and high")
+	}
+	if err == nil {
+		_, err = png.Decode(bytes.NewReader(b))
+	}
+	if err != nil {
+		return jifen.Invalid("seal", "印章图片应为完整的PNG图片", "The seal image must be a complete PNG")
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
 		o, err := tx.getOrg(ctx, id)
@@ -382,10 +393,10 @@ func (s *OrgService) SetSeal(ctx context.Context, id int64, png []byte) error {
 		if !a.Has(o.Path, jifen.RoleOrgAdmin) {
 			return jifen.ErrForbidden
 		}
-		if _, err := tx.exec(ctx, "UPDATE orgs SET seal = ? WHERE id = ?", png, id); err != nil {
+		if _, err := tx.exec(ctx, "UPDATE orgs SET seal = ? WHERE id = ?", b, id); err != nil {
 			return err
 		}
-		return tx.audit(ctx, id, o.Path, "org.seal", "org", id, fmt.Sprintf("%d bytes", len(png)))
+		return tx.audit(ctx, id, o.Path, "org.seal", "org", id, fmt.Sprintf("%d bytes", len(b)))
 	})
 }
 

@@ -440,25 +440,22 @@ func TestArchiveOrg(t *testing.T) {
 
 func TestSetSeal(t *testing.T) {
 	t.Parallel()
-	png := func(n int) []byte {
-		b := make([]byte, n)
-		copy(b, "\x89PNG\r\n\x1a\n")
-		return b
-	}
+	png := sqldbtest.PNG
 	cases := []struct {
 		name  string
 		actor func(f *fx) context.Context
 		img   []byte
 		want  jifen.Kind
 	}{
-		{"a small PNG is stored", func(f *fx) context.Context { return f.adminA.ctx }, png(100), ""},
+		{"a small PNG is stored", func(f *fx) context.Context { return f.adminA.ctx }, png(1000), ""},
 		{"a PNG of exactly 512 KB is stored", func(f *fx) context.Context { return f.adminA.ctx }, png(512 << 10), ""},
 		{"a PNG one byte over 512 KB is refused", func(f *fx) context.Context { return f.adminA.ctx }, png(512<<10 + 1), jifen.KindInvalid},
 		{"a JPEG is refused", func(f *fx) context.Context { return f.adminA.ctx }, append([]byte{0xff, 0xd8, 0xff, 0xe0}, make([]byte, 100)...), jifen.KindInvalid},
 		{"a truncated PNG signature is refused", func(f *fx) context.Context { return f.adminA.ctx }, []byte("\x89PNG"), jifen.KindInvalid},
+		{"a PNG signature on garbage is refused", func(f *fx) context.Context { return f.adminA.ctx }, append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 100)...), jifen.KindInvalid},
 		{"an empty image is refused", func(f *fx) context.Context { return f.adminA.ctx }, nil, jifen.KindInvalid},
-		{"county B's admin cannot set county A's seal", func(f *fx) context.Context { return f.adminB.ctx }, png(100), jifen.KindForbidden},
-		{"a team leader cannot set the county's seal", func(f *fx) context.Context { return f.leader.ctx }, png(100), jifen.KindForbidden},
+		{"county B's admin cannot set county A's seal", func(f *fx) context.Context { return f.adminB.ctx }, png(1000), jifen.KindForbidden},
+		{"a team leader cannot set the county's seal", func(f *fx) context.Context { return f.leader.ctx }, png(1000), jifen.KindForbidden},
 	}
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		f := newFx(t, db)

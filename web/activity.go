@@ -252,6 +252,10 @@ func (s *Server) activityEditPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if !jifen.ActorFrom(r.Context()).Has(act.OrgPath, jifen.RoleOrgAdmin, jifen.RoleTeamLeader) {
+		s.fail(w, r, jifen.ErrForbidden)
+		return
+	}
 	in := jifen.ActivityInput{OrgID: act.OrgID, ProjectID: act.ProjectID, Title: act.Title, Description: act.Description, Category: act.Category,
 		StartsAt: act.StartsAt, EndsAt: act.EndsAt, Capacity: act.Capacity, SignupDeadline: act.SignupDeadline, MinAge: act.MinAge,
 		Skills: act.Skills, PointsPerHour: act.PointsPerHour, Location: act.Location}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -44,12 +45,32 @@ func (s *Server) registerAPI() {
 	api("POST", "/sessions", true, "Sign in with phone (or volunteer number) and password; returns a bearer token", sessionRequest{}, sessionResponse{}, s.apiSignIn)
 	api("DELETE", "/sessions", false, "Sign out: the bearer token stops working", nil, nil, s.apiSignOut)
 	api("GET", "/me", false, "The signed-in person with their roles", nil, meResponse{}, s.apiMe)
-	api("POST", "/orgs", false, "Create an organisation under a parent the caller administers", jifen.OrgInput{}, jifen.Org{}, s.apiCreateOrg)
-	api("GET", "/orgs/{id}", false, "One organisation", nil, jifen.Org{}, s.apiOrg)
-	api("GET", "/orgs/{id}/children", false, "The direct children of an organisation", nil, list[jifen.Org]{}, s.apiOrgChildren)
-	api("POST", "/orgs/{id}/roles", false, "Grant a role on this organisation (valid for its subtree)", grantRequest{}, jifen.Grant{}, s.apiGrant)
-	api("POST", "/people", false, "Register a person in an organisation", jifen.PersonInput{}, jifen.Person{}, s.apiCreatePerson)
-	api("GET", "/people/{id}", false, "One person", nil, jifen.Person{}, s.apiPerson)
+	ctx := func(r *http.Request) context.Context { return r.Context() }
+	api("POST", "/orgs", false, "Create an organisation under a parent the caller administers", jifen.OrgInput{}, jifen.Org{},
+		endpoint(s, "org", http.StatusCreated, func(r *http.Request, _ int64, in *jifen.OrgInput) (*jifen.Org, error) {
+			return s.svc.Orgs.CreateOrg(ctx(r), *in)
+		}))
+	api("GET", "/orgs/{id}", false, "One organisation", nil, jifen.Org{},
+		endpoint(s, "org", http.StatusOK, func(r *http.Request, id int64, _ *none) (*jifen.Org, error) {
+			return s.svc.Orgs.Org(ctx(r), id)
+		}))
+	api("GET", "/orgs/{id}/children", false, "The direct children of an organisation (archived=true to include archived ones)", nil, list[jifen.Org]{},
+		endpoint(s, "org", http.StatusOK, func(r *http.Request, id int64, _ *none) (list[jifen.Org], error) {
+			kids, err := s.svc.Orgs.Children(ctx(r), id, r.URL.Query().Get("archived") == "true")
+			return listOf(kids), err
+		}))
+	api("POST", "/orgs/{id}/roles", false, "Grant a role on this organisation (valid for its subtree)", grantRequest{}, jifen.Grant{},
+		endpoint(s, "org", http.StatusCreated, func(r *http.Request, id int64, in *grantRequest) (*jifen.Grant, error) {
+			return s.svc.Auth.Grant(ctx(r), in.PersonID, id, in.Role)
+		}))
+	api("POST", "/people", false, "Register a person in an organisation", jifen.PersonInput{}, jifen.Person{},
+		endpoint(s, "person", http.StatusCreated, func(r *http.Request, _ int64, in *jifen.PersonInput) (*jifen.Person, error) {
+			return s.svc.People.CreatePerson(ctx(r), *in)
+		}))
+	api("GET", "/people/{id}", false, "One person", nil, jifen.Person{},
+		endpoint(s, "person", http.StatusOK, func(r *http.Request, id int64, _ *none) (*jifen.Person, error) {
+			return s.svc.People.Person(ctx(r), id)
+		}))
 	api("GET", "/people", false, "Search people in the caller's scope by name, phone or volunteer number (q), org_id, page, per_page", nil, list[jifen.Person]{}, s.apiPeople)
 }
 
@@ -119,117 +140,6 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
 		grants = []jifen.Grant{}
 	}
 	writeJSON(w, http.StatusOK, meResponse{Person: p, Grants: grants})
-}
-
-func (s *Server) apiCreateOrg(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	var in jifen.OrgInput
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	o, err := s.svc.Orgs.CreateOrg(r.Context(), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, o)
-}
-
-func (s *Server) apiOrg(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, jifen.NotFound("org"))
-		return
-	}
-	o, err := s.svc.Orgs.Org(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
-}
-
-func (s *Server) apiOrgChildren(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, jifen.NotFound("org"))
-		return
-	}
-	kids, err := s.svc.Orgs.Children(r.Context(), id, r.URL.Query().Get("archived") == "true")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	items := make([]jifen.Org, len(kids))
-	for i, k := range kids {
-		items[i] = *k
-	}
-	writeJSON(w, http.StatusOK, list[jifen.Org]{Items: items, Total: len(items), Page: 1, PerPage: max(len(items), 1)})
-}
-
-func (s *Server) apiGrant(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, jifen.NotFound("org"))
-		return
-	}
-	var in grantRequest
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	g, err := s.svc.Auth.Grant(r.Context(), in.PersonID, id, in.Role)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, g)
-}
-
-func (s *Server) apiCreatePerson(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	var in jifen.PersonInput
-	if err := decode(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p, err := s.svc.People.CreatePerson(r.Context(), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, p)
-}
-
-func (s *Server) apiPerson(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, jifen.NotFound("person"))
-		return
-	}
-	p, err := s.svc.People.Person(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
 }
 
 func (s *Server) apiPeople(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"jifen"
+	"jifen/sqldb/sqldbtest"
 )
 
 // target is what a route's {id} (or a field of its query or body) names.
@@ -314,8 +315,8 @@ func concrete(path string, id int64) string {
 
 var wildcard = regexp.MustCompile(`\{[a-z_.]+\}`)
 
-// pngSeal is enough of a PNG for the seal check.
-var pngSeal = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89")
+// pngSeal is a real seal image.
+var pngSeal = sqldbtest.PNG(0)
 
 // TestAuthorizationMatrix walks every route: signed out it needs a
 // session, and signed in as each demo role it refuses orgs, people and
@@ -559,7 +560,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Fatal(err)
 				}
 				if len(ts) != 1 || ts[0].Status != jifen.TransferPending {
-					t.Errorf("the foreign transfer of %s was decided or another made: %+v", name, ts[0])
+					t.Errorf("the foreign transfer of %s was decided or another made: %d transfers, the latest %+v", name, len(ts), ts)
 				}
 				reqs, err := e.svc.Records.CorrectionRequests(ctx, 0)
 				if err != nil {
@@ -630,8 +631,12 @@ func foreignSets(t *testing.T, e *env) map[string]*foreign {
 		"叶集区":  mk("史河街道", "万佛社区"),
 		"城关社区": mk("城关社区", "城关社区"),
 	}
-	serviceFixtures(t, e, sets["叶集区"], "史河街道邻里志愿服务队")
-	serviceFixtures(t, e, sets["城关社区"], "锦屏镇")
+	// The clock is set between requests; the socket orders the write
+	// before every handler's read.
+	clock := &offsetClock{}
+	e.db.Now = clock.Now
+	serviceFixtures(t, e, clock, sets["叶集区"], "史河街道邻里志愿服务队")
+	serviceFixtures(t, e, clock, sets["城关社区"], "锦屏镇")
 	return sets
 }
 
@@ -661,16 +666,8 @@ func (c *offsetClock) Set(d time.Duration) {
 // person's request to correct it; and a pending transfer of the person to
 // moveTo. The database clock moves on while the verified activity ends,
 // and comes back to real time.
-func serviceFixtures(t *testing.T, e *env, f *foreign, moveTo string) {
+func serviceFixtures(t *testing.T, e *env, clock *offsetClock, f *foreign, moveTo string) {
 	t.Helper()
-	clock, ok := clocks[e]
-	if !ok {
-		// The clock is set between requests; the socket orders the write
-		// before every handler's read.
-		clock = &offsetClock{}
-		clocks[e] = clock
-		e.db.Now = clock.Now
-	}
 	defer clock.Set(0)
 	// The issuer of the person's certificates is their home org: give it
 	// a seal that decodes (foreignSets gives some orgs a header-only PNG,
@@ -688,7 +685,8 @@ func serviceFixtures(t *testing.T, e *env, f *foreign, moveTo string) {
 		}
 		return r.JSON(t)
 	}
-	rfc := func(d time.Duration) string { return time.Now().Add(d).Truncate(time.Minute).Format(time.RFC3339) }
+	now := time.Now().Truncate(time.Minute)
+	rfc := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
 	f.project = jsonInt(t, call("POST", "/api/v1/projects", map[string]any{"org_id": f.org, "name": f.orgName + "项目"}, 201), "id")
 	f.activity = jsonInt(t, call("POST", "/api/v1/activities", map[string]any{"org_id": f.org, "project_id": f.project, "title": f.orgName + "活动",
 		"starts_at": rfc(24 * time.Hour), "ends_at": rfc(26 * time.Hour)}, 201), "id")
@@ -721,9 +719,6 @@ func serviceFixtures(t *testing.T, e *env, f *foreign, moveTo string) {
 	p := call("GET", "/api/v1/people/"+itoa(f.person), nil, 200)
 	f.volunteerNo, _ = p["volunteer_no"].(string)
 }
-
-// clocks are the fixture clocks installed, one per server.
-var clocks = map[*env]*offsetClock{}
 
 // sealPNG is a small red square that decodes as a PNG.
 func sealPNG(t *testing.T) []byte {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,10 +254,21 @@ func TestServiceEvent(t *testing.T) {
 		if atts.Total != len(atts.Items) || len(spans) != len(confirmed) {
 			t.Errorf("attendance: %d intervals (total %d) of %d people, want %d people", len(atts.Items), atts.Total, len(spans), len(confirmed))
 		}
-		var records int64
-		for _, id := range confirmed {
-			records += jsonInt(t, e.api(t, "GET", "/api/v1/people/"+itoa(id)+"/service-records", leader, nil).JSON(t), "total")
-		}
+		var (
+			mu      sync.Mutex
+			records int64
+		)
+		noErrors(t, "records", fanOut(len(confirmed), workers, func(i int) error {
+			m, err := e.tryJSON("GET", "/api/v1/people/"+itoa(confirmed[i])+"/service-records", leader, nil, http.StatusOK)
+			if err != nil {
+				return err
+			}
+			n, err := m["total"].(json.Number).Int64()
+			mu.Lock()
+			records += n
+			mu.Unlock()
+			return err
+		}))
 		r = e.api(t, "GET", "/api/v1/projects/"+itoa(project), leader, nil)
 		r.wantStatus(t, "project", http.StatusOK)
 		if m := r.JSON(t); jsonInt(t, m, "minutes") != int64(sum) || jsonInt(t, m, "people") != int64(len(confirmed)) {

@@ -80,7 +80,8 @@ var funcs = template.FuncMap{
 	"derefTime": func(t *time.Time) time.Time { return *t },
 	"local":     func(t time.Time) string { return t.In(jifen.Zone).Format("2006-01-02T15:04") },
 	"timeSec":   func(t time.Time) string { return t.In(jifen.Zone).Format("15:04:05") },
-	"hours":     func(minutes int) string { return fmt.Sprintf("%.1f", float64(minutes)/60) },
+	"clock":     func(t time.Time) string { return t.In(jifen.Zone).Format("01-02 15:04") },
+	"hours":     jifen.HoursText,
 	"stars": func(n int) string {
 		return strings.Repeat("★", n) + strings.Repeat("☆", 5-n)
 	},

@@ -256,7 +256,7 @@ func (e *env) try(method, path, token string, body any) (*result, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := plainClient.Do(req)
+	res, err := fanClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +266,13 @@ func (e *env) try(method, path, token string, body any) (*result, error) {
 		return nil, err
 	}
 	return &result{Status: res.StatusCode, Header: res.Header, Body: string(b)}, nil
+}
+
+// fanClient keeps a connection per goroutine of a fan-out alive, instead
+// of the default two, so a crowd does not pay a TCP handshake per request.
+var fanClient = &http.Client{
+	Transport:     &http.Transport{MaxIdleConns: 128, MaxIdleConnsPerHost: 64},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 // tryJSON calls the API from a goroutine and decodes an answer of status want.

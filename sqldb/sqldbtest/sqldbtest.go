@@ -4,9 +4,13 @@
 package sqldbtest
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -90,4 +94,25 @@ func Each(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 			fn(t, Open(t, dsn(t)))
 		})
 	}
+}
+
+// PNG returns a real 64×64 seal image (a red ring) padded to size bytes
+// after its end chunk, which PNG readers ignore; size 0 means unpadded.
+func PNG(size int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	red := color.RGBA{200, 30, 30, 255}
+	for y := 0; y < 64; y++ {
+		for x := 0; x < 64; x++ {
+			d := (x-32)*(x-32) + (y-32)*(y-32)
+			if d > 24*24 && d < 30*30 {
+				img.Set(x, y, red)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	if size > buf.Len() {
+		buf.Write(make([]byte, size-buf.Len()))
+	}
+	return buf.Bytes()
 }

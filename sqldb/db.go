@@ -154,6 +154,17 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.mapErr(sqltx.Commit())
 }
 
+// readTx runs fn in a read-only transaction on the read pool: a
+// consistent snapshot that never waits for SQLite's writer.
+func (db *DB) readTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqltx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer sqltx.Rollback()
+	return fn(&Tx{tx: sqltx, db: db})
+}
+
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return db.r.QueryRowContext(ctx, db.q(query), args...)
 }

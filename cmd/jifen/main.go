@@ -6,6 +6,7 @@
 //	jifen admin reset-password      set someone's password
 //	jifen import people FILE --org ID
 //	jifen export records --org ID [--format xlsx|csv|json]
+//	jifen verify [--anchor HASH]
 //	jifen version
 package main
 
@@ -53,6 +54,7 @@ Commands:
   admin reset-password --phone P [--password W | password on stdin]
   import people FILE --org ID [--dry-run] [--skip-invalid]
   export records --org ID [--from DAY] [--to DAY] [--format xlsx|csv|json] [--out FILE]
+  verify [--anchor HASH]          recompute the points ledger's hashes, chain and balances
   version
 Run "jifen COMMAND -h" for a command's flags.
 `
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(rest) > 0 && rest[0] == "records" {
 			return runExport(ctx, rest[1:], stdout, stderr)
 		}
+	case "verify":
+		return runVerify(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "jifen", version)
 		return nil

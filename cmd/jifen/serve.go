@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"jifen"
 	"jifen/demo"
 	"jifen/sqldb"
 	"jifen/web"
@@ -60,6 +61,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "jifen %s on %s (%s)\n  open %s\n  secret file: %s (back it up with the data)\n", version, c.Addr, db.Dialect(), c.PublicURL, c.SecretFile)
+	// The sealer chains committed ledger transactions into blocks once a
+	// second; on PostgreSQL one instance at a time does it.
+	go seal(ctx, sqldb.NewLedgerService(db), log)
 	errc := make(chan error, 1)
 	go func() {
 		if c.TLSCert != "" {
@@ -99,4 +103,21 @@ func loadDemo(ctx context.Context, db *sqldb.DB, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  %-12s %s  %s  %s\n", l.Role, l.Phone, l.Name, l.Org)
 	}
 	return nil
+}
+
+// seal runs the ledger's sealer until ctx ends.
+func seal(ctx context.Context, ledger *sqldb.LedgerService, log *slog.Logger) {
+	ctx = jifen.WithActor(ctx, jifen.SystemActor())
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := ledger.Seal(ctx); err != nil && ctx.Err() == nil {
+				log.Error("ledger sealer", "err", err)
+			}
+		}
+	}
 }

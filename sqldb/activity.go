@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -145,6 +146,14 @@ func (s *ActivityService) CreateProject(ctx context.Context, in jifen.ProjectInp
 	return s.Project(ctx, id)
 }
 
+// actorPerson is the acting person's id, 0 for the system.
+func actorPerson(ctx context.Context) int64 {
+	if a := jifen.ActorFrom(ctx); a != nil {
+		return a.PersonID
+	}
+	return 0
+}
+
 func actorID(a *jifen.Actor) any {
 	if a == nil || a.PersonID == 0 {
 		return nil
@@ -281,7 +290,7 @@ func (s *ActivityService) UpdateActivity(ctx context.Context, id int64, in jifen
 		return nil, err
 	}
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.leads(ctx, tx.tx, id)
+		act, err := tx.leadsLocked(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -294,7 +303,7 @@ func (s *ActivityService) UpdateActivity(ctx context.Context, id int64, in jifen
 		if err := tx.lockActivity(ctx, id); err != nil {
 			return err
 		}
-		if act, err = s.db.getActivity(ctx, tx.tx, id); err != nil {
+		if act, err = tx.lockedActivity(ctx, id); err != nil {
 			return err
 		}
 		if in.Capacity > 0 && in.Capacity < act.Confirmed {
@@ -474,7 +483,7 @@ func (s *ActivityService) Activities(ctx context.Context, f jifen.ActivityFilter
 // Publish opens a draft for sign-up.
 func (s *ActivityService) Publish(ctx context.Context, id int64) error {
 	return s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.leads(ctx, tx.tx, id)
+		act, err := tx.leadsLocked(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -501,7 +510,7 @@ func (s *ActivityService) Cancel(ctx context.Context, id int64, reason string) e
 		return jifen.Invalid("reason", "请填写取消原因", "Give a reason for cancelling")
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.leads(ctx, tx.tx, id)
+		act, err := tx.leadsLocked(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -555,7 +564,7 @@ func (s *ActivityService) SignUp(ctx context.Context, activityID, personID int64
 	}
 	var status jifen.SignupStatus
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.getActivity(ctx, tx.tx, activityID)
+		act, err := tx.lockedActivity(ctx, activityID)
 		if err != nil {
 			return err
 		}
@@ -683,6 +692,24 @@ func (t *Tx) lockActivity(ctx context.Context, id int64) error {
 	return err
 }
 
+// lockedActivity takes the activity's row lock, then reads it. Whatever
+// changes an activity or its sign-ups and attendance reads it this way, so
+// a concurrent verify, cancel or sign-up is seen, never raced.
+func (t *Tx) lockedActivity(ctx context.Context, id int64) (*jifen.Activity, error) {
+	if err := t.lockActivity(ctx, id); err != nil {
+		return nil, err
+	}
+	return t.db.getActivity(ctx, t.tx, id)
+}
+
+// leadsLocked is leads under the activity's row lock.
+func (t *Tx) leadsLocked(ctx context.Context, id int64) (*jifen.Activity, error) {
+	if err := t.lockActivity(ctx, id); err != nil {
+		return nil, err
+	}
+	return t.db.leads(ctx, t.tx, id)
+}
+
 // promote fills free places from the waitlist in the order people joined
 // it and tells each one promoted.
 func (t *Tx) promote(ctx context.Context, activityID int64) error {
@@ -726,7 +753,7 @@ func (s *ActivityService) CancelSignup(ctx context.Context, activityID, personID
 		return jifen.ErrUnauthorized
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.getActivity(ctx, tx.tx, activityID)
+		act, err := tx.lockedActivity(ctx, activityID)
 		if err != nil {
 			return err
 		}
@@ -881,7 +908,7 @@ func onSite(act *jifen.Activity, lat, lon *float64) error {
 	if act.Location.RadiusM <= 0 || act.Location.Lat == nil {
 		return nil
 	}
-	if lat == nil || lon == nil {
+	if lat == nil || lon == nil || math.IsNaN(*lat) || math.IsNaN(*lon) || math.Abs(*lat) > 90 || math.Abs(*lon) > 180 {
 		return &jifen.Error{Kind: jifen.KindInvalid, Code: "location_required", Field: "lat",
 			Zh: "本活动需要定位签到：请允许浏览器获取位置后重试", En: "This activity checks your location: allow the browser to use it and try again"}
 	}
@@ -922,7 +949,7 @@ func (s *ActivityService) CheckIn(ctx context.Context, activityID int64, code st
 	}
 	var att *jifen.Attendance
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.getActivity(ctx, tx.tx, activityID)
+		act, err := tx.lockedActivity(ctx, activityID)
 		if err != nil {
 			return err
 		}
@@ -1009,7 +1036,7 @@ func (s *ActivityService) CheckOut(ctx context.Context, activityID int64, code s
 	}
 	var att *jifen.Attendance
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.getActivity(ctx, tx.tx, activityID)
+		act, err := tx.lockedActivity(ctx, activityID)
 		if err != nil {
 			return err
 		}
@@ -1047,7 +1074,7 @@ func (t *Tx) personByNo(ctx context.Context, no string) (int64, error) {
 func (s *ActivityService) ScanIn(ctx context.Context, activityID int64, volunteerNo string) (*jifen.Attendance, error) {
 	var att *jifen.Attendance
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.leads(ctx, tx.tx, activityID)
+		act, err := tx.leadsLocked(ctx, activityID)
 		if err != nil {
 			return err
 		}
@@ -1078,7 +1105,7 @@ func (s *ActivityService) ScanIn(ctx context.Context, activityID int64, voluntee
 func (s *ActivityService) ScanOut(ctx context.Context, activityID int64, volunteerNo string) (*jifen.Attendance, error) {
 	var att *jifen.Attendance
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.leads(ctx, tx.tx, activityID)
+		act, err := tx.leadsLocked(ctx, activityID)
 		if err != nil {
 			return err
 		}
@@ -1107,7 +1134,7 @@ func (s *ActivityService) Backfill(ctx context.Context, activityID, personID int
 	}
 	var att *jifen.Attendance
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.leads(ctx, tx.tx, activityID)
+		act, err := tx.leadsLocked(ctx, activityID)
 		if err != nil {
 			return err
 		}
@@ -1123,6 +1150,9 @@ func (s *ActivityService) Backfill(ctx context.Context, activityID, personID int
 		}
 		if !s.db.Now().After(act.StartsAt) {
 			return jifen.Conflict("not_started", "活动还未开始，不能补录", "The activity has not started yet")
+		}
+		if personID == actorPerson(ctx) {
+			return jifen.Conflict("self_approval", "不能给自己补录时长", "You cannot back-fill your own time")
 		}
 		// Hours go to people the leader can answer for: those signed up, or
 		// those in the leader's own subtree. Anyone else is "no such person".
@@ -1165,22 +1195,35 @@ func (s *ActivityService) TrimAttendance(ctx context.Context, attendanceID int64
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
 		var activityID, personID int64
-		err := tx.queryRow(ctx, "SELECT activity_id, person_id FROM attendance WHERE id = ?", attendanceID).Scan(&activityID, &personID)
+		var from time.Time
+		var to sql.NullTime
+		err := tx.queryRow(ctx, "SELECT activity_id, person_id, started_at, ended_at FROM attendance WHERE id = ?", attendanceID).Scan(&activityID, &personID, &from, &to)
 		if errors.Is(err, sql.ErrNoRows) {
 			return jifen.NotFound("attendance")
 		}
 		if err != nil {
 			return err
 		}
-		act, err := s.db.leads(ctx, tx.tx, activityID)
+		act, err := tx.leadsLocked(ctx, activityID)
 		if err != nil {
 			return err
+		}
+		if personID == actorPerson(ctx) {
+			return jifen.Conflict("self_approval", "不能修改自己的签到时间", "You cannot adjust your own attendance")
 		}
 		if act.Status == jifen.ActivityVerified {
 			return jifen.Conflict("already_verified", "活动已核验，请改用更正记录", "The activity is verified; use a correction instead")
 		}
-		if start.Before(act.StartsAt.Add(-checkinEarly)) || end.After(act.EndsAt.Add(checkoutGrace)) {
-			return jifen.Invalid("started_at", "时间超出活动范围", "The times lie outside the activity")
+		// Trimming only shortens what was recorded on site (a forgotten
+		// check-out, someone who left early): more time is a back-fill,
+		// which needs a reason and is marked as such.
+		limit := act.EndsAt
+		if to.Valid {
+			limit = to.Time
+		}
+		if start.Before(from) || end.After(limit) {
+			return jifen.Invalid("started_at", "只能缩短签到记录；要增加时长请使用补录（需填写原因）",
+				"Attendance can only be shortened; to add time, back-fill it with a reason")
 		}
 		if _, err := tx.exec(ctx, "UPDATE attendance SET started_at = ?, ended_at = ?, auto_closed = ? WHERE id = ?", start.UTC(), end.UTC(), false, attendanceID); err != nil {
 			return err
@@ -1231,7 +1274,7 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 	a := jifen.ActorFrom(ctx)
 	var n int
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := s.db.leads(ctx, tx.tx, activityID)
+		act, err := tx.leadsLocked(ctx, activityID)
 		if err != nil {
 			return err
 		}

@@ -233,7 +233,7 @@ func (s *AuthService) Signup(ctx context.Context, in jifen.SignupInput, ip netip
 	if in.ConsentVersion != jifen.PrivacyNoticeVersion {
 		return nil, "", jifen.Invalid("consent", "请阅读并同意《个人信息保护告知书》", "Please read and accept the personal-information notice")
 	}
-	age := jifen.AgeOn(in.BirthDate, s.db.Now())
+	age := jifen.AgeOn(in.BirthDate, s.db.Now().In(jifen.Zone))
 	if in.BirthDate == "" {
 		return nil, "", jifen.Invalid("birth_date", "请填写出生日期", "Enter your birth date")
 	}

@@ -182,8 +182,10 @@ func (s *CertificateService) Check(ctx context.Context, code string) (*jifen.Cer
 
 // Records lists what a certificate covers, in time order.
 func (s *CertificateService) Records(ctx context.Context, c *jifen.Certificate) ([]*jifen.ServiceRecord, error) {
-	rows, err := s.db.query(ctx, "SELECT "+recordCols+recordFrom+" WHERE r.person_id = ? AND r.started_at >= ? AND r.started_at < ? ORDER BY r.started_at, r.id",
-		c.PersonID, c.From.UTC(), c.To.UTC())
+	// Only what was verified when it was issued: a later correction does
+	// not change an issued certificate.
+	rows, err := s.db.query(ctx, "SELECT "+recordCols+recordFrom+" WHERE r.person_id = ? AND r.started_at >= ? AND r.started_at < ? AND r.verified_at <= ? ORDER BY r.started_at, r.id",
+		c.PersonID, c.From.UTC(), c.To.UTC(), c.IssuedAt.UTC())
 	if err != nil {
 		return nil, err
 	}

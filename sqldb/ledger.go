@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -627,7 +628,12 @@ func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.Verif
 		queued[id] = true
 	}
 	qrows.Close()
+	ids = ids[:0]
 	for id := range hashes {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // name the first one, the same every run
+	for _, id := range ids {
 		if !sealed[id] && !queued[id] {
 			return fail("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", id)
 		}

@@ -166,8 +166,13 @@ func (s *RecordService) Hours(ctx context.Context, personID int64) (*jifen.Hours
 	return h, nil
 }
 
-// currentMinutes is a record's minutes with its corrections applied.
+// currentMinutes is a record's minutes with its corrections applied. It
+// first takes the person's row lock, so two corrections of one person's
+// records never both compute their delta from the same total.
 func (t *Tx) currentMinutes(ctx context.Context, recordID int64) (int, error) {
+	if _, err := t.exec(ctx, "UPDATE people SET updated_at = updated_at WHERE id = (SELECT person_id FROM service_records WHERE id = ?)", recordID); err != nil {
+		return 0, err
+	}
 	var m int
 	err := t.queryRow(ctx, "SELECT COALESCE(SUM(minutes), 0) FROM service_records WHERE id = ? OR corrects_id = ?", recordID, recordID).Scan(&m)
 	return m, err
@@ -279,6 +284,10 @@ func (s *RecordService) AnswerCorrection(ctx context.Context, requestID int64, a
 		return jifen.Invalid("answer", "驳回时请说明原因", "Give a reason for rejecting")
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
+		// Lock the request: two leaders answering at once are applied once.
+		if _, err := tx.exec(ctx, "UPDATE correction_requests SET status = status WHERE id = ?", requestID); err != nil {
+			return err
+		}
 		var recordID, personID int64
 		var wanted int
 		var status string

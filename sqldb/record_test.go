@@ -133,8 +133,12 @@ func TestVerifyTurnsAttendanceIntoRecords(t *testing.T) {
 		t.Run("a resident cannot trim attendance", func(t *testing.T) {
 			wantErr(t, v.acts.TrimAttendance(v.resident.ctx, second.ID, at(20), at(70)), jifen.KindForbidden, "forbidden", "")
 		})
-		t.Run("the leader trims an interval so that two overlap", func(t *testing.T) {
-			wantErr(t, v.acts.TrimAttendance(v.leader.ctx, second.ID, at(20), at(70)), "", "", "")
+		t.Run("trimming cannot stretch an interval: more time is a back-fill", func(t *testing.T) {
+			wantErr(t, v.acts.TrimAttendance(v.leader.ctx, second.ID, at(20), at(70)), jifen.KindInvalid, "invalid", "started_at")
+			wantErr(t, v.acts.TrimAttendance(v.leader.ctx, second.ID, at(50), at(80)), jifen.KindInvalid, "invalid", "started_at")
+		})
+		t.Run("the leader shortens an interval", func(t *testing.T) {
+			wantErr(t, v.acts.TrimAttendance(v.leader.ctx, second.ID, at(55), at(70)), "", "", "")
 		})
 
 		v.checkOut(t, early, act, E.Add(20*time.Minute))
@@ -167,7 +171,7 @@ func TestVerifyTurnsAttendanceIntoRecords(t *testing.T) {
 			{"arriving 30 minutes early counts from the start, staying late is clipped at the end", early, jifen.HowSelf, 120, S, E, early.p.ID, 120, 120, 0},
 			{"a forgotten check-out is closed at the end", forgetful, jifen.HowSelf, 90, at(30), E, forgetful.p.ID, 90, 90, 0},
 			{"leaving and coming back counts both intervals", twice, jifen.HowSelf, 60, S, at(90), twice.p.ID, 60, 60, 0},
-			{"overlapping intervals count their union once", trimmed, jifen.HowSelf, 70, S, at(70), trimmed.p.ID, 70, 70, 0},
+			{"a shortened interval counts as shortened", trimmed, jifen.HowSelf, 55, S, at(70), trimmed.p.ID, 55, 55, 0},
 			{"a back-fill is a separate back-filled record naming who entered it", backOnly, jifen.HowBackfilled, 60, S, at(60), v.leader.p.ID, 60, 0, 60},
 			{"an overlapping back-fill adds only what self-recorded time did not cover", overlap, jifen.HowBackfilled, 30, at(30), at(90), v.leader.p.ID, 90, 60, 30},
 			{"an overlapping back-fill leaves the self-recorded record whole", overlap, jifen.HowSelf, 60, S, at(60), overlap.p.ID, 90, 60, 30},
@@ -214,7 +218,7 @@ func TestVerifyTurnsAttendanceIntoRecords(t *testing.T) {
 			for _, c := range []struct {
 				u     user
 				hours string
-			}{{early, "2.0小时"}, {forgetful, "1.5小时"}, {twice, "1.0小时"}, {trimmed, "1.2小时"}, {backOnly, "1.0小时"}, {overlap, "1.5小时"}} {
+			}{{early, "2.0小时"}, {forgetful, "1.5小时"}, {twice, "1.0小时"}, {trimmed, "0.9小时"}, {backOnly, "1.0小时"}, {overlap, "1.5小时"}} {
 				m := v.msgs(t, c.u.ctx, "服务时长已核验")
 				if len(m) != 1 || !strings.Contains(m[0].Body, c.hours) || !strings.Contains(m[0].Body, act.Title) {
 					t.Fatalf("%s: messages %+v, want one saying %s", c.u.p.Name, m, c.hours)

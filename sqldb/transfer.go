@@ -122,6 +122,11 @@ func (s *TransferService) decide(ctx context.Context, tx *Tx, id int64) (*jifen.
 	if a == nil {
 		return nil, nil, jifen.ErrUnauthorized
 	}
+	// Lock the request first: of an approve and a reject at once, the
+	// second sees the first's decision.
+	if _, err := tx.exec(ctx, "UPDATE transfers SET status = status WHERE id = ?", id); err != nil {
+		return nil, nil, err
+	}
 	var t jifen.Transfer
 	var requestedBy sql.NullInt64
 	err := tx.queryRow(ctx, "SELECT id, person_id, from_org_id, to_org_id, status, requested_by FROM transfers WHERE id = ?", id).

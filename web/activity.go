@@ -302,7 +302,12 @@ func (s *Server) activityData(r *http.Request, id int64) (map[string]any, error)
 			mine = string(su.Status)
 		}
 	}
-	return map[string]any{"A": act, "Mine": mine, "Leader": a.Has(act.OrgPath, jifen.RoleOrgAdmin, jifen.RoleTeamLeader)}, nil
+	// While it runs, a confirmed volunteer gets a way to the check-in page
+	// that does not depend on scanning (an old phone, WeChat's scanner).
+	now := time.Now()
+	onSite := act.Status == jifen.ActivityPublished && now.After(act.StartsAt.Add(-30*time.Minute)) && now.Before(act.EndsAt.Add(2*time.Hour)) ||
+		act.Status == jifen.ActivityFinished && now.Before(act.EndsAt.Add(2*time.Hour))
+	return map[string]any{"A": act, "Mine": mine, "OnSite": onSite, "Leader": a.Has(act.OrgPath, jifen.RoleOrgAdmin, jifen.RoleTeamLeader)}, nil
 }
 
 // activityDetail is the activity page and its one-button actions.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"jifen"
 )
@@ -87,6 +88,9 @@ func decode(r *http.Request, v any) error {
 			return err
 		case errors.Is(err, io.EOF):
 			return &jifen.Error{Kind: jifen.KindMalformed, Code: "malformed", Zh: "请求内容为空", En: "The request body is empty"}
+		case errors.As(err, new(*time.ParseError)):
+			return &jifen.Error{Kind: jifen.KindMalformed, Code: "malformed",
+				Zh: "时间格式不正确，应为带时区的 RFC 3339 格式，如 2026-11-29T09:00:00+08:00", En: "A time is not valid: use RFC 3339 with an offset, e.g. 2026-11-29T09:00:00+08:00"}
 		case errors.As(err, &te):
 			return &jifen.Error{Kind: jifen.KindMalformed, Code: "malformed", Field: te.Field,
 				Zh: "字段 " + te.Field + " 的类型不正确", En: "Field " + te.Field + " has the wrong type"}

@@ -14,6 +14,7 @@ var serviceCatalog = map[string][2]string{
 	"action.remove": {"移除", "Remove"},
 	"nav.records":   {"服务台账", "Service records"}, "records.all_orgs": {"我管理的全部组织", "All my organisations"},
 	"records.export": {"导出", "Export"}, "records.total": {"共 %d 条记录", "%d records"}, "records.content": {"服务内容", "Content"},
+	"activity.checkin_here": {"签到 / 签退", "Check in / out"}, "activity.places_label": {"名额", "Places"},
 	"checkin.code": {"签到码（大屏上的10位字母数字）", "Check-in code (10 characters on the screen)"},
 
 	"activities.all": {"全部", "All"}, "activities.week": {"本周", "This week"}, "activities.skills": {"适合我的技能", "My skills"},

@@ -108,6 +108,9 @@ func (s *OrgService) CreateOrg(ctx context.Context, in jifen.OrgInput) (*jifen.O
 				return err
 			}
 			if !a.Has(parent.Path, jifen.RoleOrgAdmin) {
+				if !canSeeOrg(a, parent) {
+					return jifen.NotFound("org") // another subtree is not shown, not even as forbidden
+				}
 				return jifen.ErrForbidden
 			}
 			if parent.ArchivedAt != nil {

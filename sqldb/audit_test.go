@@ -96,7 +96,7 @@ func TestAuditRecordsEveryAdminChange(t *testing.T) {
 		t.Run("a refused change leaves no entry", func(t *testing.T) {
 			before := f.auditTotal(t)
 			_, err := f.orgs.CreateOrg(a, jifen.OrgInput{Name: "越权镇", Kind: jifen.OrgTown, ParentID: &f.countyB.ID})
-			wantErr(t, err, jifen.KindForbidden, "forbidden", "")
+			wantErr(t, err, jifen.KindNotFound, "not_found", "")
 			_, err = f.people.CreatePerson(a, jifen.PersonInput{Name: "越权人", Gender: jifen.Male, OrgID: f.villageB.ID})
 			wantErr(t, err, jifen.KindForbidden, "forbidden", "")
 			if n := f.auditTotal(t); n != before {

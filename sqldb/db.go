@@ -154,6 +154,22 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.mapErr(sqltx.Commit())
 }
 
+// snapshot runs fn in a read-only transaction that sees one moment of the
+// database throughout: REPEATABLE READ on PostgreSQL; on SQLite in WAL mode
+// every read transaction already does.
+func (db *DB) snapshot(ctx context.Context, fn func(tx *Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.dialect.name() == "postgres" {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	sqltx, err := db.r.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer sqltx.Rollback()
+	return fn(&Tx{tx: sqltx, db: db})
+}
+
 // readTx runs fn in a read-only transaction on the read pool: a
 // consistent snapshot that never waits for SQLite's writer.
 func (db *DB) readTx(ctx context.Context, fn func(tx *Tx) error) error {

@@ -55,18 +55,27 @@ func requestHash(in jifen.TxInput) string {
 	return sha(b.String())
 }
 
+// accountID names an account in hashes: its id with its kind and owner,
+// so turning a person's account into an issuance one (which may go
+// negative) or handing it to another owner breaks every hash it is in.
+type accountID struct {
+	kind  jifen.AccountKind
+	owner int64
+}
+
 // txHash is the content hash of a posted transaction: ids and amounts only,
 // no names and no reason text, so erasing a person's data under PIPL never
 // breaks the chain. Postings are in account order.
-func txHash(kind jifen.TxKind, key string, createdAt time.Time, reverses *int64, shortfall int64, ps []jifen.Posting) string {
+func txHash(kind jifen.TxKind, key string, org int64, createdAt time.Time, reverses *int64, shortfall int64, ps []jifen.Posting, accts map[int64]accountID) string {
 	rev := int64(0)
 	if reverses != nil {
 		rev = *reverses
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%d|%d|%d", kind, sha(key), createdAt.UTC().UnixMicro(), rev, shortfall)
+	fmt.Fprintf(&b, "%s|%s|%d|%d|%d|%d", kind, sha(key), org, createdAt.UTC().UnixMicro(), rev, shortfall)
 	for _, p := range ps {
-		fmt.Fprintf(&b, "|%d:%d:%d", p.AccountID, p.Amount, p.Score)
+		a := accts[p.AccountID]
+		fmt.Fprintf(&b, "|%d/%s/%d:%d:%d", p.AccountID, a.kind, a.owner, p.Amount, p.Score)
 	}
 	return sha(b.String())
 }
@@ -149,15 +158,16 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 	ps := append([]jifen.Posting(nil), in.Postings...)
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].AccountID < ps[j].AccountID })
 	kinds := map[int64]jifen.AccountKind{}
+	accts := map[int64]accountID{}
 	for _, p := range ps {
-		var k jifen.AccountKind
-		if err := t.queryRow(ctx, "SELECT kind FROM accounts WHERE id = ?", p.AccountID).Scan(&k); err != nil {
+		var a accountID
+		if err := t.queryRow(ctx, "SELECT kind, owner_id FROM accounts WHERE id = ?", p.AccountID).Scan(&a.kind, &a.owner); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil, jifen.Invalid("account_id", "账户不存在", "No such account")
 			}
 			return nil, err
 		}
-		kinds[p.AccountID] = k
+		kinds[p.AccountID], accts[p.AccountID] = a.kind, a
 	}
 	var shortfall int64
 	if in.Clamp {
@@ -183,7 +193,7 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 	now := t.db.now()
 	tx := &jifen.Transaction{Kind: in.Kind, Key: in.Key, Reason: in.Reason, OrgID: in.OrgID, Reverses: in.Reverses,
 		Shortfall: shortfall, CreatedAt: now.In(jifen.Zone), Postings: ps}
-	tx.Hash = txHash(in.Kind, in.Key, now, in.Reverses, shortfall, ps)
+	tx.Hash = txHash(in.Kind, in.Key, in.OrgID, now, in.Reverses, shortfall, ps, accts)
 	var org any
 	if in.OrgID != 0 {
 		org = in.OrgID
@@ -352,7 +362,9 @@ func (s *LedgerService) Seal(ctx context.Context) (*jifen.Block, error) {
 	err := s.db.inTx(ctx, func(tx *Tx) error {
 		if s.db.dialect.name() == "postgres" {
 			var got bool
-			if err := tx.queryRow(ctx, "SELECT pg_try_advisory_xact_lock(7351002)").Scan(&got); err != nil || !got {
+			// One sealer per schema: other jifens (or test runs) in other
+			// schemas of the same server seal their own ledgers.
+			if err := tx.queryRow(ctx, "SELECT pg_try_advisory_xact_lock(7351002, hashtext(current_schema()))").Scan(&got); err != nil || !got {
 				return err
 			}
 		}
@@ -427,13 +439,40 @@ func (s *LedgerService) LatestBlock(ctx context.Context) (*jifen.Block, error) {
 // Verify recomputes the ledger from its rows and stops at the first thing
 // that does not add up, naming it in the report's Problem.
 func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.VerifyReport, error) {
+	var r *jifen.VerifyReport
+	err := s.db.snapshot(ctx, func(tx *Tx) error {
+		var err error
+		r, err = s.verify(ctx, tx, anchor)
+		return err
+	})
+	return r, err
+}
+
+// verify reads everything inside one snapshot, so writes landing while it
+// runs are either wholly in it or wholly out of it, never half.
+func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jifen.VerifyReport, error) {
 	r := &jifen.VerifyReport{}
 	fail := func(format string, args ...any) (*jifen.VerifyReport, error) {
 		r.Problem = fmt.Sprintf(format, args...)
 		return r, nil
 	}
+	accts := map[int64]accountID{}
+	arows0, err := tx.query(ctx, "SELECT id, kind, owner_id FROM accounts")
+	if err != nil {
+		return nil, err
+	}
+	for arows0.Next() {
+		var id int64
+		var a accountID
+		if err := arows0.Scan(&id, &a.kind, &a.owner); err != nil {
+			arows0.Close()
+			return nil, err
+		}
+		accts[id] = a
+	}
+	arows0.Close()
 	// 1. Every transaction: its postings sum to zero and its hash holds.
-	rows, err := s.db.query(ctx, `SELECT t.id, t.kind, t.idem_key, t.created_at, t.reverses_id, t.shortfall, t.hash, p.account_id, p.amount, p.score
+	rows, err := tx.query(ctx, `SELECT t.id, t.kind, t.idem_key, COALESCE(t.org_id, 0), t.created_at, t.reverses_id, t.shortfall, t.hash, p.account_id, p.amount, p.score
 		FROM ledger_transactions t LEFT JOIN postings p ON p.tx_id = t.id ORDER BY t.id, p.account_id, p.id`)
 	if err != nil {
 		return nil, err
@@ -457,19 +496,19 @@ func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.Verif
 		if sum != 0 {
 			return fmt.Sprintf("transaction %d does not sum to zero (%d)", cur.ID, sum)
 		}
-		if h := txHash(cur.Kind, cur.Key, cur.CreatedAt, cur.Reverses, cur.Shortfall, cur.Postings); h != stored {
+		if h := txHash(cur.Kind, cur.Key, cur.OrgID, cur.CreatedAt, cur.Reverses, cur.Shortfall, cur.Postings, accts); h != stored {
 			return fmt.Sprintf("transaction %d: hash mismatch (its content was changed)", cur.ID)
 		}
 		hashes[cur.ID] = stored
 		return ""
 	}
 	for rows.Next() {
-		var id, shortfall int64
+		var id, org, shortfall int64
 		var kind jifen.TxKind
 		var key, hash string
 		var at time.Time
 		var rev, acct, amount, score sql.NullInt64
-		if err := rows.Scan(&id, &kind, &key, &at, &rev, &shortfall, &hash, &acct, &amount, &score); err != nil {
+		if err := rows.Scan(&id, &kind, &key, &org, &at, &rev, &shortfall, &hash, &acct, &amount, &score); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -478,7 +517,7 @@ func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.Verif
 				rows.Close()
 				return fail("%s", p)
 			}
-			cur = &jifen.Transaction{ID: id, Kind: kind, Key: key, CreatedAt: at, Shortfall: shortfall}
+			cur = &jifen.Transaction{ID: id, Kind: kind, Key: key, OrgID: org, CreatedAt: at, Shortfall: shortfall}
 			if rev.Valid {
 				v := rev.Int64
 				cur.Reverses = &v
@@ -506,7 +545,7 @@ func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.Verif
 		return fail("%s", p)
 	}
 	// 2. Every stored balance and score equals its postings.
-	arows, err := s.db.query(ctx, "SELECT id, kind, balance, score FROM accounts ORDER BY id")
+	arows, err := tx.query(ctx, "SELECT id, kind, balance, score FROM accounts ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
@@ -523,7 +562,13 @@ func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.Verif
 			got = &sums{}
 		}
 		if !kind.Spendable() {
-			continue // issuance accounts store no balance: it is what their postings sum to
+			// Issuance accounts store nothing: their balance is what their
+			// postings sum to, and the cache must stay at zero.
+			if bal != 0 || score != 0 {
+				arows.Close()
+				return fail("issuance account %d stores balance %d and score %d; it must store none", id, bal, score)
+			}
+			continue
 		}
 		if bal < 0 {
 			arows.Close()
@@ -540,7 +585,7 @@ func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.Verif
 	}
 	// 3. The chain: each block's root over its transactions, its hash, and
 	// the link to the one before.
-	brows, err := s.db.query(ctx, `SELECT b.number, b.tx_count, b.root, b.prev_hash, b.hash, b.sealed_at, i.tx_id
+	brows, err := tx.query(ctx, `SELECT b.number, b.tx_count, b.root, b.prev_hash, b.hash, b.sealed_at, i.tx_id
 		FROM blocks b LEFT JOIN block_items i ON i.block_number = b.number ORDER BY b.number, i.tx_id`)
 	if err != nil {
 		return nil, err
@@ -615,7 +660,7 @@ func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.Verif
 	// 4. Every transaction is sealed or waiting in the queue; one that is
 	// neither was slipped in behind the ledger's back.
 	queued := map[int64]bool{}
-	qrows, err := s.db.query(ctx, "SELECT tx_id FROM unsealed")
+	qrows, err := tx.query(ctx, "SELECT tx_id FROM unsealed")
 	if err != nil {
 		return nil, err
 	}

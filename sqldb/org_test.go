@@ -141,7 +141,7 @@ func TestOrgCreatePermissions(t *testing.T) {
 			{"a resident cannot create a root", func() context.Context { return f.resident.ctx }, nil, jifen.OrgCity, jifen.KindForbidden, "forbidden", ""},
 			{"a county admin creates a town in their county", func() context.Context { return f.adminA.ctx }, &f.countyA.ID, jifen.OrgTown, "", "", ""},
 			{"a county admin creates deep below their county", func() context.Context { return f.adminA.ctx }, &f.villageA.ID, jifen.OrgTeam, "", "", ""},
-			{"a county admin cannot create in the sibling county", func() context.Context { return f.adminA.ctx }, &f.countyB.ID, jifen.OrgTown, jifen.KindForbidden, "forbidden", ""},
+			{"a county admin cannot create in the sibling county", func() context.Context { return f.adminA.ctx }, &f.countyB.ID, jifen.OrgTown, jifen.KindNotFound, "not_found", ""},
 			{"a county admin cannot create beside their county", func() context.Context { return f.adminA.ctx }, &f.root.ID, jifen.OrgCounty, jifen.KindForbidden, "forbidden", ""},
 			{"a team leader cannot create a sub-team", func() context.Context { return f.leader.ctx }, &f.teamA.ID, jifen.OrgTeam, jifen.KindForbidden, "forbidden", ""},
 			{"a resident cannot create in their village", func() context.Context { return f.resident.ctx }, &f.villageA.ID, jifen.OrgTeam, jifen.KindForbidden, "forbidden", ""},

@@ -115,8 +115,15 @@ func seal(ctx context.Context, ledger *sqldb.LedgerService, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := ledger.Seal(ctx); err != nil && ctx.Err() == nil {
-				log.Error("ledger sealer", "err", err)
+			// A backlog is sealed block after block, up to a bound per tick.
+			for range 20 {
+				b, err := ledger.Seal(ctx)
+				if err != nil && ctx.Err() == nil {
+					log.Error("ledger sealer", "err", err)
+				}
+				if b == nil {
+					break
+				}
 			}
 		}
 	}

@@ -31,6 +31,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer db.Close()
 	ledger := sqldb.NewLedgerService(db)
 	ctx = jifen.WithActor(ctx, jifen.SystemActor())
+	for {
+		b, err := ledger.Seal(ctx)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			break
+		}
+	}
 	r, err := ledger.Verify(ctx, *anchor)
 	if err != nil {
 		return err

@@ -943,6 +943,18 @@ func (db *DB) running(act *jifen.Activity, checkout bool) error {
 
 // CheckIn records the actor's own arrival with the code on the screen.
 func (s *ActivityService) CheckIn(ctx context.Context, activityID int64, code string, lat, lon *float64) (*jifen.Attendance, error) {
+	return s.selfPresence(ctx, activityID, code, lat, lon, false)
+}
+
+// CheckOut records the actor's own departure.
+func (s *ActivityService) CheckOut(ctx context.Context, activityID int64, code string, lat, lon *float64) (*jifen.Attendance, error) {
+	return s.selfPresence(ctx, activityID, code, lat, lon, true)
+}
+
+// selfPresence is a volunteer's own check-in or check-out: the activity is
+// running, the code is the screen's, the phone is on site, and (to come in)
+// the place is confirmed.
+func (s *ActivityService) selfPresence(ctx context.Context, activityID int64, code string, lat, lon *float64, out bool) (*jifen.Attendance, error) {
 	a := jifen.ActorFrom(ctx)
 	if a == nil {
 		return nil, jifen.ErrUnauthorized
@@ -956,13 +968,17 @@ func (s *ActivityService) CheckIn(ctx context.Context, activityID int64, code st
 		if !canSeeActivity(a, act) {
 			return jifen.NotFound("activity")
 		}
-		if err := s.db.running(act, false); err != nil {
+		if err := s.db.running(act, out); err != nil {
 			return err
 		}
 		if err := s.db.checkCode(activityID, code); err != nil {
 			return err
 		}
 		if err := onSite(act, lat, lon); err != nil {
+			return err
+		}
+		if out {
+			att, err = tx.leave(ctx, act, a.PersonID)
 			return err
 		}
 		if err := tx.confirmed(ctx, activityID, a.PersonID); err != nil {
@@ -1026,36 +1042,6 @@ func (t *Tx) leave(ctx context.Context, act *jifen.Activity, personID int64) (*j
 	end := now.In(jifen.Zone)
 	att.StartedAt, att.EndedAt = att.StartedAt.In(jifen.Zone), &end
 	return att, nil
-}
-
-// CheckOut records the actor's own departure.
-func (s *ActivityService) CheckOut(ctx context.Context, activityID int64, code string, lat, lon *float64) (*jifen.Attendance, error) {
-	a := jifen.ActorFrom(ctx)
-	if a == nil {
-		return nil, jifen.ErrUnauthorized
-	}
-	var att *jifen.Attendance
-	err := s.db.inTx(ctx, func(tx *Tx) error {
-		act, err := tx.lockedActivity(ctx, activityID)
-		if err != nil {
-			return err
-		}
-		if !canSeeActivity(a, act) {
-			return jifen.NotFound("activity")
-		}
-		if err := s.db.running(act, true); err != nil {
-			return err
-		}
-		if err := s.db.checkCode(activityID, code); err != nil {
-			return err
-		}
-		if err := onSite(act, lat, lon); err != nil {
-			return err
-		}
-		att, err = tx.leave(ctx, act, a.PersonID)
-		return err
-	})
-	return att, err
 }
 
 // personByNo finds a person by volunteer number or the text of their QR code.

@@ -127,7 +127,7 @@ func (s *ActivityService) CreateProject(ctx context.Context, in jifen.ProjectInp
 	}
 	var id int64
 	err := s.db.inTx(ctx, func(tx *Tx) error {
-		org, err := tx.getOrg(ctx, in.OrgID)
+		org, err := tx.lockedOrg(ctx, in.OrgID)
 		if err != nil {
 			return jifen.Invalid("org_id", "组织不存在", "The organisation does not exist")
 		}

@@ -66,6 +66,17 @@ func (t *Tx) getOrg(ctx context.Context, id int64) (*jifen.Org, error) {
 	return o, err
 }
 
+// lockedOrg takes an org's row lock, then reads it. Whatever is created
+// under an org reads its path this way: a concurrent move (which rewrites
+// that row's path) then either finishes first or waits, and the new row
+// never keeps a path from before the move.
+func (t *Tx) lockedOrg(ctx context.Context, id int64) (*jifen.Org, error) {
+	if _, err := t.exec(ctx, "UPDATE orgs SET path = path WHERE id = ?", id); err != nil {
+		return nil, err
+	}
+	return t.getOrg(ctx, id)
+}
+
 // canSeeOrg: staff see their subtrees; everyone sees the orgs on the path
 // to their own home org (their village, town, county) and their teams.
 func canSeeOrg(a *jifen.Actor, o *jifen.Org) bool {
@@ -100,7 +111,7 @@ func (s *OrgService) CreateOrg(ctx context.Context, in jifen.OrgInput) (*jifen.O
 	err := s.db.inTx(ctx, func(tx *Tx) error {
 		parentPath, depth := "/", 0
 		if in.ParentID != nil {
-			parent, err := tx.getOrg(ctx, *in.ParentID)
+			parent, err := tx.lockedOrg(ctx, *in.ParentID)
 			if err != nil {
 				if jifen.ErrorKind(err) == jifen.KindNotFound {
 					return jifen.Invalid("parent_id", "上级组织不存在", "The parent organisation does not exist")

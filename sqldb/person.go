@@ -162,7 +162,7 @@ func (db *DB) volunteerNo(ctx context.Context, tx *Tx) (string, error) {
 // placement resolves where a person is registered: naming a team makes the
 // team's nearest non-team ancestor the home org and the team a membership.
 func (t *Tx) placement(ctx context.Context, in *jifen.PersonInput) (*jifen.Org, error) {
-	home, err := t.getOrg(ctx, in.OrgID)
+	home, err := t.lockedOrg(ctx, in.OrgID)
 	if err != nil {
 		if jifen.ErrorKind(err) == jifen.KindNotFound {
 			return nil, jifen.Invalid("org_id", "所属组织不存在", "The organisation does not exist")

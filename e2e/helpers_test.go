@@ -50,10 +50,14 @@ func services(db *sqldb.DB) web.Services { return wire.Services(db) }
 
 // startApp opens a fresh database from dsn, loads the demo county and
 // serves the web handler on 127.0.0.1. Any error the server logs fails
-// the test.
-func startApp(t *testing.T, dsn string) *app {
+// the test. prepare, if given, runs on the database before anything else
+// (a test sets the clock there, before the server takes requests).
+func startApp(t *testing.T, dsn string, prepare ...func(*sqldb.DB)) *app {
 	t.Helper()
 	db := sqldbtest.Open(t, dsn)
+	for _, p := range prepare {
+		p(db)
+	}
 	svc := services(db)
 	logins, err := demo.Load(context.Background(), demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth})
 	if err != nil {

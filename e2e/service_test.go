@@ -3,10 +3,7 @@ package e2e
 import (
 	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,9 +17,8 @@ import (
 
 	"jifen"
 	"jifen/demo"
+	"jifen/sqldb"
 	"jifen/sqldb/sqldbtest"
-	"jifen/web"
-	"jifen/wire"
 )
 
 // stillClock is the database clock of a journey: it stands where the test
@@ -45,45 +41,12 @@ func (c *stillClock) Set(t time.Time) {
 	c.t = t
 }
 
-// startServiceApp is startApp with every service wired and the database
-// clock under the test's control, set before the server takes requests.
+// startServiceApp is startApp with the database clock under the test's
+// control.
 func startServiceApp(t *testing.T, dsn string, now time.Time) (*app, *stillClock) {
 	t.Helper()
-	db := sqldbtest.Open(t, dsn)
 	clock := &stillClock{t: now}
-	db.Now = clock.Now
-	svc := wire.Services(db)
-	logins, err := demo.Load(context.Background(), demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth})
-	if err != nil {
-		t.Fatalf("load demo: %v", err)
-	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(nil)
-	ts.Listener.Close()
-	ts.Listener = ln
-	url := "http://" + ln.Addr().String()
-	logs := &logBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := web.New(web.Config{PublicURL: url, Version: "e2e"}, svc, db.Keys, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	t.Cleanup(func() {
-		if errs := logs.errors(); len(errs) > 0 {
-			t.Errorf("the server logged %d error(s):\n%s", len(errs), strings.Join(errs, "\n"))
-		}
-		if t.Failed() {
-			t.Logf("server log (tail):\n%s", logs.tail(6000))
-		}
-	})
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return &app{URL: url, Logins: logins, logs: logs}, clock
+	return startApp(t, dsn, func(db *sqldb.DB) { db.Now = clock.Now }), clock
 }
 
 var activityPath = regexp.MustCompile(`^/activities/(\d+)\?done=`)

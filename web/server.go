@@ -32,6 +32,9 @@ type Services struct {
 	Records      jifen.RecordService
 	Transfers    jifen.TransferService
 	Certificates jifen.CertificateService
+	// Points.
+	Points jifen.PointsService
+	Ledger jifen.LedgerService
 	// Ping checks the database for /healthz.
 	Ping func(ctx context.Context) error
 }
@@ -138,8 +141,10 @@ func (s *Server) registerRoutes() {
 	s.registerPages()
 	s.registerActivityPages()
 	s.registerServicePages()
+	s.registerPointsPages()
 	s.registerAPI()
 	s.registerActivityAPI()
+	s.registerPointsAPI()
 	// Anything else is a 404 page (or JSON under /api/).
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		notePattern(r)

@@ -1,0 +1,4 @@
+package web
+
+// The points API, fixed with integrators. (Being written.)
+func (s *Server) registerPointsAPI() {}

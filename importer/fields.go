@@ -42,7 +42,11 @@ func clean(s string) string {
 // headerKey returns the field key of a header cell, or "" when unknown.
 // Forms often write "姓  名" (padded to line up), "*姓名" (required) or
 // "出生日期（格式：1988-08-21）" (a hint): all of these still mean the field.
-func headerKey(h string) string {
+func headerKey(h string) string { return headerKeys[normHeader(h)] }
+
+// normHeader strips the padding, required-markers and hints from a header
+// cell and lower-cases it, leaving the word to look up.
+func normHeader(h string) string {
 	h = strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) || r == '\ufeff' || r == '\u200b' || r == '*' || r == '＊' {
 			return -1
@@ -52,7 +56,7 @@ func headerKey(h string) string {
 	if i := strings.IndexAny(h, "(（"); i > 0 {
 		h = h[:i]
 	}
-	return headerKeys[strings.ToLower(h)]
+	return strings.ToLower(h)
 }
 
 // joinHanSpaces removes the spaces people type inside two-character names

@@ -113,21 +113,28 @@ func Parse(r io.Reader, filename string, opts Options) (roster *Roster, err erro
 			roster, err = nil, badFile("文件内容已损坏，无法读取", "The file is damaged and cannot be read", fmt.Errorf("panic: %v", p))
 		}
 	}()
-	data, err := io.ReadAll(io.LimitReader(r, opts.MaxBytes+1))
-	if err != nil {
-		return nil, badFile("无法读取上传的文件", "The uploaded file could not be read", err)
-	}
-	if int64(len(data)) > opts.MaxBytes {
-		return nil, tooLarge("file_too_large",
-			fmt.Sprintf("文件太大，最大%dMB；请分成几个文件导入", opts.MaxBytes>>20),
-			fmt.Sprintf("The file is too large (at most %d MB); split it into several files", opts.MaxBytes>>20))
-	}
-	tables, release, err := readTables(data, filename, opts)
+	tables, release, err := readUpload(r, filename, opts)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	return build(tables, opts)
+}
+
+// readUpload reads an uploaded file within opts.MaxBytes and splits it
+// into tables (opts.MaxRows bounds each); the front of every Parse of this
+// package. The returned func releases the workbook.
+func readUpload(r io.Reader, filename string, opts Options) ([]*table, func(), error) {
+	data, err := io.ReadAll(io.LimitReader(r, opts.MaxBytes+1))
+	if err != nil {
+		return nil, nil, badFile("无法读取上传的文件", "The uploaded file could not be read", err)
+	}
+	if int64(len(data)) > opts.MaxBytes {
+		return nil, nil, tooLarge("file_too_large",
+			fmt.Sprintf("文件太大，最大%dMB；请分成几个文件导入", opts.MaxBytes>>20),
+			fmt.Sprintf("The file is too large (at most %d MB); split it into several files", opts.MaxBytes>>20))
+	}
+	return readTables(data, filename, opts)
 }
 
 // badFile is the one error for files that are not a readable roster.

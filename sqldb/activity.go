@@ -1342,10 +1342,15 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 					continue
 				}
 				first, last := bounds(r.spans, act.StartsAt, act.EndsAt)
-				if _, err := tx.exec(ctx, `INSERT INTO service_records (person_id, org_id, org_path, activity_id, content, place, started_at, ended_at, minutes, how,
+				recordID, err := tx.insert(ctx, `INSERT INTO service_records (person_id, org_id, org_path, activity_id, content, place, started_at, ended_at, minutes, how,
 					recorded_by, verified_by, verified_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 					pid, act.OrgID, act.OrgPath, activityID, act.Category+"："+act.Title, act.Location.Address, first.UTC(), last.UTC(), r.minutes, r.how,
-					r.by, actorID(a), now, r.reason); err != nil {
+					r.by, actorID(a), now, r.reason)
+				if err != nil {
+					return err
+				}
+				// Verified hours earn points through the service-hours rule.
+				if err := tx.awardService(ctx, recordID, pid, act, int64(r.minutes), r.how, localDay(first)); err != nil {
 					return err
 				}
 				n++

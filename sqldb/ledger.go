@@ -129,10 +129,12 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 		return nil, jifen.Invalid("postings", "一笔交易至少有两条分录", "A transaction has at least two postings")
 	}
 	var sum int64
+	moves := false
 	for _, p := range in.Postings {
-		if p.Amount == 0 && p.Score == 0 {
-			return nil, jifen.Invalid("amount", "分录金额不能为零", "A posting cannot be zero")
-		}
+		// A leg may be zero (the counterpart of a score-only change, such as
+		// reversing a deduction that found nothing to take), but something
+		// must move.
+		moves = moves || p.Amount != 0 || p.Score != 0
 		if p.Amount > maxAmount || p.Amount < -maxAmount || p.Score > maxAmount || p.Score < -maxAmount {
 			return nil, jifen.Invalid("amount", "积分数额超出范围", "The amount is out of range")
 		}
@@ -140,6 +142,9 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 	}
 	if sum != 0 {
 		return nil, jifen.Invalid("postings", "分录合计必须为零", "Postings must sum to zero")
+	}
+	if !moves {
+		return nil, jifen.Invalid("amount", "分录金额不能全部为零", "A transaction must move something")
 	}
 	rh := requestHash(in)
 	var existing int64

@@ -324,7 +324,7 @@ func (s *RecordService) AnswerCorrection(ctx context.Context, requestID int64, a
 				return err
 			}
 			if wanted != cur {
-				if err := tx.correction(ctx, r, path, wanted-cur, "更正申请#"+fmt.Sprint(requestID)+"："+answer); err != nil {
+				if err := tx.correction(ctx, r, path, cur, wanted, "更正申请#"+fmt.Sprint(requestID)+"："+answer); err != nil {
 					return err
 				}
 			}
@@ -341,14 +341,18 @@ func (s *RecordService) AnswerCorrection(ctx context.Context, requestID int64, a
 	})
 }
 
-// correction writes a record whose minutes adjust an earlier one.
-func (t *Tx) correction(ctx context.Context, r *jifen.ServiceRecord, path string, delta int, reason string) error {
+// correction writes a record whose minutes take an earlier one from cur
+// to wanted, and posts the matching change of its points.
+func (t *Tx) correction(ctx context.Context, r *jifen.ServiceRecord, path string, cur, wanted int, reason string) error {
 	a := jifen.ActorFrom(ctx)
-	_, err := t.exec(ctx, `INSERT INTO service_records (person_id, org_id, org_path, activity_id, content, place, started_at, ended_at, minutes, how,
+	id, err := t.insert(ctx, `INSERT INTO service_records (person_id, org_id, org_path, activity_id, content, place, started_at, ended_at, minutes, how,
 		recorded_by, verified_by, verified_at, corrects_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'correction', ?, ?, ?, ?, ?)`,
-		r.PersonID, r.OrgID, path, r.ActivityID, r.Content, r.Place, r.StartedAt.UTC(), r.EndedAt.UTC(), delta,
+		r.PersonID, r.OrgID, path, r.ActivityID, r.Content, r.Place, r.StartedAt.UTC(), r.EndedAt.UTC(), wanted-cur,
 		actorID(a), actorID(a), t.db.now(), r.ID, reason)
-	return err
+	if err != nil {
+		return err
+	}
+	return t.correctService(ctx, r.ID, id, int64(cur), int64(wanted))
 }
 
 // Correct sets a record's minutes to a new total with a correction record.
@@ -390,7 +394,7 @@ func (s *RecordService) Correct(ctx context.Context, recordID int64, minutes int
 		if cur == minutes {
 			return jifen.Conflict("no_change", "时长没有变化", "The minutes are unchanged")
 		}
-		if err := tx.correction(ctx, r, path, minutes-cur, reason); err != nil {
+		if err := tx.correction(ctx, r, path, cur, minutes, reason); err != nil {
 			return err
 		}
 		if err := tx.sendMessage(ctx, r.PersonID, "服务记录已更正", fmt.Sprintf("“%s”的时长更正为%.1f小时。原因：%s", r.Content, float64(minutes)/60, reason)); err != nil {

@@ -1,0 +1,159 @@
+package sqldb
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"time"
+
+	"jifen"
+	"jifen/secret"
+)
+
+// boardSize is how many lines each ranking shows.
+const boardSize = 10
+
+// Board returns an org's public board: to anyone of the org or above it,
+// or to a lobby screen holding the org's kiosk token.
+func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*jifen.Board, error) {
+	org, err := s.db.getOrg(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	a := jifen.ActorFrom(ctx)
+	allowed := a != nil && (canSeeOrgPath(a, org.Path) || jifen.PathContains(org.Path, a.HomeOrgPath))
+	if !allowed && kiosk != "" {
+		var hash string
+		err := s.db.queryRow(ctx, "SELECT token_hash FROM kiosk_tokens WHERE org_id = ?", orgID).Scan(&hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		allowed = err == nil && subtle.ConstantTimeCompare([]byte(hash), []byte(secret.SHA256(kiosk))) == 1
+	}
+	if !allowed {
+		if a == nil {
+			return nil, jifen.ErrUnauthorized
+		}
+		return nil, jifen.NotFound("org")
+	}
+	st, err := settingsAt(ctx, s.db, orgID, org.Path)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.now()
+	local := now.In(jifen.Zone)
+	b := &jifen.Board{Org: org, Settings: st, Generated: local}
+	month := local.Format("2006-01")
+	lastMonth := time.Date(local.Year(), local.Month()-1, 1, 0, 0, 0, 0, jifen.Zone).Format("2006-01")
+	year := local.Format("2006")
+	if b.Month, err = s.ranking(ctx, org.Path, st, month+"-01", month+"-31"); err != nil {
+		return nil, err
+	}
+	if b.Year, err = s.ranking(ctx, org.Path, st, year+"-01-01", year+"-12-31"); err != nil {
+		return nil, err
+	}
+	if b.Honour, err = s.ranking(ctx, org.Path, st, lastMonth+"-01", lastMonth+"-31"); err != nil {
+		return nil, err
+	}
+	if b.AllTime, err = s.allTime(ctx, org.Path, st); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+` WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.public_until > ?
+		ORDER BY a.id DESC LIMIT 30`, org.Path, jifen.PathUpper(org.Path), now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	b.Recent = []*jifen.Award{}
+	for rows.Next() {
+		r, err := scanAward(rows)
+		if err != nil {
+			return nil, err
+		}
+		aw := r.Award
+		// The board is public inside the org: names as the org chooses,
+		// and nothing about who entered it.
+		aw.PersonName, aw.HouseholdName = s.show(st, aw.PersonName), s.show(st, aw.HouseholdName)
+		aw.CreatedBy, aw.CreatedByName, aw.DecidedBy = 0, "", nil
+		b.Recent = append(b.Recent, aw)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	b.Block, err = NewLedgerService(s.db).LatestBlock(ctx)
+	return b, err
+}
+
+func (s *PointsService) show(st jifen.PointsSettings, name string) string {
+	if st.MaskNames {
+		return jifen.MaskName(name)
+	}
+	return name
+}
+
+// ranking ranks by score earned between two days (awards less
+// deductions), people or households as the org credits.
+func (s *PointsService) ranking(ctx context.Context, path string, st jifen.PointsSettings, from, to string) ([]jifen.BoardRow, error) {
+	q := `SELECT p.name, o.name, SUM(a.points) AS total FROM awards a JOIN people p ON p.id = a.person_id JOIN orgs o ON o.id = p.home_org_id
+		WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.day >= ? AND a.day <= ?
+		GROUP BY a.person_id, p.name, o.name HAVING SUM(a.points) > 0 ORDER BY total DESC, MIN(a.id) LIMIT ?`
+	if st.PointsTo == jifen.ToHousehold {
+		q = `SELECT h.name, o.name, SUM(a.points) AS total FROM awards a JOIN households h ON h.id = a.household_id JOIN orgs o ON o.id = h.org_id
+		WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.day >= ? AND a.day <= ?
+		GROUP BY a.household_id, h.name, o.name HAVING SUM(a.points) > 0 ORDER BY total DESC, MIN(a.id) LIMIT ?`
+	}
+	return s.rows(ctx, st, q, path, jifen.PathUpper(path), from, to, boardSize)
+}
+
+// allTime ranks by the score kept on each account.
+func (s *PointsService) allTime(ctx context.Context, path string, st jifen.PointsSettings) ([]jifen.BoardRow, error) {
+	q := `SELECT p.name, o.name, ac.score FROM accounts ac JOIN people p ON p.id = ac.owner_id JOIN orgs o ON o.id = p.home_org_id
+		WHERE ac.kind = 'person' AND p.home_org_path >= ? AND p.home_org_path < ? AND ac.score > 0 ORDER BY ac.score DESC, ac.id LIMIT ?`
+	if st.PointsTo == jifen.ToHousehold {
+		q = `SELECT h.name, o.name, ac.score FROM accounts ac JOIN households h ON h.id = ac.owner_id JOIN orgs o ON o.id = h.org_id
+		WHERE ac.kind = 'household' AND h.org_path >= ? AND h.org_path < ? AND ac.score > 0 ORDER BY ac.score DESC, ac.id LIMIT ?`
+	}
+	return s.rows(ctx, st, q, path, jifen.PathUpper(path), boardSize)
+}
+
+func (s *PointsService) rows(ctx context.Context, st jifen.PointsSettings, q string, args ...any) ([]jifen.BoardRow, error) {
+	rows, err := s.db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []jifen.BoardRow{}
+	for rows.Next() {
+		var r jifen.BoardRow
+		if err := rows.Scan(&r.Name, &r.OrgName, &r.Score); err != nil {
+			return nil, err
+		}
+		r.Rank, r.Name = len(out)+1, s.show(st, r.Name)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// NewKioskToken makes (or replaces) the read-only token with which a lobby
+// screen opens an org's board. Only its hash is kept.
+func (s *PointsService) NewKioskToken(ctx context.Context, orgID int64) (string, error) {
+	path, err := s.manageRules(ctx, orgID)
+	if err != nil {
+		return "", err
+	}
+	token := secret.Token(24)
+	a := jifen.ActorFrom(ctx)
+	err = s.db.inTx(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO kiosk_tokens (org_id, token_hash, created_by, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (org_id) DO UPDATE SET token_hash = excluded.token_hash, created_by = excluded.created_by, created_at = excluded.created_at`,
+			orgID, secret.SHA256(token), actorID(a), s.db.now()); err != nil {
+			return err
+		}
+		return tx.audit(ctx, orgID, path, "board.kiosk_token", "org", orgID, "")
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}

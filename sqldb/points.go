@@ -1,0 +1,860 @@
+package sqldb
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"jifen"
+	"jifen/photo"
+)
+
+// target is who an award is for and which account it moves: a person's
+// own, or their household's when their org credits households.
+type target struct {
+	personID    int64 // 0 for an award to a household as such
+	householdID int64 // the household, when the points go there
+	orgID       int64
+	path        string
+	name        string
+	hasPhone    bool
+	accountID   int64
+	settings    jifen.PointsSettings
+}
+
+// subject is whose caps an award counts against: the person, or the
+// household when the award names only the household.
+func (g *target) subject() (col string, id int64) {
+	if g.personID != 0 {
+		return "person_id", g.personID
+	}
+	return "household_id", g.householdID
+}
+
+// resolveTarget finds the beneficiary and the account their points go to.
+func (t *Tx) resolveTarget(ctx context.Context, personID, householdID int64) (*target, error) {
+	g := &target{}
+	if personID != 0 {
+		p, err := t.db.getPerson(ctx, t.tx, personID)
+		if err != nil {
+			return nil, err
+		}
+		g.personID, g.orgID, g.path, g.name, g.hasPhone = p.ID, p.HomeOrgID, p.path, p.Name, p.Phone != ""
+	} else {
+		err := t.queryRow(ctx, "SELECT org_id, org_path, name FROM households WHERE id = ?", householdID).Scan(&g.orgID, &g.path, &g.name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, jifen.NotFound("household")
+		}
+		if err != nil {
+			return nil, err
+		}
+		g.householdID = householdID
+	}
+	var err error
+	if g.settings, err = settingsAt(ctx, t, g.orgID, g.path); err != nil {
+		return nil, err
+	}
+	kind, owner := jifen.AccountPerson, g.personID
+	if g.personID == 0 {
+		kind, owner = jifen.AccountHousehold, g.householdID
+	} else if g.settings.PointsTo == jifen.ToHousehold {
+		var hh int64
+		err := t.queryRow(ctx, "SELECT household_id FROM household_members WHERE person_id = ?", g.personID).Scan(&hh)
+		if err == nil {
+			g.householdID, kind, owner = hh, jifen.AccountHousehold, hh
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+	}
+	acct, err := t.account(ctx, kind, owner)
+	if err != nil {
+		return nil, err
+	}
+	g.accountID = acct.ID
+	return g, nil
+}
+
+// lockAccount takes the account's row lock, so caps are counted and
+// checked by one award at a time per beneficiary.
+func (t *Tx) lockAccount(ctx context.Context, id int64) error {
+	_, err := t.exec(ctx, "UPDATE accounts SET balance = balance WHERE id = ?", id)
+	return err
+}
+
+// localDay is the Asia/Shanghai calendar day of t.
+func localDay(t time.Time) string { return t.In(jifen.Zone).Format("2006-01-02") }
+
+var errCap = func(zh, en string) error { return jifen.Conflict("cap_exceeded", zh, en) }
+
+// capRoom returns how many more units the subject may have of a rule on
+// day under each of its caps (-1 for no cap at all). measure is the
+// column summed: quantity, or minutes for the service-hours rule.
+func (t *Tx) capRoom(ctx context.Context, g *target, r *jifen.Rule, day, measure string, per int64, exclude int64) (int64, string, error) {
+	col, id := g.subject()
+	room := int64(-1)
+	which := ""
+	for _, c := range []struct {
+		limit    int64
+		from, to string
+		name     string
+	}{
+		{r.DailyCap, day, day, "每日"},
+		{r.MonthlyCap, day[:7] + "-01", day[:7] + "-31", "每月"},
+		{r.YearlyCap, day[:4] + "-01-01", day[:4] + "-12-31", "每年"},
+		{r.LifeCap, "0000-00-00", "9999-99-99", "终身"},
+	} {
+		if c.limit <= 0 {
+			continue
+		}
+		var used int64
+		if err := t.queryRow(ctx, "SELECT COALESCE(SUM("+measure+"), 0) FROM awards WHERE "+col+" = ? AND rule_id = ? AND status IN ('pending', 'posted') AND day >= ? AND day <= ? AND id <> ?",
+			id, r.ID, c.from, c.to, exclude).Scan(&used); err != nil {
+			return 0, "", err
+		}
+		left := max(c.limit*per-used, 0)
+		if room < 0 || left < room {
+			room, which = left, c.name
+		}
+	}
+	return room, which, nil
+}
+
+// dailyRoom is how many more points the subject may earn on day across
+// all rules under the org-wide daily cap (-1 for none).
+func (t *Tx) dailyRoom(ctx context.Context, g *target, day string, exclude int64) (int64, error) {
+	if g.settings.DailyCap <= 0 {
+		return -1, nil
+	}
+	col, id := g.subject()
+	var used int64
+	if err := t.queryRow(ctx, "SELECT COALESCE(SUM(points), 0) FROM awards WHERE "+col+" = ? AND day = ? AND points > 0 AND status IN ('pending', 'posted') AND id <> ?",
+		id, day, exclude).Scan(&used); err != nil {
+		return 0, err
+	}
+	return max(g.settings.DailyCap-used, 0), nil
+}
+
+// checkCaps refuses an award that would pass a rule cap or the org-wide
+// daily cap.
+func (t *Tx) checkCaps(ctx context.Context, g *target, r *jifen.Rule, day string, quantity, points, exclude int64) error {
+	room, which, err := t.capRoom(ctx, g, r, day, "quantity", 1, exclude)
+	if err != nil {
+		return err
+	}
+	if room >= 0 && quantity > room {
+		if room == 0 {
+			return errCap(fmt.Sprintf("“%s”已达到%s上限", r.Name, which), fmt.Sprintf("%q has reached its %s cap", r.Name, capEn(which)))
+		}
+		return errCap(fmt.Sprintf("“%s”%s最多还能记%d次（件/小时）", r.Name, which, room), fmt.Sprintf("%q allows %d more under its %s cap", r.Name, room, capEn(which)))
+	}
+	if points > 0 {
+		left, err := t.dailyRoom(ctx, g, day, exclude)
+		if err != nil {
+			return err
+		}
+		if left >= 0 && points > left {
+			return errCap(fmt.Sprintf("超过了组织规定的每人每日积分上限（%d分），今天最多还能得%d分", g.settings.DailyCap, left),
+				fmt.Sprintf("Over the org's daily cap of %d points per person; %d left today", g.settings.DailyCap, left))
+		}
+	}
+	return nil
+}
+
+func capEn(zh string) string {
+	return map[string]string{"每日": "daily", "每月": "monthly", "每年": "yearly", "终身": "lifetime"}[zh]
+}
+
+// awardRow is an award with what its decisions and postings need.
+type awardRow struct {
+	*jifen.Award
+	path      string
+	issuer    int64
+	accountID int64
+	versionID int64
+	recordID  sql.NullInt64
+	minutes   int64
+}
+
+const awardCols = `a.id, a.org_id, o.name, a.org_path, a.issuer_org_id, a.rule_id, v.version, a.rule_version_id, r.code, v.name, v.category,
+	a.person_id, COALESCE(pe.name, ''), a.household_id, COALESCE(h.name, ''), a.account_id, a.quantity, a.minutes, a.points, a.note, a.status, a.source,
+	a.record_id, EXISTS (SELECT 1 FROM award_evidence e WHERE e.award_id = a.id), a.created_by, COALESCE(cb.name, ''), a.on_behalf,
+	a.decided_by, a.decided_at, a.reject_reason, a.tx_id, a.shortfall, a.created_at, a.posted_at, a.public_until, a.appeal_until`
+
+const awardFrom = ` FROM awards a JOIN orgs o ON o.id = a.org_id JOIN rules r ON r.id = a.rule_id JOIN rule_versions v ON v.id = a.rule_version_id
+	LEFT JOIN people pe ON pe.id = a.person_id LEFT JOIN households h ON h.id = a.household_id LEFT JOIN people cb ON cb.id = a.created_by`
+
+func scanAward(row interface{ Scan(...any) error }) (*awardRow, error) {
+	aw := &jifen.Award{}
+	r := &awardRow{Award: aw}
+	var person, household, decidedBy, tx sql.NullInt64
+	var decidedAt, postedAt, publicUntil, appealUntil sql.NullTime
+	if err := row.Scan(&aw.ID, &aw.OrgID, &aw.OrgName, &r.path, &r.issuer, &aw.RuleID, &aw.RuleVersion, &r.versionID, &aw.RuleCode, &aw.RuleName, &aw.Category,
+		&person, &aw.PersonName, &household, &aw.HouseholdName, &r.accountID, &aw.Quantity, &r.minutes, &aw.Points, &aw.Note, &aw.Status, &aw.Source,
+		&r.recordID, &aw.HasEvidence, &aw.CreatedBy, &aw.CreatedByName, &aw.OnBehalf,
+		&decidedBy, &decidedAt, &aw.RejectReason, &tx, &aw.Shortfall, &aw.CreatedAt, &postedAt, &publicUntil, &appealUntil); err != nil {
+		return nil, err
+	}
+	aw.CreatedAt = aw.CreatedAt.In(jifen.Zone)
+	aw.PersonID, aw.HouseholdID, aw.DecidedBy, aw.TxID = nullID(person), nullID(household), nullID(decidedBy), nullID(tx)
+	aw.DecidedAt, aw.PostedAt, aw.PublicUntil, aw.AppealUntil = timeOrNil(decidedAt), timeOrNil(postedAt), timeOrNil(publicUntil), timeOrNil(appealUntil)
+	return r, nil
+}
+
+func nullID(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Int64
+	return &v
+}
+
+func timeOrNil(n sql.NullTime) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Time.In(jifen.Zone)
+	return &v
+}
+
+func getAward(ctx context.Context, q querier, id int64) (*awardRow, error) {
+	r, err := scanAward(q.queryRow(ctx, "SELECT "+awardCols+awardFrom+" WHERE a.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, jifen.NotFound("award")
+	}
+	return r, err
+}
+
+// inHousehold reports whether a person belongs to a household.
+func (t *Tx) inHousehold(ctx context.Context, personID, householdID int64) (bool, error) {
+	var n int
+	err := t.queryRow(ctx, "SELECT COUNT(*) FROM household_members WHERE person_id = ? AND household_id = ?", personID, householdID).Scan(&n)
+	return n > 0, err
+}
+
+// headOf reports whether actor heads the household a person belongs to.
+func headOf(ctx context.Context, q querier, actor, personID int64) (bool, error) {
+	var n int
+	err := q.queryRow(ctx, `SELECT COUNT(*) FROM household_members m JOIN households h ON h.id = m.household_id
+		WHERE m.person_id = ? AND h.head_person_id = ?`, personID, actor).Scan(&n)
+	return n > 0, err
+}
+
+// benefits reports whether the actor is who an award is for: the person,
+// or a member of the household it credits.
+func (t *Tx) benefits(ctx context.Context, actor int64, aw *awardRow) (bool, error) {
+	if aw.PersonID != nil && *aw.PersonID == actor {
+		return true, nil
+	}
+	if aw.HouseholdID != nil {
+		return t.inHousehold(ctx, actor, *aw.HouseholdID)
+	}
+	return false, nil
+}
+
+func awardRequestHash(in jifen.AwardInput) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|%d|%d|%d|%s|", in.PersonID, in.HouseholdID, in.RuleID, in.Quantity, in.Note)
+	h.Write(in.Evidence)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Award awards or deducts by rule, or files a claim.
+func (s *PointsService) Award(ctx context.Context, in jifen.AwardInput) (*jifen.Award, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	if in.Source == "" {
+		in.Source = jifen.SourceManual
+	}
+	if err := checkKey(in.Key); err != nil {
+		return nil, err
+	}
+	var id int64
+	var err error
+	for try := 0; try < 2; try++ {
+		err = s.db.inTx(ctx, func(tx *Tx) error {
+			var err error
+			id, err = tx.award(ctx, in)
+			return err
+		})
+		// Two retries racing on one key: the loser runs again and finds
+		// the winner's award.
+		if jifen.ErrorCode(err) != "duplicate" {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.GetAward(ctx, id)
+}
+
+func checkKey(key string) error {
+	if k := strings.TrimSpace(key); k == "" || len(k) > 200 {
+		return jifen.Invalid("idempotency_key", "缺少幂等键（Idempotency-Key），或长度超过200", "An Idempotency-Key of 1 to 200 characters is required")
+	}
+	return nil
+}
+
+// AwardBulk posts a list in one transaction, each line under key/n.
+func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.AwardInput) ([]*jifen.Award, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	if len(in) == 0 {
+		return nil, jifen.Invalid("lines", "名单为空", "The list is empty")
+	}
+	if len(in) > 2000 {
+		return nil, jifen.Invalid("lines", "一次最多2000条", "At most 2000 lines at a time")
+	}
+	ids := make([]int64, len(in))
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		for i, line := range in {
+			line.Key = key + "/" + strconv.Itoa(i+1)
+			line.Source = jifen.SourceBulk
+			var err error
+			if ids[i], err = tx.award(ctx, line); err != nil {
+				return rowErr(i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*jifen.Award, len(ids))
+	for i, id := range ids {
+		r, err := getAward(ctx, s.db, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r.Award
+	}
+	return out, nil
+}
+
+// award does the work of Award inside a transaction.
+func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
+	a := jifen.ActorFrom(ctx)
+	if err := in.Validate(); err != nil {
+		return 0, err
+	}
+	in.Key = strings.TrimSpace(in.Key)
+	rh := awardRequestHash(in)
+	var existing int64
+	var existingHash string
+	err := t.queryRow(ctx, "SELECT id, request_hash FROM awards WHERE created_by = ? AND idem_key = ?", a.PersonID, in.Key).Scan(&existing, &existingHash)
+	if err == nil {
+		if existingHash != rh {
+			return 0, errMismatch
+		}
+		return existing, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	g, err := t.resolveTarget(ctx, in.PersonID, in.HouseholdID)
+	if err != nil {
+		return 0, err
+	}
+	// Who is asking: staff of the beneficiary's org award; the person
+	// (or a member of the household) claims; a household head claims for
+	// a member who has no phone (代办).
+	claim, onBehalf := false, false
+	switch {
+	case g.personID == a.PersonID:
+		claim = true
+	case g.personID == 0:
+		if claim, err = t.inHousehold(ctx, a.PersonID, g.householdID); err != nil {
+			return 0, err
+		}
+	}
+	if !claim && !a.Has(g.path, jifen.RoleOrgAdmin, jifen.RoleReviewer) {
+		head, err := headOf(ctx, t, a.PersonID, g.personID)
+		if err != nil {
+			return 0, err
+		}
+		if !head || g.personID == 0 {
+			if g.personID != 0 {
+				return 0, jifen.NotFound("person")
+			}
+			return 0, jifen.NotFound("household")
+		}
+		if g.hasPhone {
+			return 0, jifen.Errorf(jifen.KindForbidden, "forbidden", "person_id", "此人有手机，请本人申报", "This person has a phone and claims for themselves")
+		}
+		claim, onBehalf = true, true
+	}
+	r, err := getRule(ctx, t, in.RuleID)
+	if err != nil {
+		return 0, jifen.Invalid("rule_id", "积分规则不存在", "No such rule")
+	}
+	if r.Code == jifen.ServiceHoursCode {
+		return 0, jifen.Invalid("rule_id", "服务时长积分在活动核验时自动发放", "Service-hours points are posted when an activity is verified")
+	}
+	inForce, err := rulesAt(ctx, t, g.path)
+	if err != nil {
+		return 0, err
+	}
+	applies := false
+	for _, f := range inForce {
+		applies = applies || f.ID == r.ID
+	}
+	if !applies {
+		return 0, jifen.Invalid("rule_id", "该规则不适用于此人所在的组织", "This rule does not apply in the person's org")
+	}
+	now := t.db.now()
+	day := localDay(now)
+	if !r.ActiveOn(day) {
+		return 0, jifen.Invalid("rule_id", "该规则已停用、已过期或尚未生效", "The rule is archived, expired or not yet in force")
+	}
+	if claim && r.Points < 0 {
+		return 0, jifen.Invalid("rule_id", "扣分项不能自己申报", "A deduction cannot be claimed")
+	}
+	var evidence []byte
+	if len(in.Evidence) > 0 {
+		if evidence, err = photo.Clean(in.Evidence); err != nil {
+			return 0, err
+		}
+	} else if claim && r.NeedsEvidence {
+		return 0, jifen.Invalid("photo", "申报此项需要上传照片作为佐证", "This claim needs a photo as evidence")
+	}
+	points := r.Points * in.Quantity
+	status := jifen.AwardPosted
+	if claim || r.NeedsReview {
+		status = jifen.AwardPending
+	}
+	if err := t.lockAccount(ctx, g.accountID); err != nil {
+		return 0, err
+	}
+	if err := t.checkCaps(ctx, g, r.Rule, day, in.Quantity, points, 0); err != nil {
+		return 0, err
+	}
+	issuer := r.OrgID
+	id, err := t.insert(ctx, `INSERT INTO awards (org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
+		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
+		points, in.Note, jifen.AwardPending, sourceOf(in.Source, claim), onBehalf, in.Key, rh, day, a.PersonID, now)
+	if err != nil {
+		return 0, err
+	}
+	if evidence != nil {
+		if _, err := t.exec(ctx, "INSERT INTO award_evidence (award_id, data) VALUES (?, ?)", id, evidence); err != nil {
+			return 0, err
+		}
+	}
+	action := "award.create"
+	if onBehalf {
+		action = "award.claim_on_behalf" // 代办: logged as such
+	}
+	if err := t.audit(ctx, g.orgID, g.path, action, "award", id, fmt.Sprintf("%s ×%d = %+d → %s", r.Code, in.Quantity, points, g.name)); err != nil {
+		return 0, err
+	}
+	if status == jifen.AwardPosted {
+		aw, err := getAward(ctx, t, id)
+		if err != nil {
+			return 0, err
+		}
+		if err := t.postAward(ctx, aw, g, nil); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+func sourceOf(source string, claim bool) string {
+	if claim {
+		return jifen.SourceClaim
+	}
+	return source
+}
+
+func nullZero(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// postAward moves an award's points in the ledger and puts it on public
+// display. Awards take from the issuer's budget; a deduction takes what
+// the balance holds and records the rest as the shortfall.
+func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *int64) error {
+	issuer, err := t.account(ctx, jifen.AccountIssuance, aw.issuer)
+	if err != nil {
+		return err
+	}
+	kind := jifen.TxAward
+	if aw.Points < 0 {
+		kind = jifen.TxDeduction
+	}
+	if aw.Source == jifen.SourceService && aw.recordID.Valid {
+		var how string
+		if err := t.queryRow(ctx, "SELECT how FROM service_records WHERE id = ?", aw.recordID.Int64).Scan(&how); err != nil {
+			return err
+		}
+		if how == jifen.HowCorrection {
+			kind = jifen.TxCorrection
+		}
+	}
+	if aw.Points > 0 {
+		_, key := g.subject()
+		if err := t.takeBudget(ctx, aw.issuer, key, aw.Points); err != nil {
+			return err
+		}
+	}
+	reason := aw.RuleName
+	if aw.Note != "" {
+		reason += "：" + aw.Note
+	}
+	tx, err := t.post(ctx, jifen.TxInput{
+		Kind: kind, Key: "award:" + strconv.FormatInt(aw.ID, 10), Reason: reason, OrgID: aw.OrgID,
+		Postings: []jifen.Posting{
+			{AccountID: issuer.ID, Amount: -aw.Points},
+			{AccountID: aw.accountID, Amount: aw.Points, Score: aw.Points},
+		},
+		Clamp: aw.Points < 0,
+	})
+	if err != nil {
+		return err
+	}
+	now := t.db.now()
+	decidedBy := any(nil)
+	decidedAt := any(nil)
+	if decider != nil {
+		decidedBy, decidedAt = *decider, now
+	}
+	if _, err := t.exec(ctx, `UPDATE awards SET status = 'posted', tx_id = ?, shortfall = ?, posted_at = ?, public_until = ?, appeal_until = ?,
+		decided_by = COALESCE(?, decided_by), decided_at = COALESCE(?, decided_at) WHERE id = ?`,
+		tx.ID, tx.Shortfall, now, now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays), decidedBy, decidedAt, aw.ID); err != nil {
+		return err
+	}
+	return t.tellBeneficiary(ctx, aw, g, tx.Shortfall)
+}
+
+// tellBeneficiary writes to the person (or the household head) about a
+// posted award or deduction.
+func (t *Tx) tellBeneficiary(ctx context.Context, aw *awardRow, g *target, shortfall int64) error {
+	to := g.personID
+	if to == 0 {
+		if err := t.queryRow(ctx, "SELECT head_person_id FROM households WHERE id = ?", g.householdID).Scan(&to); err != nil {
+			return err
+		}
+	}
+	var title, body string
+	switch {
+	case aw.Points > 0:
+		title = "获得积分"
+		body = fmt.Sprintf("您因“%s”获得%d积分。", aw.RuleName, aw.Points)
+	default:
+		title = "积分扣减"
+		body = fmt.Sprintf("因“%s”扣减%d积分。", aw.RuleName, -aw.Points)
+		if shortfall > 0 {
+			body += fmt.Sprintf("可用积分不足，实际扣减%d分。", -aw.Points-shortfall)
+		}
+		body += fmt.Sprintf("如有异议，可在%d天内申诉。", g.settings.AppealDays)
+	}
+	if aw.Note != "" {
+		body += "说明：" + aw.Note
+	}
+	return t.sendMessage(ctx, to, title, body)
+}
+
+// decide locks a pending award for a reviewer and checks they may decide.
+func (t *Tx) decide(ctx context.Context, id int64) (*awardRow, *target, error) {
+	a := jifen.ActorFrom(ctx)
+	if _, err := t.exec(ctx, "UPDATE awards SET status = status WHERE id = ?", id); err != nil {
+		return nil, nil, err
+	}
+	aw, err := getAward(ctx, t, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !a.Has(aw.path, jifen.RoleOrgAdmin, jifen.RoleReviewer) {
+		return nil, nil, jifen.NotFound("award")
+	}
+	self, err := t.benefits(ctx, a.PersonID, aw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if self || aw.CreatedBy == a.PersonID {
+		return nil, nil, jifen.Conflict("self_approval", "不能审核自己提交或与自己有关的积分", "You cannot review an award you made or that is for you")
+	}
+	if aw.Status != jifen.AwardPending {
+		return nil, nil, jifen.Conflict("already_decided", "这条积分已经审核过了（"+aw.Status.Zh()+"）", "This award has already been decided")
+	}
+	pid, hid := int64(0), int64(0)
+	if aw.PersonID != nil {
+		pid = *aw.PersonID
+	} else if aw.HouseholdID != nil {
+		hid = *aw.HouseholdID
+	}
+	g, err := t.resolveTarget(ctx, pid, hid)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The award keeps the account it was filed against, even if the
+	// household's membership has changed since.
+	g.accountID = aw.accountID
+	return aw, g, nil
+}
+
+// Approve posts a pending award or claim.
+func (s *PointsService) Approve(ctx context.Context, id int64) (*jifen.Award, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		aw, g, err := tx.decide(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.lockAccount(ctx, aw.accountID); err != nil {
+			return err
+		}
+		r, err := getRule(ctx, tx, aw.RuleID)
+		if err != nil {
+			return err
+		}
+		if err := tx.checkCaps(ctx, g, r.Rule, aw.day(), aw.Quantity, aw.Points, aw.ID); err != nil {
+			return err
+		}
+		pid := a.PersonID
+		if err := tx.postAward(ctx, aw, g, &pid); err != nil {
+			return err
+		}
+		return tx.audit(ctx, aw.OrgID, aw.path, "award.approve", "award", id, fmt.Sprintf("%+d", aw.Points))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetAward(ctx, id)
+}
+
+// day is the award's day for caps, from its creation.
+func (aw *awardRow) day() string { return localDay(aw.CreatedAt) }
+
+// Reject turns a pending award or claim down with a reason.
+func (s *PointsService) Reject(ctx context.Context, id int64, reason string) (*jifen.Award, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	reason = jifen.CleanText(reason)
+	if reason == "" {
+		return nil, jifen.Invalid("reason", "驳回必须说明原因", "A rejection needs a reason")
+	}
+	if len([]rune(reason)) > 200 {
+		return nil, jifen.Invalid("reason", "原因不能超过200字", "The reason is at most 200 characters")
+	}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		aw, g, err := tx.decide(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "UPDATE awards SET status = 'rejected', reject_reason = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+			reason, a.PersonID, s.db.now(), id); err != nil {
+			return err
+		}
+		to := g.personID
+		if aw.OnBehalf || to == 0 {
+			to = aw.CreatedBy
+		}
+		if err := tx.sendMessage(ctx, to, "积分申报未通过", fmt.Sprintf("“%s”的积分申报未通过：%s", aw.RuleName, reason)); err != nil {
+			return err
+		}
+		return tx.audit(ctx, aw.OrgID, aw.path, "award.reject", "award", id, reason)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetAward(ctx, id)
+}
+
+// seesAward: staff over its org, whoever it is for or filed it, and
+// anyone of its org while it is on public display.
+func (s *PointsService) seesAward(ctx context.Context, aw *awardRow) (bool, error) {
+	a := jifen.ActorFrom(ctx)
+	if a.Has(aw.path, jifen.StaffRoles...) || aw.CreatedBy == a.PersonID {
+		return true, nil
+	}
+	if aw.PersonID != nil {
+		if *aw.PersonID == a.PersonID {
+			return true, nil
+		}
+		if head, err := headOf(ctx, s.db, a.PersonID, *aw.PersonID); err != nil || head {
+			return head, err
+		}
+	}
+	if aw.HouseholdID != nil {
+		var n int
+		if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM household_members WHERE person_id = ? AND household_id = ?", a.PersonID, *aw.HouseholdID).Scan(&n); err != nil || n > 0 {
+			return n > 0, err
+		}
+	}
+	return false, nil
+}
+
+// GetAward returns one award to those who may see it.
+func (s *PointsService) GetAward(ctx context.Context, id int64) (*jifen.Award, error) {
+	if jifen.ActorFrom(ctx) == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	aw, err := getAward(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.seesAward(ctx, aw)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, jifen.NotFound("award")
+	}
+	return aw.Award, nil
+}
+
+// AwardEvidence returns an award's photo to those who may see the award.
+func (s *PointsService) AwardEvidence(ctx context.Context, id int64) ([]byte, error) {
+	if _, err := s.GetAward(ctx, id); err != nil {
+		return nil, err
+	}
+	var data []byte
+	err := s.db.queryRow(ctx, "SELECT data FROM award_evidence WHERE award_id = ?", id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, jifen.NotFound("photo")
+	}
+	return data, err
+}
+
+// Awards lists awards, newest first: for staff by org and status, for a
+// person or household their own, and with Public those on display in an
+// org for anyone of it.
+func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jifen.Award, int, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, 0, jifen.ErrUnauthorized
+	}
+	f.Page, f.PerPage = jifen.Paging(f.Page, f.PerPage, 50, 200)
+	var where string
+	var args []any
+	switch {
+	case f.Public:
+		path, err := s.db.orgPath(ctx, f.OrgID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !canSeeOrgPath(a, path) && !jifen.PathContains(path, a.HomeOrgPath) {
+			return nil, 0, jifen.NotFound("org")
+		}
+		where = "a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.public_until > ?"
+		args = []any{path, jifen.PathUpper(path), s.db.now()}
+	case f.PersonID != 0:
+		if err := s.canSeePoints(ctx, f.PersonID); err != nil {
+			return nil, 0, err
+		}
+		where, args = "a.person_id = ?", []any{f.PersonID}
+	case f.HouseholdID != 0:
+		if _, err := s.Household(ctx, f.HouseholdID); err != nil {
+			return nil, 0, err
+		}
+		where, args = "a.household_id = ?", []any{f.HouseholdID}
+	default:
+		w, sargs, err := s.db.scopeWhere(ctx, a, "a.org_path", f.OrgID, jifen.RoleOrgAdmin, jifen.RoleReviewer)
+		if err != nil {
+			return nil, 0, err
+		}
+		where, args = w, sargs
+	}
+	if f.Status != "" {
+		where += " AND a.status = ?"
+		args = append(args, f.Status)
+	}
+	var total int
+	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM awards a WHERE "+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+" WHERE "+where+" ORDER BY a.id DESC LIMIT ? OFFSET ?",
+		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []*jifen.Award{}
+	for rows.Next() {
+		r, err := scanAward(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r.Award)
+	}
+	return out, total, rows.Err()
+}
+
+// ImportOpening posts opening balances from a paper ledger, once per
+// person: a second opening for anyone fails the whole import.
+func (s *PointsService) ImportOpening(ctx context.Context, orgID int64, in []jifen.OpeningInput) (int, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return 0, jifen.ErrUnauthorized
+	}
+	path, err := s.manageRules(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	if len(in) == 0 || len(in) > 50000 {
+		return 0, jifen.Invalid("lines", "期初余额应有1到50000行", "An opening import has 1 to 50000 lines")
+	}
+	err = s.db.inTx(ctx, func(tx *Tx) error {
+		issuer, err := tx.account(ctx, jifen.AccountIssuance, orgID)
+		if err != nil {
+			return err
+		}
+		for i, line := range in {
+			if line.Points <= 0 || line.Points > 100_000_000 {
+				return rowErr(i, jifen.Invalid("points", "期初积分应为1到1亿之间的整数", "Opening points must be 1 to 100,000,000"))
+			}
+			g, err := tx.resolveTarget(ctx, line.PersonID, 0)
+			if err != nil {
+				return rowErr(i, err)
+			}
+			if !jifen.PathContains(path, g.path) {
+				return rowErr(i, jifen.NotFound("person"))
+			}
+			key := "opening:person:" + strconv.FormatInt(line.PersonID, 10)
+			var n int
+			if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM ledger_transactions WHERE idem_key = ?", key).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return rowErr(i, jifen.Conflict("opening_exists", g.name+"已导入过期初积分，每人只能导入一次", g.name+" already has an opening balance"))
+			}
+			reason := "期初积分（原台账）"
+			if note := jifen.CleanText(line.Note); note != "" {
+				reason += "：" + note
+			}
+			if _, err := tx.post(ctx, jifen.TxInput{Kind: jifen.TxOpening, Key: key, Reason: reason, OrgID: g.orgID,
+				Postings: []jifen.Posting{{AccountID: issuer.ID, Amount: -line.Points}, {AccountID: g.accountID, Amount: line.Points, Score: line.Points}}}); err != nil {
+				return rowErr(i, err)
+			}
+		}
+		return tx.audit(ctx, orgID, path, "points.opening_import", "org", orgID, fmt.Sprintf("%d lines", len(in)))
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(in), nil
+}

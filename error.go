@@ -146,3 +146,16 @@ func Wrapf(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
+
+// ErrorMessage returns err's message in lang for a person to read; a
+// foreign error reads as a generic one.
+func ErrorMessage(err error, lang string) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message(lang)
+	}
+	if lang == "en" {
+		return "Something went wrong"
+	}
+	return "系统错误"
+}

@@ -286,6 +286,9 @@ type PersonService interface {
 	// ImportPeople writes a validated roster in one transaction: rows are
 	// matched by ID number, then phone, and updated rather than duplicated.
 	ImportPeople(ctx context.Context, orgID int64, rows []PersonInput) (ImportResult, error)
+	// LookupPerson finds one person under an org by an exact volunteer
+	// number, mobile phone or ID number, as spreadsheets identify people.
+	LookupPerson(ctx context.Context, orgID int64, ident string) (*Person, error)
 }
 
 // ImportResult counts what an import did.

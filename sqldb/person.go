@@ -687,3 +687,39 @@ func cmpErr(err error, fallback error) error {
 	}
 	return fallback
 }
+
+// LookupPerson finds a person under an org by an exact volunteer number,
+// mobile phone or ID number; the ID number is matched by its keyed hash,
+// never decrypted.
+func (s *PersonService) LookupPerson(ctx context.Context, orgID int64, ident string) (*jifen.Person, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	where, args, err := s.db.scopeWhere(ctx, a, "p.home_org_path", orgID, jifen.StaffRoles...)
+	if err != nil {
+		return nil, err
+	}
+	ident = strings.TrimSpace(ident)
+	switch {
+	case ident == "":
+		return nil, jifen.Invalid("ident", "缺少志愿者编号、手机号或身份证号", "A volunteer number, phone or ID number is needed")
+	case jifen.ValidMobile(jifen.NormalizeMobile(ident)):
+		where += " AND p.phone = ?"
+		args = append(args, jifen.NormalizeMobile(ident))
+	case len(jifen.NormalizeIDNumber(ident)) == 18:
+		where += " AND p.id_hash = ?"
+		args = append(args, s.db.Keys.Hash(jifen.NormalizeIDNumber(ident)))
+	default:
+		where += " AND p.volunteer_no = ?"
+		args = append(args, ident)
+	}
+	p, err := scanPerson(s.db.queryRow(ctx, "SELECT "+personCols+personFrom+" WHERE "+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, jifen.Errorf(jifen.KindNotFound, "not_found", "ident", "没有找到“"+ident+"”对应的人员", "Nobody matches "+ident)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.Person, nil
+}

@@ -53,8 +53,11 @@ Commands:
   admin create --name N --phone P [--password W | password on stdin]
   admin reset-password --phone P [--password W | password on stdin]
   import people FILE --org ID [--dry-run] [--skip-invalid]
+  import rules FILE --org ID [--dry-run]      a points rule catalogue (积分规则)
+  import opening FILE --org ID [--dry-run]    opening balances from a paper ledger (台账), once per person
   export records --org ID [--from DAY] [--to DAY] [--format xlsx|csv|json] [--out FILE]
   verify [--anchor HASH]          recompute the points ledger's hashes, chain and balances
+  expire                          lapse points as each org's expiry setting says (the server also runs it)
   version
 Run "jifen COMMAND -h" for a command's flags.
 `
@@ -81,8 +84,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return runAdminReset(ctx, rest[1:], stdin, stdout, stderr)
 		}
 	case "import":
-		if len(rest) > 0 && rest[0] == "people" {
-			return runImport(ctx, rest[1:], stdout, stderr)
+		if len(rest) > 0 {
+			switch rest[0] {
+			case "people":
+				return runImport(ctx, rest[1:], stdout, stderr)
+			case "rules":
+				return runImportRules(ctx, rest[1:], stdout, stderr)
+			case "opening":
+				return runImportOpening(ctx, rest[1:], stdout, stderr)
+			}
 		}
 	case "export":
 		if len(rest) > 0 && rest[0] == "records" {
@@ -90,6 +100,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
+	case "expire":
+		return runExpire(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "jifen", version)
 		return nil

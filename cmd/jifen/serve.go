@@ -64,6 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The sealer chains committed ledger transactions into blocks once a
 	// second; on PostgreSQL one instance at a time does it.
 	go seal(ctx, sqldb.NewLedgerService(db), log)
+	go expireDaily(ctx, sqldb.NewPointsService(db), log)
 	errc := make(chan error, 1)
 	go func() {
 		if c.TLSCert != "" {

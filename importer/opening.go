@@ -144,8 +144,9 @@ func parseOpening(r io.Reader, filename string, opts Options) (out *Openings, er
 	// Only the identifier that names the person must be unique: a phone
 	// beside an ID number may well be a family's shared one.
 	dups := make([]dupEntry, 0, len(out.Rows))
+	bad := badFields(out.Problems)
 	for i, row := range out.Rows {
-		if row.Ident != "" && !hasProblem(out.Problems, row.SheetRow, string(row.Kind)) {
+		if row.Ident != "" && !bad[fieldAt{row.SheetRow, string(row.Kind)}] {
 			dups = append(dups, dupEntry{i, row.SheetRow, string(row.Kind) + ":" + row.Ident})
 		}
 	}

@@ -121,8 +121,9 @@ func parseRules(r io.Reader, filename string, opts Options) (out *Rules, err err
 		return nil, jifen.Errorf(jifen.KindInvalid, "no_rows", "file", "表格中只有表头，没有积分规则", "The file has a header but no rules")
 	}
 	dups := make([]dupEntry, 0, len(out.Rows))
+	bad := badFields(out.Problems)
 	for i, row := range out.Rows {
-		if row.Input.Code != "" && !hasProblem(out.Problems, row.SheetRow, "code") {
+		if row.Input.Code != "" && !bad[fieldAt{row.SheetRow, "code"}] {
 			dups = append(dups, dupEntry{i, row.SheetRow, strings.ToLower(row.Input.Code)})
 		}
 	}
@@ -678,15 +679,29 @@ func (c *check) addAt(field, column, zh, en string) {
 
 func (c *check) neutral(field string) { c.quiet = append(c.quiet, field) }
 
-func (c *check) has(field string) bool { return hasProblem(c.errs, c.sr.n, field) }
-
-func hasProblem(errs []RowError, sheetRow int, field string) bool {
-	for _, e := range errs {
-		if e.SheetRow == sheetRow && e.Field == field {
+func (c *check) has(field string) bool {
+	for _, e := range c.errs {
+		if e.Field == field {
 			return true
 		}
 	}
 	return false
+}
+
+// fieldAt is a field of a sheet row.
+type fieldAt struct {
+	sheetRow int
+	field    string
+}
+
+// badFields is the set of fields that have a problem: a value that is
+// itself bad is not compared with the other rows.
+func badFields(errs []RowError) map[fieldAt]bool {
+	m := make(map[fieldAt]bool, len(errs))
+	for _, e := range errs {
+		m[fieldAt{e.SheetRow, e.Field}] = true
+	}
+	return m
 }
 
 // dupEntry is one row's value of a field that must be unique in the file.

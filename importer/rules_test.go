@@ -471,6 +471,35 @@ func TestRuleWarningsNameIgnoredColumnsAndSheets(t *testing.T) {
 	}
 }
 
+func TestACategoryCellMergedDownItsRulesAppliesToEach(t *testing.T) {
+	f := excelize.NewFile()
+	defer f.Close()
+	_ = f.SetSheetRow("Sheet1", "A1", &[]any{"类别", "项目", "分值"})
+	_ = f.SetSheetRow("Sheet1", "A2", &[]any{"移风易俗", "婚事新办", 10})
+	_ = f.SetSheetRow("Sheet1", "A3", &[]any{nil, "丧事简办", 10})
+	_ = f.SetSheetRow("Sheet1", "A4", &[]any{nil, "大操大办", "扣20分"})
+	_ = f.SetSheetRow("Sheet1", "A5", &[]any{"遵纪守法", "赌博", -30})
+	if err := f.MergeCell("Sheet1", "A2", "A4"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := f.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	r := rulesOf(t, buf.Bytes(), "r.xlsx")
+	if len(r.Problems) != 0 || len(r.Items) != 4 {
+		t.Fatalf("items %+v problems %+v", r.Items, r.Problems)
+	}
+	for i, want := range []jifen.RuleCategory{jifen.CatCustomsReform, jifen.CatCustomsReform, jifen.CatCustomsReform, jifen.CatLawAbiding} {
+		if in := r.Items[i]; in.Category != want || !strings.HasPrefix(in.Code, categorySlugs[want]+"-") {
+			t.Errorf("item %d: %+v, want category %s", i, in, want)
+		}
+	}
+	if r.Items[2].Points != -20 {
+		t.Errorf("扣20分 as text in a workbook: %d", r.Items[2].Points)
+	}
+}
+
 // FuzzParseRulesNeverPanics: every outcome is a catalogue or a *jifen.Error.
 func FuzzParseRulesNeverPanics(f *testing.F) {
 	f.Add(testdata(f, "rules_sample.csv"), "a.csv")

@@ -102,9 +102,12 @@ func runImportOpening(ctx context.Context, args []string, stdout, stderr io.Writ
 	problems := sheet.Problems
 	var lines []jifen.OpeningInput
 	for _, row := range sheet.Items {
+		if row.Points == 0 {
+			continue // nothing to carry over
+		}
 		p, err := people.LookupPerson(ctx, orgID, row.Ident)
 		if err != nil {
-			problems = append(problems, importer.RowError{Row: row.Row, SheetRow: row.SheetRow, Column: string(row.Kind),
+			problems = append(problems, importer.RowError{Row: row.Row, SheetRow: row.SheetRow, Column: row.Kind.Zh(),
 				Reason: jifen.ErrorMessage(err, "zh"), ReasonEn: jifen.ErrorMessage(err, "en")})
 			continue
 		}

@@ -28,6 +28,7 @@ type Services struct {
 	People     jifen.PersonService
 	Auth       jifen.AuthService
 	Activities jifen.ActivityService
+	Points     jifen.PointsService
 	// Travel sets the services' clock (the zero time: back to the real
 	// one), so past activities are recorded as they happened; nil leaves
 	// the demo without history.
@@ -151,6 +152,9 @@ func Load(ctx context.Context, s Services) ([]Login, error) {
 		}
 	}
 	if err := loadService(ctx, s, ids, people); err != nil {
+		return nil, err
+	}
+	if err := loadPoints(ctx, s, ids, people); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"jifen"
@@ -38,7 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer db.Close()
 	svc := wire.Services(db)
 	if c.Demo {
-		if err := loadDemo(ctx, db, stdout); err != nil {
+		if err := loadDemo(ctx, db, strings.TrimRight(c.PublicURL, "/"), stdout); err != nil {
 			return err
 		}
 	}
@@ -85,7 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return hs.Shutdown(sctx)
 }
 
-func loadDemo(ctx context.Context, db *sqldb.DB, stdout io.Writer) error {
+func loadDemo(ctx context.Context, db *sqldb.DB, publicURL string, stdout io.Writer) error {
 	ds := wire.Demo(db)
 	empty, err := demo.Empty(ctx, ds)
 	if err != nil {
@@ -102,6 +103,13 @@ func loadDemo(ctx context.Context, db *sqldb.DB, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "demo county loaded. Sign in with any of these (password %s):\n", demo.Password)
 	for _, l := range logins {
 		fmt.Fprintf(stdout, "  %-12s %s  %s  %s\n", l.Role, l.Phone, l.Name, l.Org)
+	}
+	// A lobby screen opens the village's public board with a kiosk token.
+	sys := jifen.WithActor(ctx, jifen.SystemActor())
+	if village, err := ds.Orgs.FindOrgByName(sys, 1, "新窑村"); err == nil {
+		if token, err := ds.Points.NewKioskToken(sys, village.ID); err == nil {
+			fmt.Fprintf(stdout, "  public board for a lobby screen: %s/board/%d?k=%s&tv=1\n", publicURL, village.ID, token)
+		}
 	}
 	return nil
 }

@@ -102,14 +102,20 @@ func (t *Tx) account(ctx context.Context, kind jifen.AccountKind, owner int64) (
 	if !kind.Valid() {
 		return nil, jifen.Invalid("kind", "账户类型不正确", "Unknown account kind")
 	}
+	a := &jifen.Account{}
+	get := func() error {
+		return t.queryRow(ctx, "SELECT id, kind, owner_id, balance, score FROM accounts WHERE kind = ? AND owner_id = ?", kind, owner).
+			Scan(&a.ID, &a.Kind, &a.OwnerID, &a.Balance, &a.Score)
+	}
+	// Almost always the account exists: read first, write only the first time.
+	if err := get(); !errors.Is(err, sql.ErrNoRows) {
+		return a, err
+	}
 	if _, err := t.exec(ctx, "INSERT INTO accounts (kind, owner_id, created_at) VALUES (?, ?, ?) ON CONFLICT (kind, owner_id) DO NOTHING",
 		kind, owner, t.db.now()); err != nil {
 		return nil, err
 	}
-	a := &jifen.Account{}
-	err := t.queryRow(ctx, "SELECT id, kind, owner_id, balance, score FROM accounts WHERE kind = ? AND owner_id = ?", kind, owner).
-		Scan(&a.ID, &a.Kind, &a.OwnerID, &a.Balance, &a.Score)
-	return a, err
+	return a, get()
 }
 
 var errMismatch = jifen.Conflict("idempotency_mismatch", "这个幂等键已用于另一笔不同的请求", "This idempotency key was used for a different request")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -169,12 +170,14 @@ const MaxRulePoints = 100000
 // Validate normalises and checks the input.
 func (in *RuleInput) Validate() error {
 	in.Code = strings.TrimSpace(in.Code)
-	if in.Code == "" || len(in.Code) > 40 {
+	if in.Code == "" || utf8.RuneCountInString(in.Code) > 40 || !utf8.ValidString(in.Code) {
 		return Invalid("code", "规则编码不能为空，最多40个字符", "A code of 1 to 40 characters is required")
 	}
+	// Catalogues number their items in many ways (A1, HJ-01, 一.3); a code
+	// is any run of printable characters without spaces.
 	for _, r := range in.Code {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
-			return Invalid("code", "规则编码只能用字母、数字、下划线、短横线和点", "A code uses letters, digits, _ - and . only")
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) || strings.ContainsRune(`<>"'&\`, r) {
+			return Invalid("code", "规则编码不能包含空格、引号、尖括号等符号", "A code cannot contain spaces, quotes or angle brackets")
 		}
 	}
 	if err := CheckName("name", in.Name, 60); err != nil {

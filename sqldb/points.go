@@ -684,8 +684,9 @@ func (s *PointsService) Reject(ctx context.Context, id int64, reason string) (*j
 	return s.GetAward(ctx, id)
 }
 
-// seesAward: staff over its org, whoever it is for or filed it, and
-// anyone of its org while it is on public display.
+// seesAward: staff over its org, whoever filed it, whoever it is for and
+// the head of their household. Others see it only as the public board
+// and notice list show it (names as the org chooses, no photo).
 func (s *PointsService) seesAward(ctx context.Context, aw *awardRow) (bool, error) {
 	a := jifen.ActorFrom(ctx)
 	if a.Has(aw.path, jifen.StaffRoles...) || aw.CreatedBy == a.PersonID {

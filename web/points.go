@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"jifen"
 	"jifen/importer"
@@ -135,7 +135,11 @@ func (s *Server) registerPointsPages() {
 	page("POST", "/households", false, s.householdCreate)
 	page("GET", "/households/{id}", false, hh.show)
 	page("POST", "/households/{id}/members", false, hh.action(then("added", func(r *http.Request, id int64) error {
-		pid, err := s.personByKey(r, r.FormValue("member"), "member")
+		h, err := s.svc.Points.Household(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		pid, err := s.personByKey(r, h.OrgID, r.FormValue("member"), "member")
 		if err != nil {
 			return err
 		}
@@ -220,7 +224,7 @@ func formNumber(r *http.Request, field string) (int64, error) {
 }
 
 // today is the date in China, as rules' validity is written.
-func today() string { return time.Now().In(jifen.Zone).Format("2006-01-02") }
+func (s *Server) today() string { return s.now().In(jifen.Zone).Format("2006-01-02") }
 
 // Rule catalogues.
 
@@ -247,7 +251,7 @@ func (s *Server) rulesData(r *http.Request, id int64) (map[string]any, error) {
 		}
 	}
 	return map[string]any{"Org": o, "Rules": rules, "P": p, "Categories": jifen.RuleCategories, "Units": ruleUnits,
-		"Admin": jifen.ActorFrom(r.Context()).Has(o.Path, jifen.RoleOrgAdmin), "Today": today(), "Form": r.PostFormValue("form")}, nil
+		"Admin": jifen.ActorFrom(r.Context()).Has(o.Path, jifen.RoleOrgAdmin), "Today": s.today(), "Form": r.PostFormValue("form")}, nil
 }
 
 var ruleUnits = []jifen.RuleUnit{jifen.PerEvent, jifen.PerHour, jifen.PerItem}
@@ -518,9 +522,10 @@ func (s *Server) awardsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	pages := (total + f.PerPage - 1) / f.PerPage
 	s.render(w, r, http.StatusOK, "awards", map[string]any{"Awards": awards, "Total": total, "Orgs": orgs, "F": f, "Q": r.URL.Query(),
-		"Statuses": []jifen.AwardStatus{jifen.AwardPending, jifen.AwardPosted, jifen.AwardRejected, jifen.AwardReversed},
-		"Prev": f.Page - 1, "Next": nextPage(f.Page, pages)})
+		"Statuses": awardStatuses, "Prev": f.Page - 1, "Next": nextPage(f.Page, pages)})
 }
+
+var awardStatuses = []jifen.AwardStatus{jifen.AwardPending, jifen.AwardPosted, jifen.AwardRejected, jifen.AwardReversed}
 
 func awardFilter(r *http.Request) jifen.AwardFilter {
 	q := r.URL.Query()
@@ -565,7 +570,7 @@ func (s *Server) activeRules(r *http.Request, orgID int64, earningOnly bool) ([]
 	if err != nil {
 		return nil, err
 	}
-	day := today()
+	day := s.today()
 	var out []*jifen.Rule
 	for _, ru := range all {
 		if ru.ActiveOn(day) && (!earningOnly || ru.Points > 0) {
@@ -759,7 +764,10 @@ func (s *Server) awardBulk(w http.ResponseWriter, r *http.Request) {
 	}
 	rules, err := s.activeRules(r, orgID, false)
 	if err != nil {
-		fail(jifen.Invalid("org_id", "请选择组织", "Choose the organisation"), nil)
+		if k := jifen.ErrorKind(err); k == jifen.KindNotFound || k == jifen.KindForbidden {
+			err = jifen.Invalid("org_id", "请选择组织", "Choose the organisation")
+		}
+		fail(err, nil)
 		return
 	}
 	byCode := map[string]int64{}
@@ -782,7 +790,7 @@ func (s *Server) awardBulk(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 		}
-		pid, err := s.personByKey(r, l.Who, "list")
+		pid, err := s.personByKey(r, orgID, l.Who, "list")
 		if err != nil {
 			problems = append(problems, tf(lang, "bulk.no_person", l.Row, l.Who))
 			continue
@@ -816,22 +824,19 @@ func (s *Server) awardBulk(w http.ResponseWriter, r *http.Request) {
 // tf is the template helper tf for handlers.
 func tf(lang, key string, args ...any) string { return fmt.Sprintf(tr(lang, key), args...) }
 
-// personByKey finds someone in the actor's scope by volunteer number or
-// phone; nobody (or someone outside the scope) is a form error on field.
-func (s *Server) personByKey(r *http.Request, key, field string) (int64, error) {
+// personByKey finds someone under an org by volunteer number, phone or ID
+// number, as lists and spreadsheets name people; nobody (or someone out of
+// the actor's sight) is a form error on field.
+func (s *Server) personByKey(r *http.Request, orgID int64, key, field string) (int64, error) {
 	key = strings.TrimPrefix(strings.TrimSpace(key), PersonQRPrefix)
-	if key != "" {
-		people, _, err := s.svc.People.People(r.Context(), jifen.PersonFilter{Q: key, PerPage: 5})
-		if err != nil {
-			return 0, err
-		}
-		for _, p := range people {
-			if p.VolunteerNo == key || p.Phone == key {
-				return p.ID, nil
-			}
-		}
+	p, err := s.svc.People.LookupPerson(r.Context(), orgID, key)
+	if k := jifen.ErrorKind(err); k == jifen.KindNotFound || k == jifen.KindInvalid {
+		return 0, jifen.Invalid(field, "未找到该志愿者编号或手机号："+key, "No one with this volunteer number or phone: "+key)
 	}
-	return 0, jifen.Invalid(field, "未找到该志愿者编号或手机号："+key, "No one with this volunteer number or phone: "+key)
+	if err != nil {
+		return 0, err
+	}
+	return p.ID, nil
 }
 
 func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request) {
@@ -1038,7 +1043,7 @@ func (s *Server) ledgerData(r *http.Request, f jifen.LedgerFilter, sum *jifen.Po
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := s.now()
 	out := make([]ledgerLine, len(lines))
 	for i, l := range lines {
 		out[i] = ledgerLine{LedgerLine: l}
@@ -1156,10 +1161,7 @@ func (s *Server) householdsData(r *http.Request) (map[string]any, error) {
 		return nil, err
 	}
 	data["Households"], data["Total"], data["Prev"] = hs, total, page-1
-	data["Next"] = 0
-	if len(hs) > 0 && total > (page-1)*len(hs)+len(hs) {
-		data["Next"] = page + 1
-	}
+	data["Next"] = nextPage(page, (total+listPerPage-1)/listPerPage)
 	return data, nil
 }
 
@@ -1184,11 +1186,11 @@ func (s *Server) householdCreate(w http.ResponseWriter, r *http.Request) {
 	in := jifen.HouseholdInput{OrgID: formInt(r, "org_id"), Name: r.FormValue("name")}
 	err := func() error {
 		var err error
-		if in.HeadID, err = s.personByKey(r, r.FormValue("head"), "head"); err != nil {
+		if in.HeadID, err = s.personByKey(r, in.OrgID, r.FormValue("head"), "head"); err != nil {
 			return err
 		}
 		for _, m := range splitList(r.FormValue("members")) {
-			id, err := s.personByKey(r, m, "members")
+			id, err := s.personByKey(r, in.OrgID, m, "members")
 			if err != nil {
 				return err
 			}
@@ -1221,24 +1223,28 @@ func splitList(v string) []string {
 
 // Appeals.
 
+// appealsData is the reviewers' queue (open appeals first), or for
+// everyone else their own appeals.
 func (s *Server) appealsData(r *http.Request) (map[string]any, error) {
-	st := jifen.AppealStatus(r.URL.Query().Get("status"))
-	if st == "" && r.URL.Query().Get("status") == "" && !r.URL.Query().Has("status") {
+	paths, all := jifen.ActorFrom(r.Context()).ScopePaths(jifen.RoleOrgAdmin, jifen.RoleReviewer)
+	reviewer := all || len(paths) > 0
+	q := r.URL.Query()
+	st := jifen.AppealStatus(q.Get("status"))
+	if reviewer && !q.Has("status") {
 		st = jifen.AppealOpen
 	}
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page, _ := strconv.Atoi(q.Get("page"))
 	page, _ = jifen.Paging(page, 1, 1, 1)
 	appeals, total, err := s.svc.Points.Appeals(r.Context(), formInt(r, "org_id"), st, page)
 	if err != nil {
 		return nil, err
 	}
-	next := 0
-	if len(appeals) > 0 && total > (page-1)*len(appeals)+len(appeals) {
-		next = page + 1
-	}
-	return map[string]any{"Appeals": appeals, "Total": total, "Status": string(st), "Prev": page - 1, "Next": next,
-		"Answering": formInt(r, "appeal_id")}, nil
+	return map[string]any{"Appeals": appeals, "Total": total, "Status": string(st), "Reviewer": reviewer, "Prev": page - 1,
+		"Next": nextPage(page, (total+listPerPage-1)/listPerPage), "Answering": formInt(r, "appeal_id")}, nil
 }
+
+// listPerPage is the page size of the service's household and appeal lists.
+const listPerPage = 50
 
 func (s *Server) appealsPage(w http.ResponseWriter, r *http.Request) {
 	if s.signedIn(w, r) == nil {
@@ -1314,7 +1320,9 @@ func (s *Server) boardPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "board", map[string]any{"B": b, "TV": r.URL.Query().Get("tv") == "1", "K": k})
 }
 
-// noticePage is the printable 公示名单: the awards in their public period.
+// noticePage is the printable 公示名单: every award in its public period.
+// A lobby screen (no one signed in) gets what the board shows; names
+// follow the org's choice either way.
 func (s *Server) noticePage(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "org")
 	if err != nil {
@@ -1327,14 +1335,46 @@ func (s *Server) noticePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	now := time.Now()
-	var awards []*jifen.Award
-	for _, a := range b.Recent {
-		if a.PublicUntil != nil && now.Before(*a.PublicUntil) {
-			awards = append(awards, a)
+	awards := slices.Clone(b.Recent)
+	slices.Reverse(awards) // a notice lists oldest first
+	if jifen.ActorFrom(r.Context()) != nil {
+		if awards, err = s.publicAwards(r, id, b.Settings.MaskNames); err != nil {
+			s.fail(w, r, err)
+			return
 		}
 	}
-	s.render(w, r, http.StatusOK, "board_notice", map[string]any{"B": b, "Awards": awards, "K": k})
+	now := s.now()
+	shown := awards[:0:0]
+	for _, a := range awards {
+		if a.PublicUntil != nil && now.Before(*a.PublicUntil) {
+			shown = append(shown, a)
+		}
+	}
+	s.render(w, r, http.StatusOK, "board_notice", map[string]any{"B": b, "Awards": shown, "K": k})
+}
+
+// publicAwards reads all of an org's awards on public display, oldest
+// first as a notice lists them, with names as the org shows them.
+func (s *Server) publicAwards(r *http.Request, orgID int64, mask bool) ([]*jifen.Award, error) {
+	var out []*jifen.Award
+	for page := 1; page <= 50; page++ {
+		got, total, err := s.svc.Points.Awards(r.Context(), jifen.AwardFilter{OrgID: orgID, Public: true, Page: page, PerPage: 200})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+		if len(got) == 0 || len(out) >= total {
+			break
+		}
+	}
+	slices.Reverse(out)
+	for _, a := range out {
+		if mask {
+			a.PersonName, a.HouseholdName = jifen.MaskName(a.PersonName), jifen.MaskName(a.HouseholdName)
+		}
+		a.CreatedByName = ""
+	}
+	return out, nil
 }
 
 // The ledger's check.

@@ -16,7 +16,7 @@ type (
 	ruleRequest = jifen.RuleInput
 	// awardRequest is jifen.AwardInput; the key comes in the
 	// Idempotency-Key header.
-	awardRequest = jifen.AwardInput
+	awardRequest  = jifen.AwardInput
 	awardResponse struct {
 		ID     int64             `json:"id"`
 		Status jifen.AwardStatus `json:"status"`
@@ -200,7 +200,7 @@ func (s *Server) registerPointsAPI() {
 			}
 			appeals, total, err := pts.Appeals(ctx(r), org, jifen.AppealStatus(q.Get("status")), p)
 			l := listOf(appeals)
-			l.Total, l.Page = total, max(p, 1)
+			l.Total, l.Page, l.PerPage = total, max(p, 1), listPerPage
 			return l, err
 		}))
 	api("POST", "/appeals/{id}/uphold", "Keep the award appealed against, with an answer (reviewer)", answerRequest{}, appealResponse{},
@@ -233,7 +233,9 @@ func (s *Server) registerPointsAPI() {
 }
 
 // idempotencyKey is the request's Idempotency-Key header.
-func idempotencyKey(r *http.Request) string { return strings.TrimSpace(r.Header.Get("Idempotency-Key")) }
+func idempotencyKey(r *http.Request) string {
+	return strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+}
 
 var missingKey = jifen.Invalid("idempotency_key", "请求头缺少 Idempotency-Key（每次提交一个新的唯一值，重试时不变）",
 	"The Idempotency-Key header is required: a new unique value per request, the same on a retry")

@@ -113,8 +113,10 @@ type page struct {
 	Flash  string
 	Unread int
 	Staff  bool
-	Title  string
-	D      map[string]any
+	// PointsStaff runs points somewhere: an org admin or a reviewer.
+	PointsStaff bool
+	Title       string
+	D           map[string]any
 }
 
 // render writes a page. Templates render into a buffer first so a
@@ -147,6 +149,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 		p.Unread, _ = s.svc.Messages.UnreadCount(r.Context())
 		paths, all := p.Actor.ScopePaths(jifen.StaffRoles...)
 		p.Staff = all || len(paths) > 0
+		paths, all = p.Actor.ScopePaths(jifen.RoleOrgAdmin, jifen.RoleReviewer)
+		p.PointsStaff = all || len(paths) > 0
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

@@ -35,6 +35,8 @@ type Services struct {
 	// Points.
 	Points jifen.PointsService
 	Ledger jifen.LedgerService
+	// Stores and merchants.
+	Stores jifen.StoreService
 	// Ping checks the database for /healthz.
 	Ping func(ctx context.Context) error
 }

@@ -19,7 +19,7 @@ func Services(db *sqldb.DB) web.Services {
 		Audit: sqldb.NewAuditService(db), Messages: sqldb.NewMessageService(db), Uploads: sqldb.NewUploadService(db),
 		Activities: sqldb.NewActivityService(db), Records: sqldb.NewRecordService(db),
 		Transfers: sqldb.NewTransferService(db), Certificates: sqldb.NewCertificateService(db),
-		Points: sqldb.NewPointsService(db), Ledger: sqldb.NewLedgerService(db),
+		Points: sqldb.NewPointsService(db), Ledger: sqldb.NewLedgerService(db), Stores: sqldb.NewStoreService(db),
 		Ping: db.Ping,
 	}
 }

@@ -1,0 +1,743 @@
+package sqldb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"jifen"
+	"jifen/secret"
+)
+
+// randomDigits draws n decimal digits from the system's secure source.
+func randomDigits(n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		v, _ := rand.Int(rand.Reader, big.NewInt(1e9))
+		fmt.Fprintf(&b, "%09d", v.Int64())
+	}
+	return b.String()[:n]
+}
+
+func paycodeHash(code string) string { return secret.SHA256("paycode:" + code) }
+
+// maxPaycodeFailures bounds wrong pay codes and PINs a counter (or a card)
+// may try in the throttle window before it must wait.
+const maxPaycodeFailures = 10
+
+// NewPaycode issues the actor a pay code for one sale in the next minute.
+func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil || a.PersonID == 0 {
+		return nil, jifen.ErrUnauthorized
+	}
+	// Codes start with 9 so they never look like a volunteer number, a
+	// phone or an ID number typed into the same box.
+	code := "9" + randomDigits(jifen.PaycodeDigits-1)
+	now := s.db.now()
+	pc := &jifen.Paycode{Code: code, ExpiresAt: now.Add(jifen.PaycodeLifetime).In(jifen.Zone)}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		// Old codes go, and the person's earlier unused ones stop working:
+		// only the code on the screen now is valid.
+		if _, err := tx.exec(ctx, "DELETE FROM paycodes WHERE expires_at < ? OR (person_id = ? AND used_at IS NULL)", now.Add(-time.Hour), a.PersonID); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, "INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES (?, ?, ?)", paycodeHash(code), a.PersonID, now.Add(jifen.PaycodeLifetime))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pc, nil
+}
+
+var errBadPaycode = jifen.Errorf(jifen.KindInvalid, "invalid_paycode", "paycode", "付款码无效、已使用或已过期，请让居民刷新付款码", "The pay code is wrong, used or expired; ask for a fresh one")
+
+var errBadPIN = jifen.Errorf(jifen.KindInvalid, "invalid_pin", "pin", "编号或密码不正确", "The number or PIN is wrong")
+
+// buyerFromPaycode spends a pay code (once, even with two counters at it
+// at the same moment: the conditional update lets one through).
+func (t *Tx) buyerFromPaycode(ctx context.Context, code string) (int64, error) {
+	if len(code) != jifen.PaycodeDigits || !isDigits(code) {
+		return 0, errBadPaycode
+	}
+	var person int64
+	err := t.queryRow(ctx, "UPDATE paycodes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING person_id",
+		t.db.now(), paycodeHash(code), t.db.now()).Scan(&person)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errBadPaycode
+	}
+	return person, err
+}
+
+// buyerFromCard checks a printed card's volunteer number and PIN.
+func (t *Tx) buyerFromCard(ctx context.Context, no, pin string) (int64, error) {
+	var person int64
+	var hash sql.NullString
+	err := t.queryRow(ctx, "SELECT id, pin_hash FROM people WHERE volunteer_no = ? AND status = 'active'", strings.TrimSpace(no)).Scan(&person, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		secret.DummyCheck(pin, t.db.PasswordParams)
+		return 0, errBadPIN
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !hash.Valid || !secret.CheckPassword(pin, hash.String) {
+		return 0, errBadPIN
+	}
+	return person, nil
+}
+
+func redemptionRequestHash(in jifen.RedemptionInput) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|%s|%s|", in.StoreID, in.Paycode, in.VolunteerNo)
+	ls := append([]jifen.Line(nil), in.Lines...)
+	sort.Slice(ls, func(i, j int) bool { return ls[i].ItemID < ls[j].ItemID })
+	for _, l := range ls {
+		fmt.Fprintf(h, "%d:%d|", l.ItemID, l.Quantity)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+var errOutOfStock = func(name string) error {
+	return jifen.Conflict("out_of_stock", "“"+name+"”库存不足", name+" is out of stock")
+}
+
+// Redeem sells at the counter (a clerk with the buyer's pay code or card
+// and PIN) or places a pick-up order (the signed-in resident). In one
+// transaction: stock goes down (a conditional update: never below zero),
+// the points move from the buyer's account to the store's, and the sale
+// is recorded with its lines.
+func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*jifen.Redemption, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkKey(in.Key); err != nil {
+		return nil, err
+	}
+	st, err := getStore(ctx, s.db, in.StoreID)
+	if err != nil {
+		return nil, jifen.Errorf(jifen.KindNotFound, "not_found", "store_id", "积分超市或商户不存在", "No such store")
+	}
+	counter := in.Paycode != "" || in.VolunteerNo != ""
+	throttle := ""
+	if counter {
+		ok, err := sells(ctx, s.db, a, st)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errNotClerk
+		}
+		throttle = "paycode:clerk:" + strconv.FormatInt(a.PersonID, 10)
+		if in.Paycode == "" {
+			throttle = "pin:card:" + strings.TrimSpace(in.VolunteerNo)
+		}
+		if n, err := s.db.failures(ctx, throttle); err != nil {
+			return nil, err
+		} else if n >= maxPaycodeFailures {
+			return nil, ErrThrottled
+		}
+	}
+	if st.Archived {
+		return nil, jifen.Conflict("store_closed", "这家店已停业", "This store is closed")
+	}
+	var id int64
+	for try := 0; try < 2; try++ {
+		err = s.db.inTx(ctx, func(tx *Tx) error {
+			var err error
+			id, err = tx.redeem(ctx, st, in, counter)
+			return err
+		})
+		if jifen.ErrorCode(err) != "duplicate" {
+			break
+		}
+	}
+	if code := jifen.ErrorCode(err); code == "invalid_paycode" || code == "invalid_pin" {
+		if ferr := s.db.recordFailure(ctx, throttle); ferr != nil {
+			return nil, ferr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.redemption(ctx, id)
+}
+
+func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput, counter bool) (int64, error) {
+	a := jifen.ActorFrom(ctx)
+	rh := redemptionRequestHash(in)
+	var existing int64
+	var existingHash string
+	err := t.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, strings.TrimSpace(in.Key)).Scan(&existing, &existingHash)
+	if err == nil {
+		if existingHash != rh {
+			return 0, errMismatch
+		}
+		return existing, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	buyer := a.PersonID
+	pinGiven := false
+	switch {
+	case in.Paycode != "":
+		if buyer, err = t.buyerFromPaycode(ctx, in.Paycode); err != nil {
+			return 0, err
+		}
+		if in.PIN != "" {
+			var hash sql.NullString
+			if err := t.queryRow(ctx, "SELECT pin_hash FROM people WHERE id = ?", buyer).Scan(&hash); err != nil {
+				return 0, err
+			}
+			if !hash.Valid || !secret.CheckPassword(in.PIN, hash.String) {
+				return 0, errBadPIN
+			}
+			pinGiven = true
+		}
+	case in.VolunteerNo != "":
+		if buyer, err = t.buyerFromCard(ctx, in.VolunteerNo, in.PIN); err != nil {
+			return 0, err
+		}
+		pinGiven = true
+	}
+	if counter && buyer == a.PersonID && !a.IsSuperAdmin() {
+		return 0, jifen.Conflict("self_approval", "店员不能给自己收银，请由其他店员操作", "A clerk cannot ring up their own purchase")
+	}
+	g, err := t.resolveTarget(ctx, buyer, 0)
+	if err != nil {
+		return 0, err
+	}
+	if !jifen.PathContains(st.serves, g.path) {
+		return 0, jifen.Errorf(jifen.KindForbidden, "not_served", "store_id", "这家店不为您所在的组织服务", "This store does not serve the buyer's org")
+	}
+	// One buyer at a time: limits are counted under the account's lock.
+	if err := t.lockAccount(ctx, g.accountID); err != nil {
+		return 0, err
+	}
+	now := t.db.now()
+	lines := append([]jifen.Line(nil), in.Lines...)
+	sort.Slice(lines, func(i, j int) bool { return lines[i].ItemID < lines[j].ItemID })
+	var total int64
+	day := localDay(now)
+	for i, l := range lines {
+		it, err := getItem(ctx, t, l.ItemID)
+		if err != nil || it.StoreID != st.ID {
+			return 0, jifen.Errorf(jifen.KindInvalid, "invalid", "item_id", "商品不属于这家店", "The item is not sold here")
+		}
+		if it.Archived || (it.ValidFrom != "" && day < it.ValidFrom) || (it.ValidTo != "" && day > it.ValidTo) {
+			return 0, jifen.Errorf(jifen.KindInvalid, "invalid", "item_id", "“"+it.Name+"”已下架或不在兑换期内", it.Name+" is not on sale")
+		}
+		if it.PerPersonLimit > 0 {
+			var used int64
+			if err := t.queryRow(ctx, `SELECT COALESCE(SUM(l.quantity), 0) FROM redemption_lines l JOIN redemptions r ON r.id = l.redemption_id
+				WHERE r.person_id = ? AND l.item_id = ? AND r.status IN ('completed', 'held', 'confirming') AND r.created_at >= ?`,
+				buyer, it.ID, it.LimitPeriod.Start(now).UTC()).Scan(&used); err != nil {
+				return 0, err
+			}
+			if used+l.Quantity > it.PerPersonLimit {
+				return 0, jifen.Conflict("limit_reached", fmt.Sprintf("“%s”%s每人限兑%d件，已兑%d件", it.Name, it.LimitPeriod.Zh(), it.PerPersonLimit, used),
+					fmt.Sprintf("%s is limited to %d per person per %s; %d taken", it.Name, it.PerPersonLimit, it.LimitPeriod, used))
+			}
+		}
+		if it.Stock != nil {
+			res, err := t.exec(ctx, "UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ?", l.Quantity, it.ID, l.Quantity)
+			if err != nil {
+				return 0, err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return 0, errOutOfStock(it.Name)
+			}
+		}
+		lines[i].Name, lines[i].Points = it.Name, it.Points
+		total += it.Points * l.Quantity
+	}
+	status := jifen.RedemptionCompleted
+	var heldUntil any
+	pickup := ""
+	switch {
+	case !counter:
+		status = jifen.RedemptionHeld
+		heldUntil = now.Add(time.Duration(st.HoldHours) * time.Hour)
+		pickup = randomDigits(8)
+	case st.ConfirmAbove > 0 && total > st.ConfirmAbove && !pinGiven:
+		status = jifen.RedemptionConfirming
+		heldUntil = now.Add(10 * time.Minute)
+	}
+	var doneAt, clerk any
+	if status == jifen.RedemptionCompleted {
+		doneAt = now
+	}
+	if counter {
+		clerk = a.PersonID
+	}
+	id, err := t.insert(ctx, `INSERT INTO redemptions (store_id, person_id, household_id, account_id, status, points, pickup_code, held_until, clerk_id,
+		idem_key, request_hash, created_by, created_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		st.ID, buyer, nullZero(g.householdID), g.accountID, status, total, pickup, heldUntil, clerk, strings.TrimSpace(in.Key), rh, a.PersonID, now, doneAt)
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range lines {
+		if _, err := t.exec(ctx, "INSERT INTO redemption_lines (redemption_id, item_id, name, quantity, points) VALUES (?, ?, ?, ?, ?)",
+			id, l.ItemID, l.Name, l.Quantity, l.Points); err != nil {
+			return 0, err
+		}
+		if err := t.movement(ctx, l.ItemID, -l.Quantity, map[bool]string{true: "sale", false: "order"}[counter], "", &id); err != nil {
+			return 0, err
+		}
+	}
+	storeAcct, err := t.account(ctx, jifen.AccountStore, st.ID)
+	if err != nil {
+		return 0, err
+	}
+	tx, err := t.post(ctx, jifen.TxInput{Kind: jifen.TxRedemption, Key: "redemption:" + strconv.FormatInt(id, 10), OrgID: st.OrgID,
+		Reason:   fmt.Sprintf("%s：%s", st.Name, linesText(lines)),
+		Postings: []jifen.Posting{{AccountID: g.accountID, Amount: -total}, {AccountID: storeAcct.ID, Amount: total}}})
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.exec(ctx, "UPDATE redemptions SET tx_id = ? WHERE id = ?", tx.ID, id)
+	return id, err
+}
+
+func linesText(lines []jifen.Line) string {
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = fmt.Sprintf("%s×%d", l.Name, l.Quantity)
+	}
+	return strings.Join(parts, "、")
+}
+
+type redemptionRow struct {
+	*jifen.Redemption
+	accountID int64
+	storePath string
+}
+
+const redemptionCols = `r.id, r.store_id, s.name, s.org_path, r.person_id, p.name, r.household_id, r.account_id, r.status, r.points, r.pickup_code,
+	r.held_until, r.clerk_id, r.tx_id, r.refund_tx_id, r.reason, r.created_at, r.done_at`
+
+const redemptionFrom = ` FROM redemptions r JOIN stores s ON s.id = r.store_id JOIN people p ON p.id = r.person_id`
+
+func scanRedemption(row interface{ Scan(...any) error }) (*redemptionRow, error) {
+	r := &jifen.Redemption{}
+	out := &redemptionRow{Redemption: r}
+	var hh, clerk, tx, refund sql.NullInt64
+	var held, done sql.NullTime
+	if err := row.Scan(&r.ID, &r.StoreID, &r.StoreName, &out.storePath, &r.PersonID, &r.PersonName, &hh, &out.accountID, &r.Status, &r.Points,
+		&r.PickupCode, &held, &clerk, &tx, &refund, &r.Reason, &r.CreatedAt, &done); err != nil {
+		return nil, err
+	}
+	r.HouseholdID, r.ClerkID, r.TxID, r.RefundTxID = nullID(hh), nullID(clerk), nullID(tx), nullID(refund)
+	r.HeldUntil, r.DoneAt, r.CreatedAt = timeOrNil(held), timeOrNil(done), r.CreatedAt.In(jifen.Zone)
+	return out, nil
+}
+
+func getRedemption(ctx context.Context, q querier, id int64) (*redemptionRow, error) {
+	r, err := scanRedemption(q.queryRow(ctx, "SELECT "+redemptionCols+redemptionFrom+" WHERE r.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, jifen.NotFound("redemption")
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.query(ctx, "SELECT item_id, name, quantity, points FROM redemption_lines WHERE redemption_id = ? ORDER BY item_id", id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l jifen.Line
+		if err := rows.Scan(&l.ItemID, &l.Name, &l.Quantity, &l.Points); err != nil {
+			return nil, err
+		}
+		r.Lines = append(r.Lines, l)
+	}
+	return r, rows.Err()
+}
+
+// redemption returns a redemption to its buyer (and their household
+// head), the store's clerks and managers.
+func (s *StoreService) redemption(ctx context.Context, id int64) (*jifen.Redemption, error) {
+	a := jifen.ActorFrom(ctx)
+	r, err := getRedemption(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.PersonID != a.PersonID {
+		st, err := getStore(ctx, s.db, r.StoreID)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := sells(ctx, s.db, a, st)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if head, err := headOf(ctx, s.db, a.PersonID, r.PersonID); err != nil || !head {
+				return nil, cmpErr(err, jifen.NotFound("redemption"))
+			}
+		}
+		r.PickupCode = "" // the code is the buyer's to show
+	}
+	return r.Redemption, nil
+}
+
+// Redemption returns one sale or order.
+func (s *StoreService) Redemption(ctx context.Context, id int64) (*jifen.Redemption, error) {
+	if jifen.ActorFrom(ctx) == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	return s.redemption(ctx, id)
+}
+
+// lockedRedemption locks a redemption row and loads it.
+func (t *Tx) lockedRedemption(ctx context.Context, id int64) (*redemptionRow, error) {
+	if _, err := t.exec(ctx, "UPDATE redemptions SET status = status WHERE id = ?", id); err != nil {
+		return nil, err
+	}
+	return getRedemption(ctx, t, id)
+}
+
+// giveBack returns an undone sale's points and stock as new entries:
+// a refund transaction (from the store's account, or from its org's
+// issuance account when the sale's period is already settled) and stock
+// movements.
+func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string) (int64, error) {
+	st, err := getStore(ctx, t, r.StoreID)
+	if err != nil {
+		return 0, err
+	}
+	from, err := t.account(ctx, jifen.AccountStore, st.ID)
+	if err != nil {
+		return 0, err
+	}
+	if r.DoneAt != nil {
+		settled, err := t.settled(ctx, st.ID, *r.DoneAt)
+		if err != nil {
+			return 0, err
+		}
+		if settled {
+			// The store has been paid for this sale: the refund lands in
+			// the next statement, paid from what the org issues.
+			if from, err = t.account(ctx, jifen.AccountIssuance, st.OrgID); err != nil {
+				return 0, err
+			}
+		}
+	}
+	rev := *r.TxID
+	tx, err := t.post(ctx, jifen.TxInput{Kind: jifen.TxRefund, Key: kind + ":" + strconv.FormatInt(r.ID, 10), OrgID: st.OrgID, Reverses: &rev,
+		Reason:   fmt.Sprintf("%s：%s（%s）", st.Name, map[string]string{"refund": "退货", "cancel": "取消预订", "release": "超时未取"}[kind], reason),
+		Postings: []jifen.Posting{{AccountID: from.ID, Amount: -r.Points}, {AccountID: r.accountID, Amount: r.Points}}})
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range r.Lines {
+		res, err := t.exec(ctx, "UPDATE items SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL", l.Quantity, l.ItemID)
+		if err != nil {
+			return 0, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			id := r.ID
+			if err := t.movement(ctx, l.ItemID, l.Quantity, kind, reason, &id); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return tx.ID, nil
+}
+
+// settled reports whether the month or year holding t is settled for a
+// store.
+func (t *Tx) settled(ctx context.Context, storeID int64, at time.Time) (bool, error) {
+	l := at.In(jifen.Zone)
+	var n int
+	err := t.queryRow(ctx, "SELECT COUNT(*) FROM settlements WHERE store_id = ? AND period IN (?, ?)", storeID, l.Format("2006-01"), l.Format("2006")).Scan(&n)
+	return n > 0, err
+}
+
+// Confirm is the buyer agreeing to a counter sale above the threshold.
+func (s *StoreService) Confirm(ctx context.Context, id int64) (*jifen.Redemption, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		r, err := tx.lockedRedemption(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.PersonID != a.PersonID {
+			return jifen.NotFound("redemption")
+		}
+		if r.Status != jifen.RedemptionConfirming {
+			return jifen.Conflict("not_confirming", "这笔兑换不需要确认（"+r.Status.Zh()+"）", "This sale is not waiting for you")
+		}
+		_, err = tx.exec(ctx, "UPDATE redemptions SET status = 'completed', done_at = ?, held_until = NULL WHERE id = ?", s.db.now(), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.redemption(ctx, id)
+}
+
+// Fulfil hands over a pick-up order: the clerk scans or types its code.
+func (s *StoreService) Fulfil(ctx context.Context, id int64, code string) (*jifen.Redemption, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	code = strings.TrimSpace(code)
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		r, err := tx.lockedRedemption(ctx, id)
+		if err != nil {
+			return err
+		}
+		st, err := getStore(ctx, tx, r.StoreID)
+		if err != nil {
+			return err
+		}
+		if ok, err := sells(ctx, tx, a, st); err != nil || !ok {
+			return cmpErr(err, errNotClerk)
+		}
+		if r.Status != jifen.RedemptionHeld {
+			return jifen.Conflict("not_held", "这笔预订不能取货（"+r.Status.Zh()+"）", "This order cannot be fetched ("+string(r.Status)+")")
+		}
+		if subtle.ConstantTimeCompare([]byte(code), []byte(r.PickupCode)) != 1 {
+			return jifen.Errorf(jifen.KindInvalid, "invalid_code", "code", "取货码不正确", "The pick-up code is wrong")
+		}
+		_, err = tx.exec(ctx, "UPDATE redemptions SET status = 'completed', done_at = ?, clerk_id = ? WHERE id = ?", s.db.now(), a.PersonID, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.redemption(ctx, id)
+}
+
+// Cancel undoes an order (or a sale waiting for confirmation) before it
+// is handed over: by the buyer, or by the store.
+func (s *StoreService) Cancel(ctx context.Context, id int64) (*jifen.Redemption, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		r, err := tx.lockedRedemption(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.PersonID != a.PersonID {
+			st, err := getStore(ctx, tx, r.StoreID)
+			if err != nil {
+				return err
+			}
+			if ok, err := sells(ctx, tx, a, st); err != nil || !ok {
+				return cmpErr(err, jifen.NotFound("redemption"))
+			}
+		}
+		if r.Status != jifen.RedemptionHeld && r.Status != jifen.RedemptionConfirming {
+			return jifen.Conflict("not_cancellable", "只有待取货或待确认的兑换可以取消（"+r.Status.Zh()+"）", "Only an order not yet handed over can be cancelled")
+		}
+		txID, err := tx.giveBack(ctx, r, "cancel", "")
+		if err != nil {
+			return err
+		}
+		_, err = tx.exec(ctx, "UPDATE redemptions SET status = 'cancelled', refund_tx_id = ?, refunded_at = ?, held_until = NULL WHERE id = ?", txID, s.db.now(), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.redemption(ctx, id)
+}
+
+// Refund reverses a completed sale within the store's window.
+func (s *StoreService) Refund(ctx context.Context, id int64, reason string) (*jifen.Redemption, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	reason = jifen.CleanText(reason)
+	if reason == "" {
+		return nil, jifen.Invalid("reason", "退货必须说明原因", "A refund needs a reason")
+	}
+	if len([]rune(reason)) > 200 {
+		return nil, jifen.Invalid("reason", "原因不能超过200字", "The reason is at most 200 characters")
+	}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		r, err := tx.lockedRedemption(ctx, id)
+		if err != nil {
+			return err
+		}
+		st, err := getStore(ctx, tx, r.StoreID)
+		if err != nil {
+			return err
+		}
+		if ok, err := sells(ctx, tx, a, st); err != nil || !ok {
+			if r.PersonID == a.PersonID {
+				return jifen.ErrForbidden
+			}
+			return cmpErr(err, jifen.NotFound("redemption"))
+		}
+		switch {
+		case r.Status == jifen.RedemptionRefunded:
+			return jifen.Conflict("already_refunded", "这笔兑换已经退过了", "This sale has already been refunded")
+		case r.Status != jifen.RedemptionCompleted:
+			return jifen.Conflict("not_refundable", "只有已完成的兑换可以退货（"+r.Status.Zh()+"）", "Only a completed sale can be refunded")
+		case r.DoneAt != nil && s.db.now().After(r.DoneAt.AddDate(0, 0, st.RefundDays)):
+			return jifen.Conflict("refund_window_closed", fmt.Sprintf("已超过%d天的退货期限", st.RefundDays), fmt.Sprintf("Refunds close after %d days", st.RefundDays))
+		}
+		txID, err := tx.giveBack(ctx, r, "refund", reason)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "UPDATE redemptions SET status = 'refunded', refund_tx_id = ?, refunded_at = ?, reason = ? WHERE id = ?", txID, s.db.now(), reason, id); err != nil {
+			return err
+		}
+		if err := tx.sendMessage(ctx, r.PersonID, "兑换已退货", fmt.Sprintf("您在%s的兑换已退货，%d积分已退回。原因：%s", st.Name, r.Points, reason)); err != nil {
+			return err
+		}
+		return tx.audit(ctx, st.OrgID, st.path, "redemption.refund", "redemption", id, reason)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.redemption(ctx, id)
+}
+
+// ReleaseExpired releases pick-up orders nobody fetched and counter sales
+// nobody confirmed, giving back their points and stock.
+func (s *StoreService) ReleaseExpired(ctx context.Context) (int, error) {
+	if !jifen.ActorFrom(ctx).IsSuperAdmin() {
+		return 0, jifen.ErrForbidden
+	}
+	rows, err := s.db.query(ctx, "SELECT id FROM redemptions WHERE status IN ('held', 'confirming') AND held_until < ? ORDER BY id LIMIT 1000", s.db.now())
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := s.db.inTx(ctx, func(tx *Tx) error {
+			r, err := tx.lockedRedemption(ctx, id)
+			if err != nil {
+				return err
+			}
+			// Another instance, the buyer or the clerk may have got there first.
+			if (r.Status != jifen.RedemptionHeld && r.Status != jifen.RedemptionConfirming) || r.HeldUntil == nil || !r.HeldUntil.Before(s.db.now()) {
+				return nil
+			}
+			txID, err := tx.giveBack(ctx, r, "release", "")
+			if err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, "UPDATE redemptions SET status = 'released', refund_tx_id = ?, refunded_at = ? WHERE id = ?", txID, s.db.now(), id); err != nil {
+				return err
+			}
+			n++
+			return tx.sendMessage(ctx, r.PersonID, "预订已释放", fmt.Sprintf("您在%s的预订超时未取，%d积分已退回。", r.StoreName, r.Points))
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Redemptions lists sales and orders: the actor's own (Mine), or a
+// store's for its clerks and managers.
+func (s *StoreService) Redemptions(ctx context.Context, f jifen.RedemptionFilter) ([]*jifen.Redemption, int, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, 0, jifen.ErrUnauthorized
+	}
+	f.Page, f.PerPage = jifen.Paging(f.Page, f.PerPage, 50, 200)
+	var where string
+	var args []any
+	if f.Mine {
+		where, args = "r.person_id = ?", []any{a.PersonID}
+	} else {
+		st, err := getStore(ctx, s.db, f.StoreID)
+		if err != nil {
+			return nil, 0, err
+		}
+		if ok, err := sells(ctx, s.db, a, st); err != nil || !ok {
+			return nil, 0, cmpErr(err, jifen.NotFound("store"))
+		}
+		where, args = "r.store_id = ?", []any{f.StoreID}
+	}
+	if f.Status != "" {
+		where += " AND r.status = ?"
+		args = append(args, f.Status)
+	}
+	if f.Day != "" {
+		d, err := time.ParseInLocation("2006-01-02", f.Day, jifen.Zone)
+		if err != nil {
+			return nil, 0, jifen.Invalid("day", "日期格式应为 年-月-日", "A day looks like 2026-11-29")
+		}
+		where += " AND r.created_at >= ? AND r.created_at < ?"
+		args = append(args, d.UTC(), d.AddDate(0, 0, 1).UTC())
+	}
+	var total int
+	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM redemptions r WHERE "+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.db.query(ctx, "SELECT r.id"+redemptionFrom+" WHERE "+where+" ORDER BY r.id DESC LIMIT ? OFFSET ?", append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	out := []*jifen.Redemption{}
+	for _, id := range ids {
+		r, err := getRedemption(ctx, s.db, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !f.Mine {
+			r.PickupCode = ""
+		}
+		out = append(out, r.Redemption)
+	}
+	return out, total, nil
+}

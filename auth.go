@@ -25,14 +25,15 @@ var Roles = []Role{RoleResident, RoleVolunteer, RoleTeamLeader, RoleOrgAdmin, Ro
 
 var roleZh = map[Role]string{
 	RoleResident: "居民", RoleVolunteer: "志愿者", RoleTeamLeader: "志愿服务队负责人",
-	RoleOrgAdmin: "管理员", RoleReviewer: "评审", RoleSuperAdmin: "超级管理员",
+	RoleOrgAdmin: "管理员", RoleReviewer: "评审", RoleSuperAdmin: "超级管理员", RoleClerk: "店员",
 }
 
 // Zh is the Chinese name of the role.
 func (r Role) Zh() string { return roleZh[r] }
 
-// Valid reports whether r is known.
-func (r Role) Valid() bool { _, ok := roleZh[r]; return ok }
+// Valid reports whether r may be granted on an org (clerk is granted on
+// a store instead).
+func (r Role) Valid() bool { return r != RoleClerk && roleZh[r] != "" }
 
 // Grant is one role on one org.
 type Grant struct {

@@ -29,6 +29,7 @@ type Services struct {
 	Auth       jifen.AuthService
 	Activities jifen.ActivityService
 	Points     jifen.PointsService
+	Stores     jifen.StoreService
 	// Travel sets the services' clock (the zero time: back to the real
 	// one), so past activities are recorded as they happened; nil leaves
 	// the demo without history.
@@ -156,6 +157,13 @@ func Load(ctx context.Context, s Services) ([]Login, error) {
 	}
 	if err := loadPoints(ctx, s, ids, people); err != nil {
 		return nil, err
+	}
+	clerk, err := loadStores(ctx, s, ids, people)
+	if err != nil {
+		return nil, err
+	}
+	if clerk != nil {
+		out = append(out, *clerk)
 	}
 	return out, nil
 }

@@ -94,6 +94,15 @@ func loadPoints(ctx context.Context, s Services, ids map[string]int64, people ma
 		{2, "陈桂兰", "filial.elders", 1, "悉心照料瘫痪在床的婆婆十余年"},
 		{1, "李文华", "env.sorting", 1, ""},
 	}
+	// What the village's paper ledger (台账) held when it moved to jifen.
+	s.Travel(at(60, 9))
+	var opening []jifen.OpeningInput
+	for name, pts := range map[string]int64{"陈桂兰": 120, "李文华": 80, "周春花": 60, "刘志强": 50, "赵丽娟": 40} {
+		opening = append(opening, jifen.OpeningInput{PersonID: people[name], Points: pts, Note: "2025年纸质台账结转"})
+	}
+	if _, err := s.Points.ImportOpening(ctx, village, opening); err != nil {
+		return fmt.Errorf("demo: opening balances: %w", err)
+	}
 	var appealTx int64
 	for i, h := range history {
 		s.Travel(at(h.ago, 10))

@@ -28,7 +28,7 @@ func Services(db *sqldb.DB) web.Services {
 // database's clock back, so it must run before the server takes requests.
 func Demo(db *sqldb.DB) demo.Services {
 	svc := Services(db)
-	return demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth, Activities: svc.Activities, Points: svc.Points,
+	return demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth, Activities: svc.Activities, Points: svc.Points, Stores: svc.Stores,
 		Travel: func(t time.Time) {
 			if t.IsZero() {
 				db.Now = time.Now

@@ -66,6 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// second; on PostgreSQL one instance at a time does it.
 	go seal(ctx, sqldb.NewLedgerService(db), log)
 	go expireDaily(ctx, sqldb.NewPointsService(db), log)
+	go releaseOrders(ctx, sqldb.NewStoreService(db), log)
 	errc := make(chan error, 1)
 	go func() {
 		if c.TLSCert != "" {

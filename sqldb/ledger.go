@@ -170,15 +170,31 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].AccountID < ps[j].AccountID })
 	kinds := map[int64]jifen.AccountKind{}
 	accts := map[int64]accountID{}
-	for _, p := range ps {
+	args := make([]any, len(ps))
+	for i, p := range ps {
+		args[i] = p.AccountID
+	}
+	rows, err := t.query(ctx, "SELECT id, kind, owner_id FROM accounts WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ps)), ", ")+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id int64
 		var a accountID
-		if err := t.queryRow(ctx, "SELECT kind, owner_id FROM accounts WHERE id = ?", p.AccountID).Scan(&a.kind, &a.owner); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil, jifen.Invalid("account_id", "账户不存在", "No such account")
-			}
+		if err := rows.Scan(&id, &a.kind, &a.owner); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		kinds[p.AccountID], accts[p.AccountID] = a.kind, a
+		kinds[id], accts[id] = a.kind, a
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if _, ok := kinds[p.AccountID]; !ok {
+			return nil, jifen.Invalid("account_id", "账户不存在", "No such account")
+		}
 	}
 	var shortfall int64
 	if in.Clamp {
@@ -215,7 +231,7 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 		return nil, err
 	}
 	var sb strings.Builder
-	args := make([]any, 0, 4*len(ps))
+	args = make([]any, 0, 4*len(ps))
 	sb.WriteString("INSERT INTO postings (tx_id, account_id, amount, score) VALUES ")
 	for i, p := range ps {
 		if i > 0 {

@@ -403,15 +403,21 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
 	if r.Code == jifen.ServiceHoursCode {
 		return 0, jifen.Invalid("rule_id", "服务时长积分在活动核验时自动发放", "Service-hours points are posted when an activity is verified")
 	}
-	inForce, err := rulesAt(ctx, t, g.path)
-	if err != nil {
+	// The rule must be the one in force for its code at the person's org:
+	// its own org's or the nearest ancestor's (an override hides the rule
+	// above it, archived or not).
+	ids := append([]int64{0}, jifen.PathIDs(g.path)...)
+	args := []any{r.Code}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	var inForce int64
+	err = t.queryRow(ctx, "SELECT id FROM rules WHERE code = ? AND org_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+
+		") ORDER BY LENGTH(org_path) DESC LIMIT 1", args...).Scan(&inForce)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	applies := false
-	for _, f := range inForce {
-		applies = applies || f.ID == r.ID
-	}
-	if !applies {
+	if inForce != r.ID {
 		return 0, jifen.Invalid("rule_id", "该规则不适用于此人所在的组织", "This rule does not apply in the person's org")
 	}
 	now := t.db.now()
@@ -435,18 +441,24 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
 	if claim || r.NeedsReview {
 		status = jifen.AwardPending
 	}
-	if err := t.lockAccount(ctx, g.accountID); err != nil {
-		return 0, err
-	}
-	if err := t.checkCaps(ctx, g, r.Rule, day, in.Quantity, points, 0); err != nil {
-		return 0, err
+	// Caps are counted under the account's lock, so two awards for one
+	// person are counted one after the other; with nothing to count there
+	// is nothing to lock.
+	if r.DailyCap+r.MonthlyCap+r.YearlyCap+r.LifeCap > 0 || (points > 0 && g.settings.DailyCap > 0) {
+		if err := t.lockAccount(ctx, g.accountID); err != nil {
+			return 0, err
+		}
+		if err := t.checkCaps(ctx, g, r.Rule, day, in.Quantity, points, 0); err != nil {
+			return 0, err
+		}
 	}
 	issuer := r.OrgID
+	source := sourceOf(in.Source, claim)
 	id, err := t.insert(ctx, `INSERT INTO awards (org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
 		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
-		points, in.Note, jifen.AwardPending, sourceOf(in.Source, claim), onBehalf, in.Key, rh, day, a.PersonID, now)
+		points, in.Note, jifen.AwardPending, source, onBehalf, in.Key, rh, day, a.PersonID, now)
 	if err != nil {
 		return 0, err
 	}
@@ -463,10 +475,9 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
 		return 0, err
 	}
 	if status == jifen.AwardPosted {
-		aw, err := getAward(ctx, t, id)
-		if err != nil {
-			return 0, err
-		}
+		// What postAward needs, from what is at hand rather than read back.
+		aw := &awardRow{Award: &jifen.Award{ID: id, OrgID: g.orgID, RuleName: r.Name, Points: points, Note: in.Note, Source: source},
+			issuer: issuer, accountID: g.accountID}
 		if err := t.postAward(ctx, aw, g, nil); err != nil {
 			return 0, err
 		}

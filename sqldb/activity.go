@@ -1260,6 +1260,7 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 	a := jifen.ActorFrom(ctx)
 	var n int
 	err := s.db.inTx(ctx, func(tx *Tx) error {
+		n = 0 // a retried transaction counts afresh
 		act, err := tx.leadsLocked(ctx, activityID)
 		if err != nil {
 			return err

@@ -141,7 +141,19 @@ func (t *Tx) insert(ctx context.Context, query string, args ...any) (int64, erro
 }
 
 // inTx runs fn in one write transaction: every write of jifen is atomic.
+// A transaction the database aborted to break a deadlock runs again, a
+// few times: fn only touches the database, so running it again is safe.
 func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	var err error
+	for try := 0; try < 4; try++ {
+		if err = db.tryTx(ctx, fn); err == nil || !db.dialect.retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqltx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.mapErr(err)

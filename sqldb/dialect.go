@@ -25,6 +25,9 @@ type dialect interface {
 	name() string
 	// uniqueViolation returns the violated constraint's text, or "".
 	uniqueViolation(err error) string
+	// retryable reports an error that running the whole transaction again
+	// may clear: a deadlock the database broke or a serialization failure.
+	retryable(err error) bool
 }
 
 type sqliteDialect struct{}
@@ -39,7 +42,15 @@ func (sqliteDialect) uniqueViolation(err error) string {
 	return ""
 }
 
+// SQLite has one writer connection, so its transactions never deadlock.
+func (sqliteDialect) retryable(error) bool { return false }
+
 type postgresDialect struct{}
+
+func (postgresDialect) retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
 
 func (postgresDialect) name() string { return "postgres" }
 

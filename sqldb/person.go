@@ -593,6 +593,7 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 		return res, jifen.ErrUnauthorized
 	}
 	err := s.db.inTx(ctx, func(tx *Tx) error {
+		res = jifen.ImportResult{} // a retried transaction counts afresh
 		root, err := tx.getOrg(ctx, orgID)
 		if err != nil {
 			return err

@@ -271,6 +271,7 @@ func (s *PointsService) ImportRules(ctx context.Context, orgID int64, in []jifen
 	}
 	n := 0
 	err = s.db.inTx(ctx, func(tx *Tx) error {
+		n = 0 // a retried transaction counts afresh
 		seen := map[string]bool{}
 		for i, r := range in {
 			if seen[strings.TrimSpace(r.Code)] {

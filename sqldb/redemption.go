@@ -647,7 +647,9 @@ func (s *StoreService) ReleaseExpired(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, id := range ids {
+		released := false
 		err := s.db.inTx(ctx, func(tx *Tx) error {
+			released = false
 			r, err := tx.lockedRedemption(ctx, id)
 			if err != nil {
 				return err
@@ -663,11 +665,14 @@ func (s *StoreService) ReleaseExpired(ctx context.Context) (int, error) {
 			if _, err := tx.exec(ctx, "UPDATE redemptions SET status = 'released', refund_tx_id = ?, refunded_at = ? WHERE id = ?", txID, s.db.now(), id); err != nil {
 				return err
 			}
-			n++
+			released = true
 			return tx.sendMessage(ctx, r.PersonID, "预订已释放", fmt.Sprintf("您在%s的预订超时未取，%d积分已退回。", r.StoreName, r.Points))
 		})
 		if err != nil {
 			return n, err
+		}
+		if released {
+			n++
 		}
 	}
 	return n, nil

@@ -292,6 +292,7 @@ func (s *TransferService) BulkMove(ctx context.Context, personIDs []int64, toOrg
 	}
 	n := 0
 	err := s.db.inTx(ctx, func(tx *Tx) error {
+		n = 0 // a retried transaction counts afresh
 		to, err := tx.getOrg(ctx, toOrgID)
 		if err != nil || to.ArchivedAt != nil {
 			return jifen.Invalid("to_org_id", "要转入的组织不存在", "The organisation to move to does not exist")

@@ -544,6 +544,20 @@ type Board struct {
 	Generated time.Time      `json:"generated_at"`
 }
 
+// MaskMiddle hides the middle of a name as notice boards do (陈*兰, 张*,
+// 欧**明): enough for neighbours to know who, not enough for a stranger,
+// and two people sharing a family name still read differently.
+func MaskMiddle(name string) string {
+	r := []rune(name)
+	switch len(r) {
+	case 0, 1:
+		return name
+	case 2:
+		return string(r[0]) + "*"
+	}
+	return string(r[0]) + strings.Repeat("*", len(r)-2) + string(r[len(r)-1])
+}
+
 // OpeningInput is one line of an opening-balance import from a paper
 // ledger (台账).
 type OpeningInput struct {

@@ -60,7 +60,7 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 		return nil, err
 	}
 	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+` WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.public_until > ?
-		ORDER BY a.id DESC LIMIT 30`, org.Path, jifen.PathUpper(org.Path), now)
+		ORDER BY a.id DESC LIMIT 500`, org.Path, jifen.PathUpper(org.Path), now)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 
 func (s *PointsService) show(st jifen.PointsSettings, name string) string {
 	if st.MaskNames {
-		return jifen.MaskName(name)
+		return jifen.MaskMiddle(name)
 	}
 	return name
 }

@@ -1317,7 +1317,19 @@ func (s *Server) boardPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "board", map[string]any{"B": b, "TV": r.URL.Query().Get("tv") == "1", "K": k})
+	tv := r.URL.Query().Get("tv") == "1"
+	if !tv && len(b.Recent) > 30 {
+		b.Recent = b.Recent[:30] // the notice list has them all
+	}
+	if tv {
+		// A lobby screen shows one screenful and never scrolls: the top
+		// five of each ranking and the latest awards.
+		b.Month, b.Year, b.AllTime, b.Honour = firstRows(b.Month, 5), firstRows(b.Year, 5), firstRows(b.AllTime, 5), firstRows(b.Honour, 5)
+		if len(b.Recent) > 8 {
+			b.Recent = b.Recent[:8]
+		}
+	}
+	s.render(w, r, http.StatusOK, "board", map[string]any{"B": b, "TV": tv, "K": k})
 }
 
 // noticePage is the printable 公示名单: every award in its public period.
@@ -1370,7 +1382,7 @@ func (s *Server) publicAwards(r *http.Request, orgID int64, mask bool) ([]*jifen
 	slices.Reverse(out)
 	for _, a := range out {
 		if mask {
-			a.PersonName, a.HouseholdName = jifen.MaskName(a.PersonName), jifen.MaskName(a.HouseholdName)
+			a.PersonName, a.HouseholdName = jifen.MaskMiddle(a.PersonName), jifen.MaskMiddle(a.HouseholdName)
 		}
 		a.CreatedByName = ""
 	}
@@ -1542,4 +1554,11 @@ func (s *Server) awardsExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sendXLSX(w, "awards", buf.Bytes())
+}
+
+func firstRows(rows []jifen.BoardRow, n int) []jifen.BoardRow {
+	if len(rows) > n {
+		return rows[:n]
+	}
+	return rows
 }

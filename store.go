@@ -222,21 +222,8 @@ func (in *ItemInput) Validate() error {
 	if in.LowStock < 0 || in.LowStock > MaxStock {
 		return Invalid("low_stock", "预警库存不正确", "The low-stock level is not valid")
 	}
-	for _, d := range []struct {
-		field string
-		v     *string
-	}{{"valid_from", &in.ValidFrom}, {"valid_to", &in.ValidTo}} {
-		*d.v = strings.TrimSpace(*d.v)
-		if *d.v == "" {
-			continue
-		}
-		t, err := time.Parse("2006-01-02", *d.v)
-		if err != nil || t.Year() < 2000 || t.Year() > 2100 {
-			return Invalid(d.field, "日期格式应为 年-月-日，如 2026-01-01", "Dates look like 2026-01-01")
-		}
-	}
-	if in.ValidFrom != "" && in.ValidTo != "" && in.ValidTo < in.ValidFrom {
-		return Invalid("valid_to", "截止日期不能早于开始日期", "The end date is before the start date")
+	if err := checkValidDates(&in.ValidFrom, &in.ValidTo); err != nil {
+		return err
 	}
 	return nil
 }

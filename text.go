@@ -3,6 +3,7 @@ package jifen
 import (
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -56,4 +57,26 @@ func Paging(page, perPage, def, max int) (int, int) {
 		perPage = def
 	}
 	return page, perPage
+}
+
+// checkValidDates normalises an optional from–to pair of days (YYYY-MM-DD,
+// both inclusive, either may be empty) as rules and items use them.
+func checkValidDates(from, to *string) error {
+	for _, d := range []struct {
+		field string
+		v     *string
+	}{{"valid_from", from}, {"valid_to", to}} {
+		*d.v = strings.TrimSpace(*d.v)
+		if *d.v == "" {
+			continue
+		}
+		t, err := time.Parse("2006-01-02", *d.v)
+		if err != nil || t.Year() < 2000 || t.Year() > 2100 {
+			return Invalid(d.field, "日期格式应为 年-月-日，如 2026-01-01", "Dates look like 2026-01-01")
+		}
+	}
+	if *from != "" && *to != "" && *to < *from {
+		return Invalid("valid_to", "截止日期不能早于开始日期", "The end date is before the start date")
+	}
+	return nil
 }

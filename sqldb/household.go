@@ -307,8 +307,24 @@ func (s *PointsService) Points(ctx context.Context, personID int64) (*jifen.Poin
 	if err != nil {
 		return nil, err
 	}
+	// Where the person's org credits households, say which one holds
+	// their points.
 	var hh int64
-	if err := s.db.queryRow(ctx, "SELECT household_id FROM household_members WHERE person_id = ?", personID).Scan(&hh); err == nil {
+	var path string
+	var org int64
+	err = s.db.queryRow(ctx, `SELECT m.household_id, p.home_org_id, p.home_org_path FROM household_members m JOIN people p ON p.id = m.person_id
+		WHERE m.person_id = ?`, personID).Scan(&hh, &org, &path)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := settingsAt(ctx, s.db, org, path)
+	if err != nil {
+		return nil, err
+	}
+	if st.PointsTo == jifen.ToHousehold {
 		out.HouseholdID = &hh
 	}
 	return out, nil

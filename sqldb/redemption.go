@@ -477,7 +477,9 @@ func (s *StoreService) Confirm(ctx context.Context, id int64) (*jifen.Redemption
 	if a == nil {
 		return nil, jifen.ErrUnauthorized
 	}
+	expired := false
 	err := s.db.inTx(ctx, func(tx *Tx) error {
+		expired = false
 		r, err := tx.lockedRedemption(ctx, id)
 		if err != nil {
 			return err
@@ -488,11 +490,25 @@ func (s *StoreService) Confirm(ctx context.Context, id int64) (*jifen.Redemption
 		if r.Status != jifen.RedemptionConfirming {
 			return jifen.Conflict("not_confirming", "这笔兑换不需要确认（"+r.Status.Zh()+"）", "This sale is not waiting for you")
 		}
+		if r.HeldUntil != nil && !s.db.now().Before(*r.HeldUntil) {
+			// Too late: the counter may have rung it up again since. The
+			// sale is released here and now, as the sweeper would.
+			txID, err := tx.giveBack(ctx, r, "release", "")
+			if err != nil {
+				return err
+			}
+			expired = true
+			_, err = tx.exec(ctx, "UPDATE redemptions SET status = 'released', refund_tx_id = ?, refunded_at = ? WHERE id = ?", txID, s.db.now(), id)
+			return err
+		}
 		_, err = tx.exec(ctx, "UPDATE redemptions SET status = 'completed', done_at = ?, held_until = NULL WHERE id = ?", s.db.now(), id)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if expired {
+		return nil, jifen.Conflict("confirmation_expired", "确认已超时，这笔兑换已取消，积分已退回；请到柜台重新办理", "Too late to confirm: the sale was cancelled and the points returned")
 	}
 	return s.redemption(ctx, id)
 }

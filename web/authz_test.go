@@ -64,6 +64,8 @@ type foreign struct {
 	certificate string // serial
 	// Points in the foreign subtree (see pointsFixtures).
 	points pointsForeign
+	// Stores in the foreign subtree (see storeFixtures).
+	stores storeForeign
 }
 
 func (f *foreign) id(tg target) int64 {
@@ -91,7 +93,10 @@ func (f *foreign) id(tg target) int64 {
 	case correctionTarget:
 		return f.correction
 	}
-	return f.points.id(tg)
+	if id := f.points.id(tg); id != 0 {
+		return id
+	}
+	return f.stores.id(tg)
 }
 
 // access is what the matrix expects of one route.
@@ -577,6 +582,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 				}
 			}
+			storesUnchanged(t, e, sets)
 			msgs, _, err := e.svc.Messages.Messages(e.as(t, superAdmin), 1, 100)
 			if err != nil {
 				t.Fatal(err)
@@ -644,6 +650,7 @@ func foreignSets(t *testing.T, e *env) map[string]*foreign {
 	serviceFixtures(t, e, clock, sets["城关社区"], "锦屏镇")
 	for _, f := range sets {
 		pointsFixtures(t, e, f)
+		storeFixtures(t, e, f)
 	}
 	return sets
 }

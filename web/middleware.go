@@ -131,7 +131,7 @@ func securityHeaders(next http.Handler) http.Handler {
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(maxBody)
-		if strings.HasPrefix(r.URL.Path, "/import") || photoUpload(r.URL.Path) {
+		if strings.HasPrefix(r.URL.Path, "/import") || photoUpload(r.URL.Path) || storePhotoUpload(r.URL.Path) {
 			limit = maxUpload
 		}
 		if r.ContentLength > limit {

@@ -84,6 +84,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		data["Messages"] = msgs
+		if data["Counters"], data["StoreAdmin"], err = s.homeStores(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	s.render(w, r, http.StatusOK, "home", data)
 }

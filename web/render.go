@@ -115,8 +115,10 @@ type page struct {
 	Staff  bool
 	// PointsStaff runs points somewhere: an org admin or a reviewer.
 	PointsStaff bool
-	Title       string
-	D           map[string]any
+	// StoreAdmin administers an org, and so may run its stores.
+	StoreAdmin bool
+	Title      string
+	D          map[string]any
 }
 
 // render writes a page. Templates render into a buffer first so a
@@ -151,6 +153,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 		p.Staff = all || len(paths) > 0
 		paths, all = p.Actor.ScopePaths(jifen.RoleOrgAdmin, jifen.RoleReviewer)
 		p.PointsStaff = all || len(paths) > 0
+		paths, all = p.Actor.ScopePaths(jifen.RoleOrgAdmin)
+		p.StoreAdmin = all || len(paths) > 0
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

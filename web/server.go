@@ -144,9 +144,11 @@ func (s *Server) registerRoutes() {
 	s.registerActivityPages()
 	s.registerServicePages()
 	s.registerPointsPages()
+	s.registerStorePages()
 	s.registerAPI()
 	s.registerActivityAPI()
 	s.registerPointsAPI()
+	s.registerStoreAPI()
 	// Anything else is a 404 page (or JSON under /api/).
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		notePattern(r)

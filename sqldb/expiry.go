@@ -18,7 +18,11 @@ func cutoff(st jifen.PointsSettings, now time.Time) time.Time {
 	case jifen.ExpiryYearEnd:
 		return time.Date(l.Year(), 1, 1, 0, 0, 0, 0, jifen.Zone)
 	case jifen.ExpiryMonths:
-		return time.Date(l.Year(), l.Month()-time.Month(st.ExpiryMonths), l.Day(), 0, 0, 0, 0, jifen.Zone)
+		// The same day N months back, or that month's last day when it is
+		// shorter (31 March less a month is 28 or 29 February, not 3 March).
+		first := time.Date(l.Year(), l.Month()-time.Month(st.ExpiryMonths), 1, 0, 0, 0, 0, jifen.Zone)
+		last := first.AddDate(0, 1, -1).Day()
+		return time.Date(first.Year(), first.Month(), min(l.Day(), last), 0, 0, 0, 0, jifen.Zone)
 	}
 	return time.Time{}
 }
@@ -128,10 +132,18 @@ func (s *PointsService) expireAccount(ctx context.Context, acct int64, st jifen.
 		if err := tx.lockAccount(ctx, acct); err != nil {
 			return err
 		}
+		// A reversal (an appeal upheld, a refund, a cancelled order) is not
+		// spending: it folds into the transaction it reverses, which then
+		// counts for what is left of it, on its own date.
 		var old, taken int64
-		if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN p.amount > 0 AND t.created_at < ? THEN p.amount ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END), 0)
-			FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id WHERE p.account_id = ?`, cut.UTC(), acct).Scan(&old, &taken); err != nil {
+		if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN e.amt > 0 AND e.created_at < ? THEN e.amt ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN e.amt < 0 THEN -e.amt ELSE 0 END), 0)
+			FROM (SELECT t.created_at, p.amount + COALESCE((SELECT SUM(p2.amount) FROM ledger_transactions t2 JOIN postings p2 ON p2.tx_id = t2.id
+					WHERE t2.reverses_id = t.id AND p2.account_id = p.account_id), 0) AS amt
+				FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
+				WHERE p.account_id = ? AND (t.reverses_id IS NULL
+					OR NOT EXISTS (SELECT 1 FROM postings p3 WHERE p3.tx_id = t.reverses_id AND p3.account_id = p.account_id))) e`,
+			cut.UTC(), acct).Scan(&old, &taken); err != nil {
 			return err
 		}
 		if lapsed = old - taken; lapsed <= 0 {

@@ -70,6 +70,10 @@ func (t *Tx) addMember(ctx context.Context, h *householdRow, personID int64) err
 		return err
 	}
 	_, err = t.exec(ctx, "INSERT INTO household_members (person_id, household_id, joined_at) VALUES (?, ?, ?)", personID, h.ID, t.db.now())
+	if jifen.ErrorCode(err) == "duplicate" {
+		// Another household took them a moment ago.
+		return jifen.Errorf(jifen.KindConflict, "already_in_household", "member_ids", p.Name+"已属于另一户，请先从那一户移出", p.Name+" already belongs to another household")
+	}
 	return err
 }
 

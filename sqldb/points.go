@@ -319,17 +319,25 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 		return nil, jifen.Invalid("lines", "一次最多2000条", "At most 2000 lines at a time")
 	}
 	ids := make([]int64, len(in))
-	err := s.db.inTx(ctx, func(tx *Tx) error {
-		for i, line := range in {
-			line.Key = key + "/" + strconv.Itoa(i+1)
-			line.Source = jifen.SourceBulk
-			var err error
-			if ids[i], err = tx.award(ctx, line); err != nil {
-				return rowErr(i, err)
+	var err error
+	for try := 0; try < 2; try++ {
+		err = s.db.inTx(ctx, func(tx *Tx) error {
+			for i, line := range in {
+				line.Key = key + "/" + strconv.Itoa(i+1)
+				line.Source = jifen.SourceBulk
+				var err error
+				if ids[i], err = tx.award(ctx, line); err != nil {
+					return rowErr(i, err)
+				}
 			}
+			return nil
+		})
+		// A retry racing the first run loses on the unique key: run once
+		// more to find the first run's awards.
+		if jifen.ErrorCode(err) != "duplicate" {
+			break
 		}
-		return nil
-	})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -845,6 +853,11 @@ func (s *PointsService) ImportOpening(ctx context.Context, orgID int64, in []jif
 			}
 			if !jifen.PathContains(path, g.path) {
 				return rowErr(i, jifen.NotFound("person"))
+			}
+			// Under the account's lock, so two imports naming one person
+			// find each other's opening rather than racing to post it.
+			if err := tx.lockAccount(ctx, g.accountID); err != nil {
+				return err
 			}
 			key := "opening:person:" + strconv.FormatInt(line.PersonID, 10)
 			var n int

@@ -62,10 +62,23 @@ func (t *Tx) fillStripes(ctx context.Context, orgID, budget int64) error {
 func (t *Tx) resetBudget(ctx context.Context, orgID, budget int64) error {
 	// Lock the stripes first so awards in flight finish before the
 	// remainder is worked out.
-	if _, err := t.exec(ctx, "UPDATE budget_stripes SET remaining = remaining WHERE org_id = ?", orgID); err != nil {
+	year, _, _ := yearBounds(t.db.now())
+	if err := t.lockStripes(ctx, orgID, year); err != nil {
 		return err
 	}
 	return t.fillStripes(ctx, orgID, budget)
+}
+
+// lockStripes locks a year's stripes one by one in stripe order: two
+// awards that both fall back to taking from every stripe then queue
+// instead of each holding some stripes the other waits for.
+func (t *Tx) lockStripes(ctx context.Context, orgID int64, year int) error {
+	for i := int64(0); i < budgetStripes; i++ {
+		if _, err := t.exec(ctx, "UPDATE budget_stripes SET remaining = remaining WHERE org_id = ? AND year = ? AND stripe = ?", orgID, year, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var errBudget = jifen.Conflict("budget_exceeded", "本年度积分发放预算已用完", "The org's yearly points budget is used up")
@@ -96,7 +109,7 @@ func (t *Tx) takeBudget(ctx context.Context, orgID, key, points int64) error {
 	}
 	// The stripe is short (or this is the year's first award): lock every
 	// stripe and take from them in order.
-	if _, err := t.exec(ctx, "UPDATE budget_stripes SET remaining = remaining WHERE org_id = ? AND year = ?", orgID, year); err != nil {
+	if err := t.lockStripes(ctx, orgID, year); err != nil {
 		return err
 	}
 	var count int

@@ -1,0 +1,174 @@
+package sqldb_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"jifen"
+)
+
+// boardRows renders board lines as "rank name score; ".
+func boardRows(rows []jifen.BoardRow) string {
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%d %s %d; ", r.Rank, r.Name, r.Score)
+	}
+	return b.String()
+}
+
+// maskedFrom reports whether shown is full with its name hidden as the
+// board hides it: as long, the family name kept, the rest partly starred.
+func maskedFrom(shown, full string) bool {
+	s, f := []rune(shown), []rune(full)
+	return shown != full && len(s) == len(f) && s[0] == f[0] && strings.Contains(shown, "*")
+}
+
+// wantBoard checks a ranking against names and scores in order, the names
+// masked or in full.
+func wantBoard(t *testing.T, what string, got []jifen.BoardRow, mask bool, pairs ...any) {
+	t.Helper()
+	var want strings.Builder
+	for i := 0; i < len(pairs); i += 2 {
+		fmt.Fprintf(&want, "%d %s %d; ", i/2+1, pairs[i], pairs[i+1])
+	}
+	ok := len(got) == len(pairs)/2
+	for i := 0; ok && i < len(got); i++ {
+		name, score := pairs[2*i].(string), int64(pairs[2*i+1].(int))
+		shown := got[i].Name == name
+		if mask {
+			shown = maskedFrom(got[i].Name, name)
+		}
+		ok = got[i].Rank == i+1 && got[i].Score == score && shown
+	}
+	if !ok {
+		t.Fatalf("%s: %s\nwant %s(masked: %t)", what, boardRows(got), want.String(), mask)
+	}
+}
+
+func TestBoard(t *testing.T) {
+	t.Parallel()
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+		bad := p.rule(t, p.super.ctx, p.root, ruleIn("bad", -5))
+		rv := ruleIn("big", 1000)
+		rv.NeedsReview = true
+		big := p.rule(t, p.super.ctx, p.root, rv)
+		give := func(ctx context.Context, who *jifen.Person, points int64) *jifen.Award {
+			t.Helper()
+			r, q := good, points/5
+			if points < 0 {
+				r, q = bad, -points/5
+			}
+			return must(p.pts.Award(ctx, jifen.AwardInput{PersonID: who.ID, RuleID: r.ID, Quantity: q, Key: p.key()}))(t)
+		}
+		a, b := p.member(t, "赵一明", p.villageA), p.member(t, "钱二明", p.villageA)
+		c, d := p.member(t, "孙三明", p.villageA), p.member(t, "李四明", p.villageA)
+		f := p.member(t, "周五明", p.townA)
+		e := p.member(t, "吴六明", p.villageB)
+
+		// 2026: A earns 100. January 2027: B 50, D 25. 5 February 2027:
+		// B 10, C 30 and a deduction of 5, D 40, F (in the town) 35, E (in
+		// county B) 500, and a pending 1000 for A.
+		give(p.adminA.ctx, a.p, 100)
+		p.clock.Set(onDay(2027, 1, 10))
+		give(p.adminA.ctx, b.p, 50)
+		give(p.adminA.ctx, d.p, 25)
+		p.clock.Set(onDay(2027, 2, 5))
+		recent := []*jifen.Award{give(p.adminA.ctx, b.p, 10), give(p.adminA.ctx, c.p, 30), give(p.adminA.ctx, c.p, -5), give(p.adminA.ctx, d.p, 40)}
+		give(p.adminA.ctx, f.p, 35)
+		give(p.adminB.ctx, e.p, 500)
+		p.award(t, p.adminA.ctx, a.p.ID, big)
+		p.clock.Set(onDay(2027, 2, 10))
+
+		t.Run("rankings by score for the month, the year and all time, and last month's honour roll, names masked by default", func(t *testing.T) {
+			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+			if !bd.Settings.MaskNames || bd.Org.ID != p.villageA.ID {
+				t.Fatalf("board settings %+v org %+v", bd.Settings, bd.Org)
+			}
+			wantBoard(t, "month", bd.Month, true, "李四明", 40, "孙三明", 25, "钱二明", 10)
+			wantBoard(t, "year", bd.Year, true, "李四明", 65, "钱二明", 60, "孙三明", 25)
+			wantBoard(t, "all time", bd.AllTime, true, "赵一明", 100, "李四明", 65, "钱二明", 60, "孙三明", 25)
+			wantBoard(t, "honour roll (January)", bd.Honour, true, "钱二明", 50, "李四明", 25)
+			for _, r := range bd.AllTime {
+				if r.OrgName != p.villageA.Name {
+					t.Fatalf("row %+v names the wrong org", r)
+				}
+			}
+		})
+		t.Run("a board higher up ranks its whole subtree, not another branch", func(t *testing.T) {
+			bd := must(p.pts.Board(p.adminA.ctx, p.countyA.ID, ""))(t)
+			wantBoard(t, "county month", bd.Month, true, "李四明", 40, "周五明", 35, "孙三明", 25, "钱二明", 10)
+		})
+		t.Run("recent awards are those still in their public period, names masked and makers hidden", func(t *testing.T) {
+			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+			if len(bd.Recent) != len(recent) {
+				t.Fatalf("%d recent awards, want %d: %+v", len(bd.Recent), len(recent), bd.Recent)
+			}
+			for i, aw := range bd.Recent {
+				want := recent[len(recent)-1-i]
+				if aw.ID != want.ID || !maskedFrom(aw.PersonName, want.PersonName) || aw.CreatedBy != 0 || aw.CreatedByName != "" {
+					t.Fatalf("recent %d = %+v, want award %d masked", i, aw, want.ID)
+				}
+			}
+			p.clock.Set(recent[0].PublicUntil.Add(time.Second))
+			if bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t); len(bd.Recent) != 0 {
+				t.Fatalf("after the public period: %d recent awards", len(bd.Recent))
+			}
+		})
+		t.Run("the latest block's hash is on the board once sealed", func(t *testing.T) {
+			if bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t); bd.Block != nil {
+				t.Fatalf("a block before any seal: %+v", bd.Block)
+			}
+			blk := p.seal(t)
+			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+			if blk == nil || bd.Block == nil || bd.Block.Hash != blk.Hash || len(bd.Block.Hash) != 64 {
+				t.Fatalf("board block %+v, sealed %+v", bd.Block, blk)
+			}
+		})
+		t.Run("with MaskNames off the board shows full names", func(t *testing.T) {
+			p.set(t, p.villageA, func(s *jifen.PointsSettings) { s.MaskNames = false })
+			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+			wantBoard(t, "all time", bd.AllTime, false, "赵一明", 100, "李四明", 65, "钱二明", 60, "孙三明", 25)
+			p.set(t, p.villageA, func(s *jifen.PointsSettings) { s.MaskNames = true })
+		})
+		t.Run("a kiosk token opens the board without anyone signed in; a wrong one does not", func(t *testing.T) {
+			tok := must(p.pts.NewKioskToken(p.adminA.ctx, p.villageA.ID))(t)
+			bd := must(p.pts.Board(context.Background(), p.villageA.ID, tok))(t)
+			wantBoard(t, "kiosk month", bd.Month, true, "李四明", 40, "孙三明", 25, "钱二明", 10)
+			_, err := p.pts.Board(context.Background(), p.villageA.ID, tok+"x")
+			wantErr(t, err, jifen.KindUnauthorized, "unauthorized", "")
+			_, err = p.pts.Board(context.Background(), p.villageA.ID, "")
+			wantErr(t, err, jifen.KindUnauthorized, "unauthorized", "")
+			_, err = p.pts.Board(context.Background(), p.countyA.ID, tok)
+			wantErr(t, err, jifen.KindUnauthorized, "unauthorized", "")
+			again := must(p.pts.NewKioskToken(p.adminA.ctx, p.villageA.ID))(t)
+			_, err = p.pts.Board(context.Background(), p.villageA.ID, tok)
+			wantErr(t, err, jifen.KindUnauthorized, "unauthorized", "")
+			must(p.pts.Board(context.Background(), p.villageA.ID, again))(t)
+		})
+		t.Run("only an admin of the org makes a kiosk token", func(t *testing.T) {
+			_, err := p.pts.NewKioskToken(p.resident.ctx, p.villageA.ID)
+			wantKinds(t, err, refused...)
+			_, err = p.pts.NewKioskToken(p.adminB.ctx, p.villageA.ID)
+			wantKinds(t, err, refused...)
+		})
+		t.Run("a person of another branch gets not_found", func(t *testing.T) {
+			_, err := p.pts.Board(p.residentB.ctx, p.villageA.ID, "")
+			wantErr(t, err, jifen.KindNotFound, "not_found", "")
+			_, err = p.pts.Board(p.resident.ctx, p.villageB.ID, "")
+			wantErr(t, err, jifen.KindNotFound, "not_found", "")
+			must(p.pts.Board(p.resident.ctx, p.countyA.ID, ""))(t) // above one's home is one's own
+		})
+		t.Run("where households are credited the board ranks households", func(t *testing.T) {
+			p.set(t, p.villageA, func(s *jifen.PointsSettings) { s.PointsTo = jifen.ToHousehold })
+			h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: c.p.ID, MemberIDs: []int64{d.p.ID}, Name: "孙家大院"}))(t)
+			give(p.adminA.ctx, d.p, 15)
+			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+			wantBoard(t, "month", bd.Month, true, h.Name, 15)
+			wantBoard(t, "all time", bd.AllTime, true, h.Name, 15)
+		})
+	})
+}

@@ -239,7 +239,7 @@ func TestBadRuleRowsAreReportedWithTheirRowsAndColumns(t *testing.T) {
 		",孝老爱亲,10,,filial.care\n"+
 		"拾金不昧,文明新风,0,,civ.found\n"+
 		"无偿献血,文明新风,200000,,civ.blood\n"+
-		"学习强国,学习提升,1,,学习\n")
+		"学习强国,学习提升,1,,学习 强国\n")
 	type want struct {
 		sheetRow int
 		field    string
@@ -252,7 +252,7 @@ func TestBadRuleRowsAreReportedWithTheirRowsAndColumns(t *testing.T) {
 		{7, "name", "事项", "名称不能为空"},
 		{8, "points", "积分", "分值不能为零"},
 		{9, "points", "积分", "分值应在-100000到100000之间"},
-		{10, "code", "编码", "规则编码只能用字母、数字、下划线、短横线和点"},
+		{10, "code", "编码", "规则编码不能包含空格、引号、尖括号等符号"},
 	}
 	if len(r.Problems) != len(wants) {
 		t.Fatalf("problems %+v", r.Problems)

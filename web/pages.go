@@ -137,3 +137,17 @@ func formInt(r *http.Request, name string) int64 {
 	n, _ := strconv.ParseInt(r.FormValue(name), 10, 64)
 	return n
 }
+
+// signedInPage renders a page for a signed-in person from what data finds
+// for the request, or the error page.
+func signedInPage(s *Server, w http.ResponseWriter, r *http.Request, name string, data func(*http.Request) (map[string]any, error)) {
+	if s.signedIn(w, r) == nil {
+		return
+	}
+	d, err := data(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, name, d)
+}

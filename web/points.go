@@ -608,15 +608,7 @@ func (s *Server) awardNewData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) awardNewPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.awardNewData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "award_new", data)
+	signedInPage(s, w, r, "award_new", s.awardNewData)
 }
 
 // readEvidence reads an optional photo from the form.
@@ -699,15 +691,7 @@ func (s *Server) awardBulkData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) awardBulkPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.awardBulkData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "award_bulk", data)
+	signedInPage(s, w, r, "award_bulk", s.awardBulkData)
 }
 
 // awardBulk awards a pasted list (one volunteer number or phone per line,
@@ -840,15 +824,7 @@ func (s *Server) personByKey(r *http.Request, orgID int64, key, field string) (i
 }
 
 func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.reviewData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "award_review", data)
+	signedInPage(s, w, r, "award_review", s.reviewData)
 }
 
 func (s *Server) reviewData(r *http.Request) (map[string]any, error) {
@@ -972,15 +948,7 @@ func (s *Server) claimData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) claimPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.claimData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "award_claim", data)
+	signedInPage(s, w, r, "award_claim", s.claimData)
 }
 
 // claim asks for points by a rule for oneself, or as a household head for
@@ -1166,15 +1134,7 @@ func (s *Server) householdsData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) householdsPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.householdsData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "households", data)
+	signedInPage(s, w, r, "households", s.householdsData)
 }
 
 // householdCreate makes a household: its org, head and members, named by
@@ -1247,15 +1207,7 @@ func (s *Server) appealsData(r *http.Request) (map[string]any, error) {
 const listPerPage = 50
 
 func (s *Server) appealsPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.appealsData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "appeals", data)
+	signedInPage(s, w, r, "appeals", s.appealsData)
 }
 
 // appealCreate appeals a line of one's own ledger, from that page.
@@ -1403,15 +1355,7 @@ func (s *Server) ledgerVerifyData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) ledgerVerifyPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.ledgerVerifyData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "ledger_verify", data)
+	signedInPage(s, w, r, "ledger_verify", s.ledgerVerifyData)
 }
 
 // ledgerVerify runs what `jifen verify` runs and shows its report; the

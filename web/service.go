@@ -142,15 +142,7 @@ func (s *Server) myServiceData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) myServicePage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.myServiceData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "service", data)
+	signedInPage(s, w, r, "service", s.myServiceData)
 }
 
 func (s *Server) myServiceFail(w http.ResponseWriter, r *http.Request, err error) {
@@ -290,15 +282,7 @@ func (s *Server) correctionsData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) correctionsPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.correctionsData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "corrections", data)
+	signedInPage(s, w, r, "corrections", s.correctionsData)
 }
 
 func (s *Server) answerCorrection(w http.ResponseWriter, r *http.Request) {
@@ -348,15 +332,7 @@ func (s *Server) transfersData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) transfersPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.transfersData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "transfers", data)
+	signedInPage(s, w, r, "transfers", s.transfersData)
 }
 
 func (s *Server) transfersFail(w http.ResponseWriter, r *http.Request, err error) {

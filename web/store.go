@@ -399,15 +399,7 @@ func (s *Server) ordersData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) ordersPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.ordersData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "orders", data)
+	signedInPage(s, w, r, "orders", s.ordersData)
 }
 
 // paycodeView is a pay code as the page and its script show it.
@@ -475,15 +467,7 @@ func (s *Server) spendable(r *http.Request, person int64) *int64 {
 }
 
 func (s *Server) paycodePage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.paycodeData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "paycode", data)
+	signedInPage(s, w, r, "paycode", s.paycodeData)
 }
 
 // failJSON answers a script's request with the API's error shape.
@@ -800,15 +784,7 @@ func (s *Server) storesData(r *http.Request) (map[string]any, error) {
 }
 
 func (s *Server) storesPage(w http.ResponseWriter, r *http.Request) {
-	if s.signedIn(w, r) == nil {
-		return
-	}
-	data, err := s.storesData(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "stores", data)
+	signedInPage(s, w, r, "stores", s.storesData)
 }
 
 // parseYuan reads an amount of yuan with at most two decimals as fen.

@@ -285,9 +285,12 @@ type Redemption struct {
 	ClerkID    *int64     `json:"clerk_id"`
 	TxID       *int64     `json:"transaction_id"`
 	RefundTxID *int64     `json:"refund_transaction_id"`
-	Reason     string     `json:"reason,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	DoneAt     *time.Time `json:"done_at"`
+	// RefundFromOrg: the sale's period was settled when it was refunded,
+	// so the org paid the points back, not the store.
+	RefundFromOrg bool       `json:"refund_from_org"`
+	Reason        string     `json:"reason,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	DoneAt        *time.Time `json:"done_at"`
 }
 
 // RedemptionInput asks for a sale (with a pay code or a card and PIN, by a
@@ -366,14 +369,19 @@ type SettlementLine struct {
 
 // Settlement is a store's statement for a period (2026-11, or 2026).
 type Settlement struct {
-	StoreID   int64            `json:"store_id"`
-	StoreName string           `json:"store_name"`
-	OrgName   string           `json:"org_name"`
-	Period    string           `json:"period"`
-	Sales     int              `json:"sales"`
-	Refunds   int              `json:"refunds"`
-	Points    int64            `json:"points"` // net: sales less refunds
-	ByOrg     []SettlementLine `json:"by_org"`
+	StoreID   int64  `json:"store_id"`
+	StoreName string `json:"store_name"`
+	OrgName   string `json:"org_name"`
+	Period    string `json:"period"`
+	Sales     int    `json:"sales"`
+	Refunds   int    `json:"refunds"`
+	Points    int64  `json:"points"` // net: sales less refunds
+	// Transferred is what settling moves out of the store's account: the
+	// period's sales less the refunds of them the store paid itself. A
+	// refund of a sale from an already settled period was paid by the org
+	// and lowers Points (the money due) but not Transferred.
+	Transferred int64            `json:"transferred"`
+	ByOrg       []SettlementLine `json:"by_org"`
 	// AmountFen is what the store's org owes: Points at the store's rate.
 	AmountFen   int64         `json:"amount_fen"`
 	FenPerPoint int64         `json:"fen_per_point"`

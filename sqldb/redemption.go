@@ -168,6 +168,14 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 		}
 	}
 	if code := jifen.ErrorCode(err); code == "invalid_paycode" || code == "invalid_pin" {
+		// A retry racing its first try finds the code spent by that try:
+		// the answer is the first try's sale, not a wrong code.
+		var first int64
+		var hash string
+		if qerr := s.db.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, strings.TrimSpace(in.Key)).
+			Scan(&first, &hash); qerr == nil && hash == redemptionRequestHash(in) {
+			return s.redemption(ctx, first)
+		}
 		if ferr := s.db.recordFailure(ctx, throttle); ferr != nil {
 			return nil, ferr
 		}
@@ -235,6 +243,7 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	sort.Slice(lines, func(i, j int) bool { return lines[i].ItemID < lines[j].ItemID })
 	var total int64
 	day := localDay(now)
+	stocked := map[int64]bool{}
 	for i, l := range lines {
 		it, err := getItem(ctx, t, l.ItemID)
 		if err != nil || it.StoreID != st.ID {
@@ -256,6 +265,7 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 			}
 		}
 		if it.Stock != nil {
+			stocked[it.ID] = true
 			res, err := t.exec(ctx, "UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ?", l.Quantity, it.ID, l.Quantity)
 			if err != nil {
 				return 0, err
@@ -297,6 +307,9 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 			id, l.ItemID, l.Name, l.Quantity, l.Points); err != nil {
 			return 0, err
 		}
+		if !stocked[l.ItemID] {
+			continue // unlimited: no stock, so no movement
+		}
 		if err := t.movement(ctx, l.ItemID, -l.Quantity, map[bool]string{true: "sale", false: "order"}[counter], "", &id); err != nil {
 			return 0, err
 		}
@@ -330,7 +343,7 @@ type redemptionRow struct {
 }
 
 const redemptionCols = `r.id, r.store_id, s.name, s.org_path, r.person_id, p.name, r.household_id, r.account_id, r.status, r.points, r.pickup_code,
-	r.held_until, r.clerk_id, r.tx_id, r.refund_tx_id, r.reason, r.created_at, r.done_at`
+	r.held_until, r.clerk_id, r.tx_id, r.refund_tx_id, r.refund_from_org, r.reason, r.created_at, r.done_at`
 
 const redemptionFrom = ` FROM redemptions r JOIN stores s ON s.id = r.store_id JOIN people p ON p.id = r.person_id`
 
@@ -340,7 +353,7 @@ func scanRedemption(row interface{ Scan(...any) error }) (*redemptionRow, error)
 	var hh, clerk, tx, refund sql.NullInt64
 	var held, done sql.NullTime
 	if err := row.Scan(&r.ID, &r.StoreID, &r.StoreName, &out.storePath, &r.PersonID, &r.PersonName, &hh, &out.accountID, &r.Status, &r.Points,
-		&r.PickupCode, &held, &clerk, &tx, &refund, &r.Reason, &r.CreatedAt, &done); err != nil {
+		&r.PickupCode, &held, &clerk, &tx, &refund, &r.RefundFromOrg, &r.Reason, &r.CreatedAt, &done); err != nil {
 		return nil, err
 	}
 	r.HouseholdID, r.ClerkID, r.TxID, r.RefundTxID = nullID(hh), nullID(clerk), nullID(tx), nullID(refund)
@@ -418,25 +431,44 @@ func (t *Tx) lockedRedemption(ctx context.Context, id int64) (*redemptionRow, er
 // a refund transaction (from the store's account, or from its org's
 // issuance account when the sale's period is already settled) and stock
 // movements.
-func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string) (int64, error) {
+func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string) (int64, bool, error) {
 	st, err := getStore(ctx, t, r.StoreID)
 	if err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	// Rows are taken in the order a sale takes them (the buyer's account,
+	// the items, then the store's account), so a sale and a give-back
+	// never wait on each other in a circle.
+	if err := t.lockAccount(ctx, r.accountID); err != nil {
+		return 0, false, err
+	}
+	for _, l := range r.Lines {
+		res, err := t.exec(ctx, "UPDATE items SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL", l.Quantity, l.ItemID)
+		if err != nil {
+			return 0, false, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			id := r.ID
+			if err := t.movement(ctx, l.ItemID, l.Quantity, kind, reason, &id); err != nil {
+				return 0, false, err
+			}
+		}
 	}
 	from, err := t.account(ctx, jifen.AccountStore, st.ID)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
+	fromOrg := false
 	if r.DoneAt != nil {
-		settled, err := t.settled(ctx, st.ID, *r.DoneAt)
-		if err != nil {
-			return 0, err
+		if fromOrg, err = t.settled(ctx, st.ID, *r.DoneAt); err != nil {
+			return 0, false, err
 		}
-		if settled {
+		if fromOrg {
 			// The store has been paid for this sale: the refund lands in
-			// the next statement, paid from what the org issues.
+			// the statement of the period it is made in, paid from what
+			// the org issues.
 			if from, err = t.account(ctx, jifen.AccountIssuance, st.OrgID); err != nil {
-				return 0, err
+				return 0, false, err
 			}
 		}
 	}
@@ -445,21 +477,9 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 		Reason:   fmt.Sprintf("%s：%s（%s）", st.Name, map[string]string{"refund": "退货", "cancel": "取消预订", "release": "超时未取"}[kind], reason),
 		Postings: []jifen.Posting{{AccountID: from.ID, Amount: -r.Points}, {AccountID: r.accountID, Amount: r.Points}}})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	for _, l := range r.Lines {
-		res, err := t.exec(ctx, "UPDATE items SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL", l.Quantity, l.ItemID)
-		if err != nil {
-			return 0, err
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			id := r.ID
-			if err := t.movement(ctx, l.ItemID, l.Quantity, kind, reason, &id); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return tx.ID, nil
+	return tx.ID, fromOrg, nil
 }
 
 // settled reports whether the month or year holding t is settled for a
@@ -493,7 +513,7 @@ func (s *StoreService) Confirm(ctx context.Context, id int64) (*jifen.Redemption
 		if r.HeldUntil != nil && !s.db.now().Before(*r.HeldUntil) {
 			// Too late: the counter may have rung it up again since. The
 			// sale is released here and now, as the sweeper would.
-			txID, err := tx.giveBack(ctx, r, "release", "")
+			txID, _, err := tx.giveBack(ctx, r, "release", "")
 			if err != nil {
 				return err
 			}
@@ -571,7 +591,7 @@ func (s *StoreService) Cancel(ctx context.Context, id int64) (*jifen.Redemption,
 		if r.Status != jifen.RedemptionHeld && r.Status != jifen.RedemptionConfirming {
 			return jifen.Conflict("not_cancellable", "只有待取货或待确认的兑换可以取消（"+r.Status.Zh()+"）", "Only an order not yet handed over can be cancelled")
 		}
-		txID, err := tx.giveBack(ctx, r, "cancel", "")
+		txID, _, err := tx.giveBack(ctx, r, "cancel", "")
 		if err != nil {
 			return err
 		}
@@ -620,11 +640,12 @@ func (s *StoreService) Refund(ctx context.Context, id int64, reason string) (*ji
 		case r.DoneAt != nil && s.db.now().After(r.DoneAt.AddDate(0, 0, st.RefundDays)):
 			return jifen.Conflict("refund_window_closed", fmt.Sprintf("已超过%d天的退货期限", st.RefundDays), fmt.Sprintf("Refunds close after %d days", st.RefundDays))
 		}
-		txID, err := tx.giveBack(ctx, r, "refund", reason)
+		txID, fromOrg, err := tx.giveBack(ctx, r, "refund", reason)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, "UPDATE redemptions SET status = 'refunded', refund_tx_id = ?, refunded_at = ?, reason = ? WHERE id = ?", txID, s.db.now(), reason, id); err != nil {
+		if _, err := tx.exec(ctx, "UPDATE redemptions SET status = 'refunded', refund_tx_id = ?, refunded_at = ?, reason = ?, refund_from_org = ? WHERE id = ?",
+			txID, s.db.now(), reason, fromOrg, id); err != nil {
 			return err
 		}
 		if err := tx.sendMessage(ctx, r.PersonID, "兑换已退货", fmt.Sprintf("您在%s的兑换已退货，%d积分已退回。原因：%s", st.Name, r.Points, reason)); err != nil {
@@ -674,7 +695,7 @@ func (s *StoreService) ReleaseExpired(ctx context.Context) (int, error) {
 			if (r.Status != jifen.RedemptionHeld && r.Status != jifen.RedemptionConfirming) || r.HeldUntil == nil || !r.HeldUntil.Before(s.db.now()) {
 				return nil
 			}
-			txID, err := tx.giveBack(ctx, r, "release", "")
+			txID, _, err := tx.giveBack(ctx, r, "release", "")
 			if err != nil {
 				return err
 			}

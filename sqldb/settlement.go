@@ -29,9 +29,14 @@ func statement(ctx context.Context, q querier, st *storeRow, period string, from
 		}
 		l.Points += points
 	}
-	rows, err := q.query(ctx, `SELECT r.id, o.id, o.name, r.points, r.done_at >= ? AND r.done_at < ?, r.refunded_at IS NOT NULL AND r.refunded_at >= ? AND r.refunded_at < ?
+	// A sale counts in the period it was handed over; a refund the store
+	// paid counts against its sale's period (which was still open); a
+	// refund the org paid (its sale's period was settled) counts in the
+	// period it was made, in the money due only.
+	rows, err := q.query(ctx, `SELECT r.id, o.id, o.name, r.points, r.done_at >= ? AND r.done_at < ?, r.status = 'refunded', r.refund_from_org,
+		r.refunded_at IS NOT NULL AND r.refunded_at >= ? AND r.refunded_at < ?
 		FROM redemptions r JOIN people p ON p.id = r.person_id JOIN orgs o ON o.id = p.home_org_id
-		WHERE r.store_id = ? AND ((r.done_at >= ? AND r.done_at < ?) OR (r.status = 'refunded' AND r.refunded_at >= ? AND r.refunded_at < ?))
+		WHERE r.store_id = ? AND ((r.done_at >= ? AND r.done_at < ?) OR (r.refund_from_org AND r.refunded_at >= ? AND r.refunded_at < ?))
 		ORDER BY r.id`, from.UTC(), to.UTC(), from.UTC(), to.UTC(), st.ID, from.UTC(), to.UTC(), from.UTC(), to.UTC())
 	if err != nil {
 		return nil, err
@@ -40,17 +45,24 @@ func statement(ctx context.Context, q querier, st *storeRow, period string, from
 	for rows.Next() {
 		var id, org, points int64
 		var name string
-		var sold, refunded bool
-		if err := rows.Scan(&id, &org, &name, &points, &sold, &refunded); err != nil {
+		var sold, refunded, byOrg, refundedIn bool
+		if err := rows.Scan(&id, &org, &name, &points, &sold, &refunded, &byOrg, &refundedIn); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if sold {
 			out.Sales++
 			out.Points += points
+			out.Transferred += points
 			add(org, name, points)
+			if refunded && !byOrg {
+				out.Refunds++
+				out.Points -= points
+				out.Transferred -= points
+				add(org, name, -points)
+			}
 		}
-		if refunded {
+		if refunded && byOrg && refundedIn {
 			out.Refunds++
 			out.Points -= points
 			add(org, name, -points)
@@ -81,9 +93,9 @@ func loadSettled(ctx context.Context, q querier, out *jifen.Settlement) error {
 	var byOrg string
 	var tx sql.NullInt64
 	var at time.Time
-	err := q.queryRow(ctx, `SELECT sales, refunds, points, amount_fen, fen_per_point, by_org, tx_id, block_hash, settled_at
+	err := q.queryRow(ctx, `SELECT sales, refunds, points, transferred, amount_fen, fen_per_point, by_org, tx_id, block_hash, settled_at
 		FROM settlements WHERE store_id = ? AND period = ?`, out.StoreID, out.Period).
-		Scan(&out.Sales, &out.Refunds, &out.Points, &out.AmountFen, &out.FenPerPoint, &byOrg, &tx, &out.BlockHash, &at)
+		Scan(&out.Sales, &out.Refunds, &out.Points, &out.Transferred, &out.AmountFen, &out.FenPerPoint, &byOrg, &tx, &out.BlockHash, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -175,14 +187,14 @@ func (s *StoreService) Settle(ctx context.Context, storeID int64, period string)
 			return err
 		}
 		var txID any
-		if out.Points > 0 {
+		if out.Transferred > 0 {
 			issuer, err := tx.account(ctx, jifen.AccountIssuance, st.OrgID)
 			if err != nil {
 				return err
 			}
 			t, err := tx.post(ctx, jifen.TxInput{Kind: jifen.TxSettlement, Key: fmt.Sprintf("settlement:%d:%s", st.ID, period), OrgID: st.OrgID,
 				Reason:   fmt.Sprintf("%s %s 结算：%d笔，%d积分，应付%s元", st.Name, period, out.Sales, out.Points, jifen.Yuan(out.AmountFen)),
-				Postings: []jifen.Posting{{AccountID: storeAcct.ID, Amount: -out.Points}, {AccountID: issuer.ID, Amount: out.Points}}})
+				Postings: []jifen.Posting{{AccountID: storeAcct.ID, Amount: -out.Transferred}, {AccountID: issuer.ID, Amount: out.Transferred}}})
 			if err != nil {
 				return err
 			}
@@ -195,8 +207,8 @@ func (s *StoreService) Settle(ctx context.Context, storeID int64, period string)
 			block = b.Hash
 		}
 		byOrg, _ := json.Marshal(out.ByOrg)
-		if _, err := tx.exec(ctx, `INSERT INTO settlements (store_id, period, sales, refunds, points, amount_fen, fen_per_point, by_org, tx_id, block_hash, settled_by, settled_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, st.ID, period, out.Sales, out.Refunds, out.Points, out.AmountFen, out.FenPerPoint, string(byOrg),
+		if _, err := tx.exec(ctx, `INSERT INTO settlements (store_id, period, sales, refunds, points, transferred, amount_fen, fen_per_point, by_org, tx_id, block_hash, settled_by, settled_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, st.ID, period, out.Sales, out.Refunds, out.Points, out.Transferred, out.AmountFen, out.FenPerPoint, string(byOrg),
 			txID, block, actorID(a), s.db.now()); err != nil {
 			return err
 		}

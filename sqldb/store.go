@@ -541,6 +541,11 @@ func (s *StoreService) StockTake(ctx context.Context, id, counted int64, reason 
 		return nil, jifen.Invalid("reason", "盘点调整必须说明原因", "A stock-take needs a reason")
 	}
 	err := s.db.inTx(ctx, func(tx *Tx) error {
+		// The difference is worked out under the item's row lock, so a
+		// sale beside the count is recorded on one side of it.
+		if _, err := tx.exec(ctx, "UPDATE items SET stock = stock WHERE id = ?", id); err != nil {
+			return err
+		}
 		it, st, err := s.manageItem(ctx, tx, id)
 		if err != nil {
 			return err

@@ -22,10 +22,12 @@ import (
 // statementLine is one line of a statement's detail.
 type statementLine = certpdf.StatementLine
 
-// statementLines works out a statement's detail from its redemptions: a
-// sale completed in the period is a line; a refund made in the period is
-// a line of its own, dated by its ledger transaction (a sale of a settled
-// period refunded later lands in the later period's statement).
+// statementLines works out a statement's detail from its redemptions, as
+// the service counts them: a sale completed in the period is a line; a
+// refund is a line of its own, dated by its ledger transaction, in its
+// sale's statement when the store paid it back (the sale's period was
+// still open) and in the statement of the period it was made in when the
+// org did (the sale's period was settled).
 func (s *Server) statementLines(r *http.Request, st *jifen.Settlement) ([]statementLine, error) {
 	from, to, err := jifen.ParsePeriod(st.Period)
 	if err != nil {
@@ -45,7 +47,7 @@ func (s *Server) statementLines(r *http.Request, st *jifen.Settlement) ([]statem
 			if err != nil {
 				return nil, err
 			}
-			if in(tx.CreatedAt) {
+			if o.RefundFromOrg && in(tx.CreatedAt) || !o.RefundFromOrg && o.DoneAt != nil && in(*o.DoneAt) {
 				l := line
 				l.At, l.Points, l.Refund = tx.CreatedAt, -o.Points, true
 				out = append(out, l)

@@ -94,6 +94,9 @@ CREATE TABLE redemptions (
     created_at TIMESTAMPTZ NOT NULL,
     done_at TIMESTAMPTZ,
     refunded_at TIMESTAMPTZ,
+    -- A refund of a sale whose period was already settled is paid from
+    -- the org's issuance account, not the store's.
+    refund_from_org BOOLEAN NOT NULL DEFAULT FALSE,
     UNIQUE (created_by, idem_key)
 );
 CREATE INDEX redemptions_person ON redemptions(person_id, created_at);
@@ -118,6 +121,7 @@ CREATE TABLE settlements (
     sales BIGINT NOT NULL,
     refunds BIGINT NOT NULL,
     points BIGINT NOT NULL,
+    transferred BIGINT NOT NULL,
     amount_fen BIGINT NOT NULL,
     fen_per_point BIGINT NOT NULL,
     by_org TEXT NOT NULL,

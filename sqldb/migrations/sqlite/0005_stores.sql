@@ -94,6 +94,9 @@ CREATE TABLE redemptions (
     created_at TIMESTAMP NOT NULL,
     done_at TIMESTAMP,
     refunded_at TIMESTAMP,
+    -- A refund of a sale whose period was already settled is paid from
+    -- the org's issuance account, not the store's.
+    refund_from_org BOOLEAN NOT NULL DEFAULT FALSE,
     UNIQUE (created_by, idem_key)
 );
 CREATE INDEX redemptions_person ON redemptions(person_id, created_at);
@@ -118,6 +121,7 @@ CREATE TABLE settlements (
     sales INTEGER NOT NULL,
     refunds INTEGER NOT NULL,
     points INTEGER NOT NULL,
+    transferred INTEGER NOT NULL,
     amount_fen INTEGER NOT NULL,
     fen_per_point INTEGER NOT NULL,
     by_org TEXT NOT NULL,

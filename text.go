@@ -27,7 +27,7 @@ func CleanText(s string) string {
 
 // CheckName checks a required single-line name of at most max characters.
 func CheckName(field, s string, max int) error {
-	if s == "" {
+	if CleanText(s) == "" {
 		return Invalid(field, "名称不能为空", "Name is required")
 	}
 	if n := utf8.RuneCountInString(s); n > max {

@@ -368,9 +368,9 @@ type AwardInput struct {
 	// Key is the idempotency key; a retry with the same key and the same
 	// request returns the first award.
 	Key string `json:"-"`
-	// Evidence is a photo (JPEG or PNG); it is re-encoded without its
-	// metadata before it is stored.
-	Evidence []byte `json:"-"`
+	// Evidence is a photo (JPEG or PNG; base64 in JSON); it is re-encoded
+	// without its metadata before it is stored.
+	Evidence []byte `json:"photo,omitempty"`
 	// Source is set by the service (manual or bulk); callers leave it.
 	Source string `json:"-"`
 }

@@ -73,6 +73,8 @@ type StoreInput struct {
 	FenPerPoint  int64     `json:"fen_per_point"`
 	HoldHours    int       `json:"hold_hours"`
 	RefundDays   int       `json:"refund_days"`
+	// Archived closes the store (on an edit): no sales, not listed to residents.
+	Archived bool `json:"archived"`
 }
 
 // Validate normalises and checks the input.
@@ -190,6 +192,8 @@ type ItemInput struct {
 	ValidFrom      string      `json:"valid_from"`
 	ValidTo        string      `json:"valid_to"`
 	Photo          []byte      `json:"-"`
+	// Archived takes the item off sale (on an edit); past sales keep it.
+	Archived bool `json:"archived"`
 }
 
 // MaxItemPoints bounds an item's price.

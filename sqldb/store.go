@@ -166,8 +166,10 @@ func (s *StoreService) UpdateStore(ctx context.Context, id int64, in jifen.Store
 	}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(ctx, `UPDATE stores SET name = ?, kind = ?, address = ?, lat = ?, lon = ?, hours = ?, serves_org_id = ?, serves_path = ?,
-			confirm_above = ?, fen_per_point = ?, hold_hours = ?, refund_days = ? WHERE id = ?`,
-			in.Name, in.Kind, in.Address, in.Lat, in.Lon, in.Hours, sid, sp, in.ConfirmAbove, in.FenPerPoint, in.HoldHours, in.RefundDays, id); err != nil {
+			confirm_above = ?, fen_per_point = ?, hold_hours = ?, refund_days = ?,
+			archived_at = CASE WHEN ? THEN COALESCE(archived_at, ?) ELSE NULL END WHERE id = ?`,
+			in.Name, in.Kind, in.Address, in.Lat, in.Lon, in.Hours, sid, sp, in.ConfirmAbove, in.FenPerPoint, in.HoldHours, in.RefundDays,
+			in.Archived, s.db.now(), id); err != nil {
 			return err
 		}
 		return tx.audit(ctx, st.OrgID, st.path, "store.update", "store", id, in.Name)
@@ -422,7 +424,8 @@ func (s *StoreService) UpdateItem(ctx context.Context, id int64, in jifen.ItemIn
 	}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(ctx, `UPDATE items SET name = ?, points = ?, per_person_limit = ?, limit_period = ?, low_stock = ?, valid_from = ?, valid_to = ?,
-			photo = COALESCE(?, photo) WHERE id = ?`, in.Name, in.Points, in.PerPersonLimit, in.LimitPeriod, in.LowStock, in.ValidFrom, in.ValidTo, pic, id); err != nil {
+			photo = COALESCE(?, photo), archived_at = CASE WHEN ? THEN COALESCE(archived_at, ?) ELSE NULL END WHERE id = ?`,
+			in.Name, in.Points, in.PerPersonLimit, in.LimitPeriod, in.LowStock, in.ValidFrom, in.ValidTo, pic, in.Archived, s.db.now(), id); err != nil {
 			return err
 		}
 		return tx.audit(ctx, st.OrgID, st.path, "item.update", "item", id, fmt.Sprintf("%s %d分", in.Name, in.Points))

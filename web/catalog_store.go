@@ -13,7 +13,9 @@ func init() {
 // catalogue, pay codes and orders, the counter, the admin pages of
 // stores, items and stock, and settlements.
 var storeCatalog = map[string][2]string{
-	"nav.shop": {"积分商城", "Points mall"}, "nav.stores": {"商店管理", "Stores"},
+	"item.archived":     {"下架（停止兑换，已兑记录保留）", "Off sale (past sales are kept)"},
+	"store.archive_box": {"停业（不再兑换，不向居民显示）", "Closed (no sales, hidden from residents)"},
+	"nav.shop":          {"积分商城", "Points mall"}, "nav.stores": {"商店管理", "Stores"},
 	"home.tile.shop": {"积分商城", "Points mall"}, "home.tile.paycode": {"我的付款码", "My pay code"},
 	"home.tile.orders": {"我的订单", "My orders"}, "home.tile.counter": {"收银台", "Counter"},
 	"home.tile.stores": {"积分超市管理", "Stores"},

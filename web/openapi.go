@@ -108,6 +108,9 @@ func schema(t reflect.Type) map[string]any {
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return map[string]any{"type": "string", "format": "byte"} // encoding/json's base64
+		}
 		return map[string]any{"type": "array", "items": schema(t.Elem())}
 	case reflect.Map:
 		return map[string]any{"type": "object"}

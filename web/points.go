@@ -59,7 +59,7 @@ func init() {
 // photoUpload names the pages that take a photo or a spreadsheet, which
 // get the upload body limit: a phone's photo is several megabytes.
 func photoUpload(path string) bool {
-	return path == "/me/claim" || path == "/awards" || path == "/awards/bulk" || strings.HasSuffix(path, "/rules/import")
+	return path == "/me/claim" || path == "/awards" || path == "/awards/bulk" || path == "/api/v1/awards" || strings.HasSuffix(path, "/rules/import")
 }
 
 // maxPhoto bounds an evidence photo as read from the form.

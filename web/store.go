@@ -817,7 +817,8 @@ func parseCoord(field, v string) (*float64, error) {
 // storeInput reads the store form.
 func storeInput(r *http.Request) (jifen.StoreInput, error) {
 	in := jifen.StoreInput{OrgID: formInt(r, "org_id"), Name: r.FormValue("name"), Kind: jifen.StoreKind(r.FormValue("kind")),
-		Address: r.FormValue("address"), Hours: r.FormValue("opening_hours"), ServesOrgID: formInt(r, "serves_org_id")}
+		Address: r.FormValue("address"), Hours: r.FormValue("opening_hours"), ServesOrgID: formInt(r, "serves_org_id"),
+		Archived: r.FormValue("archived") == "yes"}
 	var err error
 	if in.Lat, err = parseCoord("lat", r.FormValue("lat")); err != nil {
 		return in, err
@@ -852,6 +853,9 @@ func storeValues(st *jifen.Store) url.Values {
 	v := url.Values{"name": {st.Name}, "kind": {string(st.Kind)}, "address": {st.Address}, "opening_hours": {st.Hours},
 		"confirm_above": {strconv.FormatInt(st.ConfirmAbove, 10)}, "fen_per_point": {jifen.Yuan(st.FenPerPoint)},
 		"hold_hours": {strconv.Itoa(st.HoldHours)}, "refund_days": {strconv.Itoa(st.RefundDays)}}
+	if st.Archived {
+		v.Set("archived", "yes")
+	}
 	if st.Lat != nil && st.Lon != nil {
 		v.Set("lat", strconv.FormatFloat(*st.Lat, 'f', -1, 64))
 		v.Set("lon", strconv.FormatFloat(*st.Lon, 'f', -1, 64))
@@ -939,7 +943,7 @@ func (s *Server) storeEditData(r *http.Request, id int64) (map[string]any, error
 // itemInput reads the item form, with its photo when one was sent.
 func itemInput(r *http.Request) (jifen.ItemInput, error) {
 	in := jifen.ItemInput{Name: r.FormValue("name"), LimitPeriod: jifen.LimitPeriod(r.FormValue("limit_period")),
-		ValidFrom: r.FormValue("valid_from"), ValidTo: r.FormValue("valid_to")}
+		ValidFrom: r.FormValue("valid_from"), ValidTo: r.FormValue("valid_to"), Archived: r.FormValue("archived") == "yes"}
 	var err error
 	if in.Points, err = formNumber(r, "points"); err != nil {
 		return in, jifen.Invalid("points", "请填写整数", "Enter a whole number")
@@ -998,6 +1002,9 @@ func itemValues(it *jifen.Item) url.Values {
 		"valid_from": {it.ValidFrom}, "valid_to": {it.ValidTo}, "low_stock": {strconv.FormatInt(it.LowStock, 10)}}
 	if it.PerPersonLimit > 0 {
 		v.Set("per_person_limit", strconv.FormatInt(it.PerPersonLimit, 10))
+	}
+	if it.Archived {
+		v.Set("archived", "yes")
 	}
 	return v
 }

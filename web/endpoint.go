@@ -19,6 +19,10 @@ type optionalBody interface{ optional() }
 // what); a JSON body decoded into In unless In is none (400 when it cannot
 // be read); then fn's result written with status, or no body for 204.
 func endpoint[In, Out any](s *Server, what string, status int, fn func(r *http.Request, id int64, in *In) (Out, error)) http.HandlerFunc {
+	// Routes are registered as handle(route, endpoint(…)): the endpoint is
+	// built first, so it leaves its status for handle to put on the route
+	// (and the OpenAPI document to say).
+	s.nextStatus = status
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.signedIn(w, r) == nil {
 			return

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -70,6 +71,9 @@ func responses(rt Route) map[string]any {
 	}
 	if rt.Method == "DELETE" {
 		ok = "204"
+	}
+	if rt.Status != 0 {
+		ok = strconv.Itoa(rt.Status)
 	}
 	out := map[string]any{}
 	okResp := map[string]any{"description": "OK"}

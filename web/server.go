@@ -67,6 +67,9 @@ type Server struct {
 	dur    *prometheus.HistogramVec
 	// now is the clock; tests replace it.
 	now func() time.Time
+	// nextStatus is the success status of the endpoint built for the route
+	// being registered; see endpoint.
+	nextStatus int
 }
 
 //go:embed templates
@@ -117,12 +120,17 @@ type Route struct {
 	Summary string // for the OpenAPI document
 	Body    any    // example request body type, for the OpenAPI document
 	Resp    any    // example response type
+	Status  int    // the success status of an API route, when known
 }
 
 // Routes lists every route the server answers.
 func (s *Server) Routes() []Route { return s.routes }
 
 func (s *Server) handle(rt Route, h http.HandlerFunc) {
+	if rt.API && rt.Status == 0 {
+		rt.Status = s.nextStatus
+	}
+	s.nextStatus = 0
 	s.routes = append(s.routes, rt)
 	s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
 		notePattern(r)

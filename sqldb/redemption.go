@@ -134,7 +134,11 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 		return nil, jifen.Errorf(jifen.KindNotFound, "not_found", "store_id", "积分超市或商户不存在", "No such store")
 	}
 	counter := in.Paycode != "" || in.VolunteerNo != ""
-	throttle := ""
+	type throttle struct {
+		key   string
+		limit int
+	}
+	var throttles []throttle
 	if counter {
 		ok, err := sells(ctx, s.db, a, st)
 		if err != nil {
@@ -143,14 +147,20 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 		if !ok {
 			return nil, errNotClerk
 		}
-		throttle = "paycode:clerk:" + strconv.FormatInt(a.PersonID, 10)
+		// Wrong pay codes count against the counter; wrong PINs against the
+		// card and, more loosely, against the counter too, so one clerk
+		// cannot try ten PINs on each of many cards.
+		throttles = []throttle{{"paycode:clerk:" + strconv.FormatInt(a.PersonID, 10), maxPaycodeFailures}}
 		if in.Paycode == "" {
-			throttle = "pin:card:" + strings.TrimSpace(in.VolunteerNo)
+			throttles = []throttle{{"pin:card:" + strings.TrimSpace(in.VolunteerNo), maxPaycodeFailures},
+				{"pin:clerk:" + strconv.FormatInt(a.PersonID, 10), 3 * maxPaycodeFailures}}
 		}
-		if n, err := s.db.failures(ctx, throttle); err != nil {
-			return nil, err
-		} else if n >= maxPaycodeFailures {
-			return nil, ErrThrottled
+		for _, th := range throttles {
+			if n, err := s.db.failures(ctx, th.key); err != nil {
+				return nil, err
+			} else if n >= th.limit {
+				return nil, ErrThrottled
+			}
 		}
 	}
 	if st.Archived {
@@ -176,8 +186,10 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 			Scan(&first, &hash); qerr == nil && hash == redemptionRequestHash(in) {
 			return s.redemption(ctx, first)
 		}
-		if ferr := s.db.recordFailure(ctx, throttle); ferr != nil {
-			return nil, ferr
+		for _, th := range throttles {
+			if ferr := s.db.recordFailure(ctx, th.key); ferr != nil {
+				return nil, ferr
+			}
 		}
 	}
 	if err != nil {
@@ -224,7 +236,7 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 		}
 		pinGiven = true
 	}
-	if counter && buyer == a.PersonID && !a.IsSuperAdmin() {
+	if counter && buyer == a.PersonID {
 		return 0, jifen.Conflict("self_approval", "店员不能给自己收银，请由其他店员操作", "A clerk cannot ring up their own purchase")
 	}
 	g, err := t.resolveTarget(ctx, buyer, 0)

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"fmt"
 	"testing"
 
 	"jifen"
@@ -41,5 +42,27 @@ func TestArchiveItemAndStore(t *testing.T) {
 		if list := must(stores.Stores(f.resident.ctx, false))(t); len(list) != 0 {
 			t.Fatalf("a closed store is listed to residents: %+v", list)
 		}
+	})
+}
+
+// TestPINGuessesAcrossCardsAreThrottled: a counter trying PINs on many
+// cards is stopped, not only each card.
+func TestPINGuessesAcrossCardsAreThrottled(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFx(t, db)
+		stores := sqldb.NewStoreService(db)
+		st := must(stores.CreateStore(f.adminA.ctx, jifen.StoreInput{OrgID: f.villageA.ID, Name: "城关村积分超市"}))(t)
+		it := must(stores.CreateItem(f.adminA.ctx, st.ID, jifen.ItemInput{Name: "毛巾", Points: 5}))(t)
+		clerk := f.user(t, "店员", f.villageA, nil, "")
+		must(0, stores.AddClerk(f.adminA.ctx, st.ID, clerk.p.ID))(t)
+		try := func(i int) error {
+			_, err := stores.Redeem(clerk.ctx, jifen.RedemptionInput{StoreID: st.ID, VolunteerNo: fmt.Sprintf("2026%08d", i), PIN: "000000",
+				Key: fmt.Sprint("k", i), Lines: []jifen.Line{{ItemID: it.ID, Quantity: 1}}})
+			return err
+		}
+		for i := range 30 {
+			wantErr(t, try(i), jifen.KindInvalid, "invalid_pin", "pin")
+		}
+		wantErr(t, try(99), jifen.KindTooMany, "too_many_attempts", "")
 	})
 }

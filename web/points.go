@@ -1443,19 +1443,30 @@ func (s *Server) householdLedgerExport(w http.ResponseWriter, r *http.Request) {
 // exportPage is how many lines an export reads at a time.
 const exportPage = 100
 
-func (s *Server) ledgerExport(w http.ResponseWriter, r *http.Request, f jifen.LedgerFilter, title, file string) {
-	var lines []*jifen.LedgerLine
+// allPages reads a paged list to its end (or the last page anyone may ask
+// for), for an export.
+func allPages[T any](fetch func(page int) ([]T, int, error)) ([]T, error) {
+	var out []T
 	for page := 1; ; page++ {
-		f.Page, f.PerPage = page, exportPage
-		got, total, err := s.svc.Points.Ledger(r.Context(), f)
+		got, total, err := fetch(page)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
-		lines = append(lines, got...)
-		if len(got) == 0 || len(lines) >= total || page >= jifen.MaxPage {
-			break
+		out = append(out, got...)
+		if len(got) == 0 || len(out) >= total || page >= jifen.MaxPage {
+			return out, nil
 		}
+	}
+}
+
+func (s *Server) ledgerExport(w http.ResponseWriter, r *http.Request, f jifen.LedgerFilter, title, file string) {
+	lines, err := allPages(func(page int) ([]*jifen.LedgerLine, int, error) {
+		f.Page, f.PerPage = page, exportPage
+		return s.svc.Points.Ledger(r.Context(), f)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	var buf bytes.Buffer
 	if err := writeLedgerXLSX(&buf, title, lines); err != nil {
@@ -1479,18 +1490,13 @@ func (s *Server) awardsExport(w http.ResponseWriter, r *http.Request) {
 		}
 		title = o.Name + title
 	}
-	var awards []*jifen.Award
-	for page := 1; ; page++ {
+	awards, err := allPages(func(page int) ([]*jifen.Award, int, error) {
 		f.Page, f.PerPage = page, exportPage
-		got, total, err := s.svc.Points.Awards(r.Context(), f)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		awards = append(awards, got...)
-		if len(got) == 0 || len(awards) >= total || page >= jifen.MaxPage {
-			break
-		}
+		return s.svc.Points.Awards(r.Context(), f)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	var buf bytes.Buffer
 	if err := writeAwardsXLSX(&buf, title, awards); err != nil {

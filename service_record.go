@@ -40,13 +40,13 @@ const (
 	HowCorrection = "correction"
 )
 
-// Star thresholds in verified hours (星级志愿者).
-var starHours = [5]int{100, 300, 600, 1000, 1500}
+// StarHours are the star thresholds in verified hours (星级志愿者).
+var StarHours = [5]int{100, 300, 600, 1000, 1500}
 
 // Stars returns the star level (0-5) for verified minutes.
 func Stars(minutes int) int {
 	n := 0
-	for _, h := range starHours {
+	for _, h := range StarHours {
 		if minutes >= h*60 {
 			n++
 		}
@@ -56,7 +56,7 @@ func Stars(minutes int) int {
 
 // NextStar returns the hours needed for the next star, 0 at five stars.
 func NextStar(minutes int) int {
-	for _, h := range starHours {
+	for _, h := range StarHours {
 		if minutes < h*60 {
 			return h
 		}

@@ -1350,6 +1350,9 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 				if err != nil {
 					return err
 				}
+				if err := tx.tallyService(ctx, pid, act.OrgID, act.OrgPath, first, int64(r.minutes), 1); err != nil {
+					return err
+				}
 				// Verified hours earn points through the service-hours rule.
 				if err := tx.awardService(ctx, recordID, pid, act, int64(r.minutes), r.how, localDay(first)); err != nil {
 					return err

@@ -214,14 +214,17 @@ func (t *Tx) reverseAward(ctx context.Context, aw *awardRow, reason string) erro
 	if _, err := t.exec(ctx, "UPDATE awards SET status = 'reversed' WHERE id = ?", aw.ID); err != nil {
 		return err
 	}
+	key := int64(0)
+	if aw.PersonID != nil {
+		key = *aw.PersonID
+	} else if aw.HouseholdID != nil {
+		key = *aw.HouseholdID
+	}
+	if err := t.tallyPoints(ctx, aw.OrgID, aw.path, aw.onDay, aw.Source, key, aw.Points, -1); err != nil {
+		return err
+	}
 	if aw.Points > 0 && aw.PostedAt != nil {
 		// The same stripe the award took from: see postAward's subject.
-		key := int64(0)
-		if aw.PersonID != nil {
-			key = *aw.PersonID
-		} else if aw.HouseholdID != nil {
-			key = *aw.HouseholdID
-		}
 		if err := t.returnBudget(ctx, aw.issuer, key, aw.Points, *aw.PostedAt); err != nil {
 			return err
 		}

@@ -319,8 +319,12 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 			newPath, len(o.Path)+1, lo, hi); err != nil {
 			return err
 		}
-		for _, table := range []string{"activities", "service_records"} {
-			if _, err := tx.exec(ctx, `UPDATE `+table+` SET org_path = ? || substr(org_path, ?) WHERE org_path >= ? AND org_path < ?`,
+		// Every table that keeps a copy of an org's path for subtree scans.
+		for _, col := range []string{"activities.org_path", "service_records.org_path", "rules.org_path", "households.org_path",
+			"awards.org_path", "appeals.org_path", "stores.org_path", "stores.serves_path",
+			"report_months.org_path", "report_people.org_path", "report_stars.org_path"} {
+			table, c, _ := strings.Cut(col, ".")
+			if _, err := tx.exec(ctx, `UPDATE `+table+` SET `+c+` = ? || substr(`+c+`, ?) WHERE `+c+` >= ? AND `+c+` < ?`,
 				newPath, len(o.Path)+1, lo, hi); err != nil {
 				return err
 			}

@@ -366,6 +366,9 @@ func (s *PersonService) UpdatePerson(ctx context.Context, id int64, in jifen.Per
 			home.ID, home.Path, s.db.now(), id); err != nil {
 			return err
 		}
+		if err := tx.rehome(ctx, id, home.ID, home.Path); err != nil {
+			return err
+		}
 		if !keepID {
 			cipher, hash, masked := s.db.idFields(in.IDNumber)
 			if _, err := tx.exec(ctx, "UPDATE people SET id_cipher = ?, id_hash = ?, id_masked = ? WHERE id = ?", cipher, hash, masked, id); err != nil {
@@ -651,6 +654,9 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 				id_cipher = ?, id_hash = ?, id_masked = ?, updated_at = ? WHERE id = ?`,
 				in.Name, in.Gender, in.BirthDate, nullIfEmpty(in.Phone), in.PoliticalStatus, strings.Join(in.Skills, ","), home.ID, home.Path,
 				cipher, hash, masked, s.db.now(), existing); err != nil {
+				return rowErr(i, err)
+			}
+			if err := tx.rehome(ctx, existing, home.ID, home.Path); err != nil {
 				return rowErr(i, err)
 			}
 			for _, team := range in.TeamIDs {

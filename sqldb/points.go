@@ -179,12 +179,15 @@ type awardRow struct {
 	versionID int64
 	recordID  sql.NullInt64
 	minutes   int64
+	// onDay is the award's day: when it was made, or for service hours
+	// the day served. Reports count it in that month.
+	onDay string
 }
 
 const awardCols = `a.id, a.org_id, o.name, a.org_path, a.issuer_org_id, a.rule_id, v.version, a.rule_version_id, r.code, v.name, v.category,
 	a.person_id, COALESCE(pe.name, ''), a.household_id, COALESCE(h.name, ''), a.account_id, a.quantity, a.minutes, a.points, a.note, a.status, a.source,
 	a.record_id, EXISTS (SELECT 1 FROM award_evidence e WHERE e.award_id = a.id), a.created_by, COALESCE(cb.name, ''), a.on_behalf,
-	a.decided_by, a.decided_at, a.reject_reason, a.tx_id, a.shortfall, a.created_at, a.posted_at, a.public_until, a.appeal_until`
+	a.decided_by, a.decided_at, a.reject_reason, a.tx_id, a.shortfall, a.created_at, a.posted_at, a.public_until, a.appeal_until, a.day`
 
 const awardFrom = ` FROM awards a JOIN orgs o ON o.id = a.org_id JOIN rules r ON r.id = a.rule_id JOIN rule_versions v ON v.id = a.rule_version_id
 	LEFT JOIN people pe ON pe.id = a.person_id LEFT JOIN households h ON h.id = a.household_id LEFT JOIN people cb ON cb.id = a.created_by`
@@ -197,7 +200,7 @@ func scanAward(row interface{ Scan(...any) error }) (*awardRow, error) {
 	if err := row.Scan(&aw.ID, &aw.OrgID, &aw.OrgName, &r.path, &r.issuer, &aw.RuleID, &aw.RuleVersion, &r.versionID, &aw.RuleCode, &aw.RuleName, &aw.Category,
 		&person, &aw.PersonName, &household, &aw.HouseholdName, &r.accountID, &aw.Quantity, &r.minutes, &aw.Points, &aw.Note, &aw.Status, &aw.Source,
 		&r.recordID, &aw.HasEvidence, &aw.CreatedBy, &aw.CreatedByName, &aw.OnBehalf,
-		&decidedBy, &decidedAt, &aw.RejectReason, &tx, &aw.Shortfall, &aw.CreatedAt, &postedAt, &publicUntil, &appealUntil); err != nil {
+		&decidedBy, &decidedAt, &aw.RejectReason, &tx, &aw.Shortfall, &aw.CreatedAt, &postedAt, &publicUntil, &appealUntil, &r.onDay); err != nil {
 		return nil, err
 	}
 	aw.CreatedAt = aw.CreatedAt.In(jifen.Zone)
@@ -485,7 +488,7 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
 	if status == jifen.AwardPosted {
 		// What postAward needs, from what is at hand rather than read back.
 		aw := &awardRow{Award: &jifen.Award{ID: id, OrgID: g.orgID, RuleName: r.Name, Points: points, Note: in.Note, Source: source},
-			issuer: issuer, accountID: g.accountID}
+			issuer: issuer, accountID: g.accountID, onDay: day}
 		if err := t.postAward(ctx, aw, g, nil); err != nil {
 			return 0, err
 		}
@@ -547,6 +550,10 @@ func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *in
 		Clamp: aw.Points < 0,
 	})
 	if err != nil {
+		return err
+	}
+	_, key := g.subject()
+	if err := t.tallyPoints(ctx, aw.OrgID, g.path, aw.onDay, aw.Source, key, aw.Points, 1); err != nil {
 		return err
 	}
 	now := t.db.now()

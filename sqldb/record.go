@@ -352,6 +352,9 @@ func (t *Tx) correction(ctx context.Context, r *jifen.ServiceRecord, path string
 	if err != nil {
 		return err
 	}
+	if err := t.tallyService(ctx, r.PersonID, r.OrgID, path, r.StartedAt, int64(wanted-cur), 0); err != nil {
+		return err
+	}
 	return t.correctService(ctx, r.ID, id, int64(cur), int64(wanted))
 }
 

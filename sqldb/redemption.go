@@ -336,8 +336,11 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	if err != nil {
 		return 0, err
 	}
-	_, err = t.exec(ctx, "UPDATE redemptions SET tx_id = ? WHERE id = ?", tx.ID, id)
-	return id, err
+	if _, err := t.exec(ctx, "UPDATE redemptions SET tx_id = ? WHERE id = ?", tx.ID, id); err != nil {
+		return 0, err
+	}
+	_, key := g.subject()
+	return id, t.tallySale(ctx, g.orgID, g.path, key, st.ID, month(now), total, false)
 }
 
 func linesText(lines []jifen.Line) string {
@@ -489,6 +492,20 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 		Reason:   fmt.Sprintf("%s：%s（%s）", st.Name, map[string]string{"refund": "退货", "cancel": "取消预订", "release": "超时未取"}[kind], reason),
 		Postings: []jifen.Posting{{AccountID: from.ID, Amount: -r.Points}, {AccountID: r.accountID, Amount: r.Points}}})
 	if err != nil {
+		return 0, false, err
+	}
+	// A cancelled or released order never happened in its month; a refund
+	// is counted when it is made.
+	var orgID int64
+	var path string
+	if err := t.queryRow(ctx, "SELECT home_org_id, home_org_path FROM people WHERE id = ?", r.PersonID).Scan(&orgID, &path); err != nil {
+		return 0, false, err
+	}
+	when := r.CreatedAt
+	if kind == "refund" {
+		when = t.db.now()
+	}
+	if err := t.tallySale(ctx, orgID, path, r.PersonID, st.ID, month(when), -r.Points, kind == "refund"); err != nil {
 		return 0, false, err
 	}
 	return tx.ID, fromOrg, nil

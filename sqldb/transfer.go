@@ -192,6 +192,9 @@ func (t *Tx) move(ctx context.Context, personID, fromOrgID int64, to *jifen.Org)
 	if _, err := t.exec(ctx, "UPDATE people SET home_org_id = ?, home_org_path = ?, updated_at = ? WHERE id = ?", to.ID, to.Path, t.db.now(), personID); err != nil {
 		return err
 	}
+	if err := t.rehome(ctx, personID, to.ID, to.Path); err != nil {
+		return err
+	}
 	if err := t.sendMessage(ctx, personID, "关系转接已完成", fmt.Sprintf("您已从%s转入%s。您的服务记录、时长和积分随您一起转移。", p.HomeOrgName, to.Name)); err != nil {
 		return err
 	}

@@ -37,6 +37,8 @@ type Services struct {
 	Ledger jifen.LedgerService
 	// Stores and merchants.
 	Stores jifen.StoreService
+	// Reports from the roll-ups.
+	Reports jifen.ReportService
 	// Ping checks the database for /healthz.
 	Ping func(ctx context.Context) error
 }

@@ -1,0 +1,416 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"time"
+
+	"jifen"
+)
+
+// Report roll-ups (0006_reports.sql) are written beside each write in its
+// transaction and read by ReportService. The rules that keep them exact:
+//   - report_months holds a leaf org's month, split into reportStripes rows
+//     by person (or household), so writers in one village rarely meet on a
+//     row and nobody ever writes a county-wide one; a subtree is the sum of
+//     its rows found by a path range.
+//   - Service minutes count in the month the service started, points
+//     awarded in the month of the award's day, points spent in the month of
+//     the sale (a cancelled order takes them back from that month, a refund
+//     from the refund's month).
+//   - report_people keeps each volunteer's minutes at their home org, and
+//     report_stars the number of volunteers at each star level per org; a
+//     move of home org carries both along.
+//
+// RebuildReports recomputes everything from the source tables with the
+// same rules; the tests compare the two.
+
+const reportStripes = 8
+
+func month(t time.Time) string { return t.In(jifen.Zone).Format("2006-01") }
+
+func stripeOf(key int64) int64 {
+	if key < 0 {
+		key = -key
+	}
+	return key % reportStripes
+}
+
+// tally adds to a leaf org's month.
+func (t *Tx) tally(ctx context.Context, orgID int64, path, month string, key int64, d jifen.Tally) error {
+	_, err := t.exec(ctx, `INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records, awarded, deducted, redeemed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (org_id, month, stripe) DO UPDATE SET minutes = report_months.minutes + excluded.minutes,
+		records = report_months.records + excluded.records, awarded = report_months.awarded + excluded.awarded,
+		deducted = report_months.deducted + excluded.deducted, redeemed = report_months.redeemed + excluded.redeemed`,
+		orgID, path, month, stripeOf(key), d.Minutes, d.Records, d.Awarded, d.Deducted, d.Redeemed)
+	return err
+}
+
+// tallyPoints counts an award's points (sign 1) or takes them back when
+// it is reversed (sign -1), in the month of the award's day. A deduction
+// is a negative award by rule; service hours corrected down lower what
+// was awarded instead.
+func (t *Tx) tallyPoints(ctx context.Context, orgID int64, path, day, source string, key int64, points int64, sign int64) error {
+	var d jifen.Tally
+	if points > 0 || source == jifen.SourceService {
+		d.Awarded = sign * points
+	} else {
+		d.Deducted = -sign * points
+	}
+	return t.tally(ctx, orgID, path, day[:7], key, d)
+}
+
+// tallyService counts verified minutes: in the record's org and month, and
+// in the volunteer's own total, moving their star when it crosses a level.
+func (t *Tx) tallyService(ctx context.Context, personID, orgID int64, orgPath string, started time.Time, minutes, records int64) error {
+	if err := t.tally(ctx, orgID, orgPath, month(started), personID, jifen.Tally{Minutes: minutes, Records: records}); err != nil {
+		return err
+	}
+	var homeID int64
+	var homePath string
+	if err := t.queryRow(ctx, "SELECT home_org_id, home_org_path FROM people WHERE id = ?", personID).Scan(&homeID, &homePath); err != nil {
+		return err
+	}
+	var before int64
+	err := t.queryRow(ctx, "SELECT minutes FROM report_people WHERE person_id = ?", personID).Scan(&before)
+	switch {
+	case err == sql.ErrNoRows:
+		_, err = t.exec(ctx, "INSERT INTO report_people (person_id, org_id, org_path, minutes) VALUES (?, ?, ?, ?)", personID, homeID, homePath, minutes)
+	case err == nil:
+		_, err = t.exec(ctx, "UPDATE report_people SET minutes = minutes + ? WHERE person_id = ?", minutes, personID)
+	}
+	if err != nil {
+		return err
+	}
+	from, to := jifen.Stars(int(before)), jifen.Stars(int(before+minutes))
+	if from == to {
+		return nil
+	}
+	if err := t.star(ctx, homeID, homePath, from, -1); err != nil {
+		return err
+	}
+	return t.star(ctx, homeID, homePath, to, 1)
+}
+
+func (t *Tx) star(ctx context.Context, orgID int64, path string, star int, n int64) error {
+	if star == 0 {
+		return nil
+	}
+	_, err := t.exec(ctx, `INSERT INTO report_stars (org_id, org_path, star, people) VALUES (?, ?, ?, ?)
+		ON CONFLICT (org_id, star) DO UPDATE SET people = report_stars.people + excluded.people`, orgID, path, star, n)
+	return err
+}
+
+// rehome carries a volunteer's minutes and star to a new home org.
+func (t *Tx) rehome(ctx context.Context, personID, orgID int64, path string) error {
+	var oldID, minutes int64
+	var oldPath string
+	err := t.queryRow(ctx, "SELECT org_id, org_path, minutes FROM report_people WHERE person_id = ?", personID).Scan(&oldID, &oldPath, &minutes)
+	if err == sql.ErrNoRows || err == nil && oldID == orgID {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "UPDATE report_people SET org_id = ?, org_path = ? WHERE person_id = ?", orgID, path, personID); err != nil {
+		return err
+	}
+	s := jifen.Stars(int(minutes))
+	if err := t.star(ctx, oldID, oldPath, s, -1); err != nil {
+		return err
+	}
+	return t.star(ctx, orgID, path, s, 1)
+}
+
+// tallySale counts points spent by a buyer (at their home org) and a
+// store's sale; a give-back passes negative points (refund says which kind).
+func (t *Tx) tallySale(ctx context.Context, orgID int64, path string, key, storeID int64, month string, points int64, refund bool) error {
+	if err := t.tally(ctx, orgID, path, month, key, jifen.Tally{Redeemed: points}); err != nil {
+		return err
+	}
+	var sales, sold, refunded int64
+	switch {
+	case refund:
+		refunded = -points
+	case points > 0:
+		sales, sold = 1, points
+	default:
+		sales, sold = -1, points
+	}
+	_, err := t.exec(ctx, `INSERT INTO report_stores (store_id, month, sales, points, refunded) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (store_id, month) DO UPDATE SET sales = report_stores.sales + excluded.sales,
+		points = report_stores.points + excluded.points, refunded = report_stores.refunded + excluded.refunded`,
+		storeID, month, sales, sold, refunded)
+	return err
+}
+
+// reportSQL recomputes the roll-ups from the source tables.
+func reportSQL(d dialect) []string {
+	m := func(col string) string {
+		if d.name() == "postgres" {
+			return "to_char(" + col + " AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"
+		}
+		// Times are stored in UTC as text, "2006-01-02 15:04:05.999 +0000 UTC".
+		return "strftime('%Y-%m', substr(" + col + ", 1, 19), '+8 hours')"
+	}
+	stars := "CASE"
+	for i := len(jifen.StarHours) - 1; i >= 0; i-- {
+		stars += fmt.Sprintf(" WHEN minutes >= %d THEN %d", jifen.StarHours[i]*60, i+1)
+	}
+	stars += " ELSE 0 END"
+	upsertMonths := ` ON CONFLICT (org_id, month, stripe) DO UPDATE SET awarded = report_months.awarded + excluded.awarded,
+		deducted = report_months.deducted + excluded.deducted, redeemed = report_months.redeemed + excluded.redeemed`
+	live := "('completed', 'held', 'confirming', 'refunded')"
+	return []string{
+		"DELETE FROM report_months", "DELETE FROM report_people", "DELETE FROM report_stars", "DELETE FROM report_stores",
+		`INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records)
+		SELECT r.org_id, o.path, ` + m("r.started_at") + `, r.person_id % 8, SUM(r.minutes), SUM(CASE WHEN r.how = 'correction' THEN 0 ELSE 1 END)
+		FROM service_records r JOIN orgs o ON o.id = r.org_id GROUP BY r.org_id, o.path, ` + m("r.started_at") + `, r.person_id % 8`,
+		`INSERT INTO report_months (org_id, org_path, month, stripe, awarded, deducted)
+		SELECT a.org_id, o.path, substr(a.day, 1, 7), COALESCE(a.person_id, a.household_id) % 8,
+		SUM(CASE WHEN a.points > 0 OR a.source = 'service' THEN a.points ELSE 0 END),
+		SUM(CASE WHEN a.points < 0 AND a.source <> 'service' THEN -a.points ELSE 0 END)
+		FROM awards a JOIN orgs o ON o.id = a.org_id WHERE a.status = 'posted'
+		GROUP BY a.org_id, o.path, substr(a.day, 1, 7), COALESCE(a.person_id, a.household_id) % 8` + upsertMonths,
+		`INSERT INTO report_months (org_id, org_path, month, stripe, redeemed)
+		SELECT p.home_org_id, p.home_org_path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id) % 8, SUM(r.points)
+		FROM redemptions r JOIN people p ON p.id = r.person_id WHERE r.status IN ` + live + `
+		GROUP BY p.home_org_id, p.home_org_path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id) % 8` + upsertMonths,
+		`INSERT INTO report_months (org_id, org_path, month, stripe, redeemed)
+		SELECT p.home_org_id, p.home_org_path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id) % 8, -SUM(r.points)
+		FROM redemptions r JOIN people p ON p.id = r.person_id WHERE r.status = 'refunded'
+		GROUP BY p.home_org_id, p.home_org_path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id) % 8` + upsertMonths,
+		`INSERT INTO report_people (person_id, org_id, org_path, minutes)
+		SELECT r.person_id, p.home_org_id, p.home_org_path, SUM(r.minutes)
+		FROM service_records r JOIN people p ON p.id = r.person_id GROUP BY r.person_id, p.home_org_id, p.home_org_path`,
+		`INSERT INTO report_stars (org_id, org_path, star, people)
+		SELECT org_id, org_path, star, COUNT(*) FROM (SELECT org_id, org_path, ` + stars + ` AS star FROM report_people) s
+		WHERE star > 0 GROUP BY org_id, org_path, star`,
+		`INSERT INTO report_stores (store_id, month, sales, points)
+		SELECT store_id, ` + m("created_at") + `, COUNT(*), SUM(points) FROM redemptions WHERE status IN ` + live + `
+		GROUP BY store_id, ` + m("created_at"),
+		`INSERT INTO report_stores (store_id, month, refunded)
+		SELECT store_id, ` + m("refunded_at") + `, SUM(points) FROM redemptions WHERE status = 'refunded'
+		GROUP BY store_id, ` + m("refunded_at") + `
+		ON CONFLICT (store_id, month) DO UPDATE SET refunded = report_stores.refunded + excluded.refunded`,
+	}
+}
+
+// RebuildReports recomputes the report roll-ups from the records, awards
+// and redemptions, in one transaction: after a bulk load, or to check them.
+func (db *DB) RebuildReports(ctx context.Context) error {
+	return db.inTx(ctx, func(tx *Tx) error {
+		for _, q := range reportSQL(db.dialect) {
+			if _, err := tx.exec(ctx, q); err != nil {
+				return fmt.Errorf("sqldb: rebuild reports: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ReportService reads the roll-ups.
+type ReportService struct{ db *DB }
+
+// NewReportService returns the report service on db.
+func NewReportService(db *DB) *ReportService { return &ReportService{db} }
+
+// staffOrg is the org whose subtree an admin or reviewer asks about.
+func (s *ReportService) staffOrg(ctx context.Context, orgID int64) (*jifen.Org, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	o, err := s.db.getOrg(ctx, orgID)
+	if err != nil || !a.Has(o.Path, jifen.RoleOrgAdmin, jifen.RoleReviewer) {
+		return nil, jifen.NotFound("org")
+	}
+	return o, nil
+}
+
+// Monthly sums a subtree's months, and each child's subtree over them.
+func (s *ReportService) Monthly(ctx context.Context, f jifen.ReportFilter) (*jifen.MonthlyReport, error) {
+	if err := f.Normalize(s.db.Now()); err != nil {
+		return nil, err
+	}
+	o, err := s.staffOrg(ctx, f.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	out := &jifen.MonthlyReport{Org: o, From: f.From, To: f.To}
+	byMonth := map[string]*jifen.Tally{}
+	for _, m := range f.Months() {
+		out.Months = append(out.Months, jifen.MonthTally{Month: m})
+	}
+	for i := range out.Months {
+		byMonth[out.Months[i].Month] = &out.Months[i].Tally
+	}
+	children, err := childOrgs(ctx, s.db, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	byChild := map[int64]*jifen.Tally{}
+	for _, c := range children {
+		out.Children = append(out.Children, jifen.OrgTally{OrgID: c.ID, Name: c.Name})
+	}
+	for i := range out.Children {
+		byChild[out.Children[i].OrgID] = &out.Children[i].Tally
+	}
+	depth := len(jifen.PathIDs(o.Path))
+	// One row per leaf org and month (the stripes summed by the database):
+	// a county's year is a few tens of thousands of rows.
+	rows, err := s.db.query(ctx, `SELECT org_path, month, SUM(minutes), SUM(records), SUM(awarded), SUM(deducted), SUM(redeemed)
+		FROM report_months WHERE org_path >= ? AND org_path < ? AND month >= ? AND month <= ? GROUP BY org_path, month`,
+		o.Path, jifen.PathUpper(o.Path), f.From, f.To)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var path, m string
+		var t jifen.Tally
+		if err := rows.Scan(&path, &m, &t.Minutes, &t.Records, &t.Awarded, &t.Deducted, &t.Redeemed); err != nil {
+			return nil, err
+		}
+		if bm := byMonth[m]; bm != nil {
+			bm.Add(t)
+		}
+		out.Total.Add(t)
+		if ids := jifen.PathIDs(path); len(ids) > depth {
+			if bc := byChild[ids[depth]]; bc != nil {
+				bc.Add(t)
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
+func childOrgs(ctx context.Context, q querier, parent int64) ([]*jifen.Org, error) {
+	rows, err := q.query(ctx, "SELECT id, name FROM orgs WHERE parent_id = ? ORDER BY id", parent)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*jifen.Org
+	for rows.Next() {
+		o := &jifen.Org{}
+		if err := rows.Scan(&o.ID, &o.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// TopVolunteers ranks a subtree's volunteers by verified minutes. A small
+// subtree is read whole and sorted; in a big one the global ranking is
+// walked from the top, where its members are dense, until n are found.
+// Either way a few thousand index entries at most, at any county size.
+func (s *ReportService) TopVolunteers(ctx context.Context, orgID int64, n int) ([]jifen.TopVolunteer, error) {
+	o, err := s.staffOrg(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if n <= 0 || n > 100 {
+		n = 10
+	}
+	const small = 5000
+	lo, hi := o.Path, jifen.PathUpper(o.Path)
+	var in int
+	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM report_people WHERE org_path >= ? AND org_path < ? LIMIT ?) s",
+		lo, hi, small+1).Scan(&in); err != nil {
+		return nil, err
+	}
+	cols := `SELECT r.person_id, p.name, p.volunteer_no, r.org_id, o.name, r.minutes FROM report_people r
+		JOIN people p ON p.id = r.person_id JOIN orgs o ON o.id = r.org_id `
+	var rows *sql.Rows
+	if in <= small {
+		rows, err = s.db.query(ctx, cols+"WHERE r.org_path >= ? AND r.org_path < ? ORDER BY r.minutes DESC, r.person_id LIMIT ?", lo, hi, n)
+	} else {
+		// Concatenating an empty string keeps the planner off the path
+		// index, so it walks report_people_minutes from the top.
+		rows, err = s.db.query(ctx, cols+"WHERE r.org_path || '' >= ? AND r.org_path || '' < ? ORDER BY r.minutes DESC LIMIT ?", lo, hi, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []jifen.TopVolunteer
+	for rows.Next() {
+		var v jifen.TopVolunteer
+		if err := rows.Scan(&v.PersonID, &v.Name, &v.VolunteerNo, &v.OrgID, &v.OrgName, &v.Minutes); err != nil {
+			return nil, err
+		}
+		v.Star = jifen.Stars(int(v.Minutes))
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Stars counts a subtree's volunteers at each star level, 1 to 5.
+func (s *ReportService) Stars(ctx context.Context, orgID int64) ([]jifen.StarCount, error) {
+	o, err := s.staffOrg(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]jifen.StarCount, len(jifen.StarHours))
+	for i := range out {
+		out[i].Star = i + 1
+	}
+	rows, err := s.db.query(ctx, "SELECT star, SUM(people) FROM report_stars WHERE org_path >= ? AND org_path < ? GROUP BY star",
+		o.Path, jifen.PathUpper(o.Path))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var star int
+		var n int64
+		if err := rows.Scan(&star, &n); err != nil {
+			return nil, err
+		}
+		if star >= 1 && star <= len(out) {
+			out[star-1].People = n
+		}
+	}
+	return out, rows.Err()
+}
+
+// StoreSales lists the stores of a subtree with their sales over the
+// months and their stock now.
+func (s *ReportService) StoreSales(ctx context.Context, f jifen.ReportFilter) ([]jifen.StoreSales, error) {
+	if err := f.Normalize(s.db.Now()); err != nil {
+		return nil, err
+	}
+	o, err := s.staffOrg(ctx, f.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.query(ctx, `SELECT s.id, s.name, s.org_id,
+		(SELECT COALESCE(SUM(r.sales), 0) FROM report_stores r WHERE r.store_id = s.id AND r.month >= ? AND r.month <= ?),
+		(SELECT COALESCE(SUM(r.points), 0) FROM report_stores r WHERE r.store_id = s.id AND r.month >= ? AND r.month <= ?),
+		(SELECT COALESCE(SUM(r.refunded), 0) FROM report_stores r WHERE r.store_id = s.id AND r.month >= ? AND r.month <= ?),
+		(SELECT COUNT(*) FROM items i WHERE i.store_id = s.id AND i.archived_at IS NULL),
+		(SELECT COALESCE(SUM(i.stock), 0) FROM items i WHERE i.store_id = s.id AND i.archived_at IS NULL),
+		(SELECT COUNT(*) FROM items i WHERE i.store_id = s.id AND i.archived_at IS NULL AND i.stock IS NOT NULL AND i.stock <= i.low_stock),
+		(SELECT COUNT(*) FROM items i WHERE i.store_id = s.id AND i.archived_at IS NULL AND i.stock IS NULL)
+		FROM stores s JOIN orgs o ON o.id = s.org_id WHERE o.path >= ? AND o.path < ? ORDER BY s.id`,
+		f.From, f.To, f.From, f.To, f.From, f.To, o.Path, jifen.PathUpper(o.Path))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []jifen.StoreSales
+	for rows.Next() {
+		var v jifen.StoreSales
+		if err := rows.Scan(&v.StoreID, &v.Name, &v.OrgID, &v.Sales, &v.Points, &v.Refunded, &v.Items, &v.Stock, &v.LowStock, &v.Unlimited); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Points > out[j].Points })
+	return out, rows.Err()
+}

@@ -35,6 +35,9 @@ type DB struct {
 
 	rebindMu sync.RWMutex
 	rebinds  map[string]string
+
+	// group shares commits between concurrent writes; nil writes alone.
+	group *committer
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
@@ -62,6 +65,9 @@ func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if db.dialect.name() == "sqlite" {
+		db.group = newCommitter(db, 1, groupMax)
 	}
 	return db, nil
 }
@@ -118,19 +124,40 @@ func (db *DB) q(query string) string {
 type Tx struct {
 	tx *sql.Tx
 	db *DB
+	// grouped is a transaction shared by a group of writes (group.go):
+	// one request's cancellation must not end the others' statements.
+	grouped bool
+	// pending roll-up additions, written just before commit (report.go).
+	pending tallies
+}
+
+// finish runs fn and writes what it left for the end of the transaction.
+func (t *Tx) finish(fn func(tx *Tx) error) error {
+	t.pending = tallies{}
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.flushTallies(context.Background())
+}
+
+func (t *Tx) ctx(ctx context.Context) context.Context {
+	if t.grouped {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := t.tx.ExecContext(ctx, t.db.q(query), args...)
+	res, err := t.tx.ExecContext(t.ctx(ctx), t.db.q(query), args...)
 	return res, t.db.mapErr(err)
 }
 
 func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.db.q(query), args...)
+	return t.tx.QueryRowContext(t.ctx(ctx), t.db.q(query), args...)
 }
 
 func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.db.q(query), args...)
+	return t.tx.QueryContext(t.ctx(ctx), t.db.q(query), args...)
 }
 
 // insert runs an INSERT … RETURNING id.
@@ -141,9 +168,18 @@ func (t *Tx) insert(ctx context.Context, query string, args ...any) (int64, erro
 }
 
 // inTx runs fn in one write transaction: every write of jifen is atomic.
-// A transaction the database aborted to break a deadlock runs again, a
-// few times: fn only touches the database, so running it again is safe.
+// Writes that arrive together share a commit (group.go), each still all
+// or nothing on its own. A transaction the database aborted to break a
+// deadlock runs again, a few times: fn only touches the database, so
+// running it again is safe.
 func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.group != nil {
+		return db.group.do(ctx, fn)
+	}
+	return db.retryTx(ctx, fn)
+}
+
+func (db *DB) retryTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	for try := 0; try < 4; try++ {
 		if err = db.tryTx(ctx, fn); err == nil || !db.dialect.retryable(err) {
@@ -159,7 +195,7 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.mapErr(err)
 	}
 	tx := &Tx{tx: sqltx, db: db}
-	if err := fn(tx); err != nil {
+	if err := tx.finish(fn); err != nil {
 		sqltx.Rollback()
 		return err
 	}

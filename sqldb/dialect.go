@@ -79,14 +79,14 @@ func (db *DB) openSQLite(path string) error {
 	if strings.Contains(base, "?") {
 		sep = "&"
 	}
-	pragmas := sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", base+pragmas+"&_txlock=immediate")
+	pragmas := sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
+	w, err := openCached("sqlite", base+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", base+pragmas+"&_pragma=query_only(1)")
+	r, err := openCached("sqlite", base+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return err
@@ -149,34 +149,43 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if n > 0 {
 			continue
 		}
-		body, err := migrations.ReadFile(dir + "/" + name)
-		if err != nil {
+		if err := db.applyMigration(ctx, conn, version); err != nil {
 			return err
 		}
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqldb: migration %s: %w", name, err)
-		}
-		// Derived tables a migration adds are filled from what is there.
-		if version == "0006_reports" {
-			for _, q := range reportSQL(db.dialect) {
-				if _, err := tx.ExecContext(ctx, q); err != nil {
-					tx.Rollback()
-					return fmt.Errorf("sqldb: migration %s: %w", name, err)
-				}
+	}
+	return nil
+}
+
+// applyMigration runs one embedded migration in one transaction with its
+// row in schema_migrations, and fills what it adds from what is there.
+func (db *DB) applyMigration(ctx context.Context, conn interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, version string) error {
+	body, err := migrations.ReadFile("migrations/" + db.dialect.name() + "/" + version + ".sql")
+	if err != nil {
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return fmt.Errorf("sqldb: migration %s: %w", version, err)
+	}
+	// Derived tables a migration adds are filled from what is there.
+	if version == "0006_reports" {
+		for _, q := range reportSQL(db.dialect) {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("sqldb: migration %s: %w", version, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, db.q("INSERT INTO schema_migrations (version) VALUES (?)"), version); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqldb: migration %s: %w", name, err)
-		}
+	}
+	if _, err := tx.ExecContext(ctx, db.q("INSERT INTO schema_migrations (version) VALUES (?)"), version); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqldb: migration %s: %w", version, err)
 	}
 	return nil
 }

@@ -152,7 +152,7 @@ func BenchmarkAward(b *testing.B) {
 			// The same SQL as BenchmarkLedgerPost's bare transfer.
 			bare := func(spread int64) func(int64) error {
 				return func(i int64) error {
-					return db.inTx(context.Background(), func(tx *Tx) error {
+					return db.retryTx(context.Background(), func(tx *Tx) error {
 						person, store := accounts[i%n], stores[i%spread]
 						res, err := tx.exec(context.Background(), "UPDATE accounts SET balance = balance - 1 WHERE id = ? AND balance >= 1", person)
 						if err != nil {

@@ -38,15 +38,92 @@ func stripeOf(key int64) int64 {
 	return key % reportStripes
 }
 
+type monthKey struct {
+	orgID  int64
+	path   string
+	month  string
+	stripe int64
+}
+
+type storeKey struct {
+	storeID int64
+	month   string
+}
+
+type storeTally struct{ sales, points, refunded int64 }
+
+// tallies are a transaction's additions to the roll-ups, kept in memory
+// and written by flushTallies just before it commits: the shared report
+// rows are then locked for the commit alone, and a transaction of many
+// awards writes each row once.
+type tallies struct {
+	months map[monthKey]*jifen.Tally
+	stores map[storeKey]*storeTally
+}
+
 // tally adds to a leaf org's month.
-func (t *Tx) tally(ctx context.Context, orgID int64, path, month string, key int64, d jifen.Tally) error {
-	_, err := t.exec(ctx, `INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records, awarded, deducted, redeemed)
+func (t *Tx) tally(_ context.Context, orgID int64, path, month string, key int64, d jifen.Tally) error {
+	if t.pending.months == nil {
+		t.pending.months = map[monthKey]*jifen.Tally{}
+	}
+	k := monthKey{orgID, path, month, stripeOf(key)}
+	if cur := t.pending.months[k]; cur != nil {
+		cur.Add(d)
+	} else {
+		t.pending.months[k] = &d
+	}
+	return nil
+}
+
+// flushTallies writes what the transaction added to the roll-ups, in key
+// order so two transactions meet on the rows in the same order.
+func (t *Tx) flushTallies(ctx context.Context) error {
+	months := make([]monthKey, 0, len(t.pending.months))
+	for k := range t.pending.months {
+		months = append(months, k)
+	}
+	sort.Slice(months, func(i, j int) bool {
+		a, b := months[i], months[j]
+		if a.orgID != b.orgID {
+			return a.orgID < b.orgID
+		}
+		if a.month != b.month {
+			return a.month < b.month
+		}
+		return a.stripe < b.stripe
+	})
+	for _, k := range months {
+		d := t.pending.months[k]
+		if _, err := t.exec(ctx, `INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records, awarded, deducted, redeemed)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, month, stripe) DO UPDATE SET minutes = report_months.minutes + excluded.minutes,
 		records = report_months.records + excluded.records, awarded = report_months.awarded + excluded.awarded,
 		deducted = report_months.deducted + excluded.deducted, redeemed = report_months.redeemed + excluded.redeemed`,
-		orgID, path, month, stripeOf(key), d.Minutes, d.Records, d.Awarded, d.Deducted, d.Redeemed)
-	return err
+			k.orgID, k.path, k.month, k.stripe, d.Minutes, d.Records, d.Awarded, d.Deducted, d.Redeemed); err != nil {
+			return err
+		}
+	}
+	stores := make([]storeKey, 0, len(t.pending.stores))
+	for k := range t.pending.stores {
+		stores = append(stores, k)
+	}
+	sort.Slice(stores, func(i, j int) bool {
+		if stores[i].storeID != stores[j].storeID {
+			return stores[i].storeID < stores[j].storeID
+		}
+		return stores[i].month < stores[j].month
+	})
+	for _, k := range stores {
+		d := t.pending.stores[k]
+		if _, err := t.exec(ctx, `INSERT INTO report_stores (store_id, month, sales, points, refunded) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (store_id, month) DO UPDATE SET sales = report_stores.sales + excluded.sales,
+		points = report_stores.points + excluded.points, refunded = report_stores.refunded + excluded.refunded`,
+			k.storeID, k.month, d.sales, d.points, d.refunded); err != nil {
+			return err
+		}
+	}
+	t.pending = tallies{}
+	return nil
 }
 
 // tallyPoints counts an award's points (sign 1) or takes them back when
@@ -131,20 +208,24 @@ func (t *Tx) tallySale(ctx context.Context, orgID int64, path string, key, store
 	if err := t.tally(ctx, orgID, path, month, key, jifen.Tally{Redeemed: points}); err != nil {
 		return err
 	}
-	var sales, sold, refunded int64
+	if t.pending.stores == nil {
+		t.pending.stores = map[storeKey]*storeTally{}
+	}
+	k := storeKey{storeID, month}
+	d := t.pending.stores[k]
+	if d == nil {
+		d = &storeTally{}
+		t.pending.stores[k] = d
+	}
 	switch {
 	case refund:
-		refunded = -points
+		d.refunded -= points
 	case points > 0:
-		sales, sold = 1, points
+		d.sales, d.points = d.sales+1, d.points+points
 	default:
-		sales, sold = -1, points
+		d.sales, d.points = d.sales-1, d.points+points
 	}
-	_, err := t.exec(ctx, `INSERT INTO report_stores (store_id, month, sales, points, refunded) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (store_id, month) DO UPDATE SET sales = report_stores.sales + excluded.sales,
-		points = report_stores.points + excluded.points, refunded = report_stores.refunded + excluded.refunded`,
-		storeID, month, sales, sold, refunded)
-	return err
+	return nil
 }
 
 // reportSQL recomputes the roll-ups from the source tables.

@@ -1,0 +1,166 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+)
+
+// Group commit. Each write of jifen is one closure run in one transaction
+// (inTx). When writers arrive together, one of them (the leader) takes
+// every closure queued at that moment, runs them one after another in a
+// single database transaction, each inside its own savepoint, and commits
+// once: one commit, one fsync and one round of locking shared by the
+// group. A closure that fails rolls back to its savepoint and fails alone;
+// the others commit. Each closure sees the ones before it exactly as if
+// they had committed first, so idempotency keys, caps, stock and balances
+// behave as under one transaction each. If the commit itself fails, every
+// closure of the group runs again in a transaction of its own, so nobody
+// is told of a write that did not happen. A writer that arrives while the
+// database is idle leads a group of one and pays nothing for waiting.
+//
+// SQLite only. It has one writer, so a group is the only transaction
+// holding locks and groups cannot wait on each other. PostgreSQL writes
+// side by side on many connections and already shares one WAL flush among
+// the commits that arrive together; groups there would hold the row locks
+// of all their members at once, in no common order, and deadlock on
+// shared rows (a store's account, a village's report row) — measured at
+// 11 awards/s with eight groups in flight, against 360/s without.
+
+// groupMax bounds a group.
+const groupMax = 64
+
+type groupReq struct {
+	fn   func(tx *Tx) error
+	err  error
+	done chan struct{}
+}
+
+type committer struct {
+	db      *DB
+	mu      sync.Mutex
+	queue   []*groupReq
+	leaders chan struct{}
+	max     int
+}
+
+func newCommitter(db *DB, leaders, max int) *committer {
+	return &committer{db: db, leaders: make(chan struct{}, leaders), max: max}
+}
+
+func (c *committer) do(ctx context.Context, fn func(tx *Tx) error) error {
+	r := &groupReq{fn: fn, done: make(chan struct{})}
+	c.mu.Lock()
+	c.queue = append(c.queue, r)
+	c.mu.Unlock()
+	for {
+		select {
+		case <-r.done:
+			return r.err
+		case c.leaders <- struct{}{}:
+		}
+		c.mu.Lock()
+		n := min(len(c.queue), c.max)
+		batch := append([]*groupReq(nil), c.queue[:n]...)
+		c.queue = c.queue[n:]
+		c.mu.Unlock()
+		if len(batch) > 0 {
+			c.run(batch)
+		}
+		<-c.leaders
+		if len(batch) == 0 {
+			// Another leader took this request: it answers.
+			<-r.done
+			return r.err
+		}
+	}
+}
+
+// run applies a group and answers each of its requests.
+func (c *committer) run(batch []*groupReq) {
+	answer := func(r *groupReq, err error) {
+		r.err = err
+		close(r.done)
+	}
+	if len(batch) == 1 {
+		r := batch[0]
+		answer(r, c.db.retryTx(context.Background(), r.fn))
+		return
+	}
+	// The group's transaction belongs to no one request, so no request's
+	// cancellation may end it.
+	ctx := context.Background()
+	sqltx, err := c.db.w.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			answer(r, c.db.mapErr(err))
+		}
+		return
+	}
+	tx := &Tx{tx: sqltx, db: c.db, grouped: true}
+	var ok []*groupReq
+	var failed []*groupReq
+	broken := false
+	for _, r := range batch {
+		if broken {
+			failed = append(failed, r)
+			continue
+		}
+		if _, err := sqltx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
+			broken = true
+			failed = append(failed, r)
+			continue
+		}
+		err := runSafely(tx, r.fn)
+		if err != nil {
+			if _, rerr := sqltx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
+				broken = true
+				failed = append(failed, r)
+				continue
+			}
+		}
+		if _, rerr := sqltx.ExecContext(ctx, "RELEASE SAVEPOINT g"); rerr != nil {
+			broken = true
+			failed = append(failed, r)
+			continue
+		}
+		if err != nil {
+			if c.db.dialect.retryable(err) {
+				// A deadlock victim rolled back alone: it runs again on
+				// its own below.
+				failed = append(failed, r)
+				continue
+			}
+			answer(r, err)
+			continue
+		}
+		ok = append(ok, r)
+	}
+	if broken {
+		sqltx.Rollback()
+		failed = append(ok, failed...)
+		ok = nil
+	} else if err := sqltx.Commit(); err != nil {
+		failed = append(ok, failed...)
+		ok = nil
+	}
+	for _, r := range ok {
+		answer(r, nil)
+	}
+	// What the group could not commit runs alone, as without grouping.
+	for _, r := range failed {
+		answer(r, c.db.retryTx(context.Background(), r.fn))
+	}
+}
+
+// runSafely turns a panic in one request into its own error, so the rest
+// of the group is still answered.
+func runSafely(tx *Tx, fn func(tx *Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqldb: panic in a grouped write: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return tx.finish(fn)
+}

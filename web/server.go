@@ -105,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 	h = s.authenticate(h)
 	h = s.csrf(h)
 	h = limitBody(h)
-	h = securityHeaders(h)
+	h = securityHeaders(s.cfg.Secure, h)
 	h = s.recoverPanics(h)
 	h = s.observe(h)
 	return h
@@ -155,10 +155,12 @@ func (s *Server) registerRoutes() {
 	s.registerServicePages()
 	s.registerPointsPages()
 	s.registerStorePages()
+	s.registerReportPages()
 	s.registerAPI()
 	s.registerActivityAPI()
 	s.registerPointsAPI()
 	s.registerStoreAPI()
+	s.registerReportAPI()
 	// Anything else is a 404 page (or JSON under /api/).
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		notePattern(r)
@@ -183,13 +185,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // clientIP is the address a request came from; X-Forwarded-For is only
-// believed when the operator says a proxy sits in front.
+// believed when the operator says a proxy sits in front, and then only
+// its last address, the one that proxy saw: whatever comes before it the
+// visitor may have written.
 func (s *Server) clientIP(r *http.Request) netip.Addr {
 	if s.cfg.TrustProxy {
 		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first := strings.TrimSpace(strings.Split(xff, ",")[0])
-			if a, err := netip.ParseAddr(first); err == nil {
-				return a
+			parts := strings.Split(xff, ",")
+			if a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
+				return a.Unmap()
 			}
 		}
 	}

@@ -132,7 +132,7 @@ func (s *ActivityService) CreateProject(ctx context.Context, in jifen.ProjectInp
 			return jifen.Invalid("org_id", "组织不存在", "The organisation does not exist")
 		}
 		if !a.Has(org.Path, leaderRoles...) {
-			return jifen.ErrForbidden
+			return refuse(a, org.Path)
 		}
 		if id, err = tx.insert(ctx, "INSERT INTO projects (org_id, name, description, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
 			org.ID, in.Name, in.Description, actorID(a), s.db.now()); err != nil {
@@ -258,7 +258,7 @@ func (s *ActivityService) CreateActivity(ctx context.Context, in jifen.ActivityI
 			return err
 		}
 		if !a.Has(org.Path, leaderRoles...) {
-			return jifen.ErrForbidden
+			return refuse(a, org.Path)
 		}
 		if org.ArchivedAt != nil {
 			return jifen.Conflict("org_archived", "该组织已归档", "The organisation is archived")

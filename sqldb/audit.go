@@ -85,7 +85,7 @@ func (db *DB) scopeWhere(ctx context.Context, a *jifen.Actor, col string, orgID 
 			return "", nil, err
 		}
 		if !a.Has(path, roles...) {
-			return "", nil, jifen.ErrForbidden
+			return "", nil, refuse(a, path)
 		}
 		return col + " >= ? AND " + col + " < ?", []any{path, jifen.PathUpper(path)}, nil
 	}

@@ -98,7 +98,7 @@ func TestAuditRecordsEveryAdminChange(t *testing.T) {
 			_, err := f.orgs.CreateOrg(a, jifen.OrgInput{Name: "越权镇", Kind: jifen.OrgTown, ParentID: &f.countyB.ID})
 			wantErr(t, err, jifen.KindNotFound, "not_found", "")
 			_, err = f.people.CreatePerson(a, jifen.PersonInput{Name: "越权人", Gender: jifen.Male, OrgID: f.villageB.ID})
-			wantErr(t, err, jifen.KindForbidden, "forbidden", "")
+			wantErr(t, err, jifen.KindNotFound, "not_found", "")
 			if n := f.auditTotal(t); n != before {
 				t.Fatalf("audit %d → %d", before, n)
 			}
@@ -140,7 +140,7 @@ func TestAuditScope(t *testing.T) {
 			{"county B's admin lists only county B's subtree", f.adminB, jifen.AuditFilter{}, f.countyB, ""},
 			{"county A's admin narrows to a town", f.adminA, jifen.AuditFilter{OrgID: f.townA.ID}, f.townA, ""},
 			{"the super admin lists everything, the command line's entries too", f.super, jifen.AuditFilter{}, nil, ""},
-			{"county A's admin is refused county B", f.adminA, jifen.AuditFilter{OrgID: f.countyB.ID}, nil, jifen.KindForbidden},
+			{"county A's admin is refused county B", f.adminA, jifen.AuditFilter{OrgID: f.countyB.ID}, nil, jifen.KindNotFound},
 			{"county A's admin is refused the city", f.adminA, jifen.AuditFilter{OrgID: f.root.ID}, nil, jifen.KindForbidden},
 			{"a missing org is not found", f.adminA, jifen.AuditFilter{OrgID: 999999}, nil, jifen.KindNotFound},
 			{"a resident is refused", f.resident, jifen.AuditFilter{}, nil, jifen.KindForbidden},

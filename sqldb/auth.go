@@ -529,7 +529,10 @@ func (s *AuthService) RevokeGrant(ctx context.Context, grantID int64) error {
 		if err != nil {
 			return err
 		}
-		if !a.Has(path, jifen.RoleOrgAdmin) || (role == jifen.RoleSuperAdmin && !a.IsSuperAdmin()) {
+		if !a.Has(path, jifen.RoleOrgAdmin) {
+			return refuse(a, path)
+		}
+		if role == jifen.RoleSuperAdmin && !a.IsSuperAdmin() {
 			return jifen.ErrForbidden
 		}
 		if _, err := tx.exec(ctx, "DELETE FROM grants WHERE id = ?", grantID); err != nil {

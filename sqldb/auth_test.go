@@ -603,7 +603,7 @@ func TestGrant(t *testing.T) {
 		t.Run("an org admin revokes in their county but not a super_admin grant", func(t *testing.T) {
 			p, _ := f.person(t, "被撤销", f.villageA)
 			g := must(f.auth.Grant(f.adminA.ctx, p.ID, f.villageA.ID, jifen.RoleVolunteer))(t)
-			wantErr(t, f.auth.RevokeGrant(f.adminB.ctx, g.ID), jifen.KindForbidden, "forbidden", "")
+			wantErr(t, f.auth.RevokeGrant(f.adminB.ctx, g.ID), jifen.KindNotFound, "not_found", "")
 			wantErr(t, f.auth.RevokeGrant(f.adminA.ctx, g.ID), "", "", "")
 			if gs := must(f.auth.Grants(f.adminA.ctx, p.ID))(t); len(gs) != 0 {
 				t.Fatalf("grants = %v", gs)

@@ -330,7 +330,7 @@ func TestPeopleScope(t *testing.T) {
 		}
 		t.Run("county A's admin is refused county B as a filter", func(t *testing.T) {
 			_, _, err := f.people.People(f.adminA.ctx, jifen.PersonFilter{OrgID: f.countyB.ID})
-			wantErr(t, err, jifen.KindForbidden, "forbidden", "")
+			wantErr(t, err, jifen.KindNotFound, "not_found", "")
 		})
 		t.Run("a team leader's member shows under the team's filter", func(t *testing.T) {
 			if l := ids(t, f.leader, jifen.PersonFilter{OrgID: f.teamA.ID}); !slices.Equal(l, []int64{member.ID}) {

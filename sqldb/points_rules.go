@@ -131,6 +131,16 @@ func (s *PointsService) manageRules(ctx context.Context, orgID int64) (string, e
 	return path, nil
 }
 
+// refuse is the answer to an actor without the role on an org: forbidden
+// where they can see the org, not_found where they cannot, so probing
+// ids outside one's view learns nothing.
+func refuse(a *jifen.Actor, path string) error {
+	if canSeeOrgPath(a, path) {
+		return jifen.ErrForbidden
+	}
+	return jifen.NotFound("org")
+}
+
 // canSeeOrgPath: the org is on the actor's own branch or in a scope.
 func canSeeOrgPath(a *jifen.Actor, path string) bool {
 	if a == nil {

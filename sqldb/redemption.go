@@ -145,7 +145,7 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 			return nil, err
 		}
 		if !ok {
-			return nil, errNotClerk
+			return nil, notClerk(a, st, "store")
 		}
 		// Wrong pay codes count against the counter; wrong PINs against the
 		// card and, more loosely, against the counter too, so one clerk
@@ -159,6 +159,14 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 			if n, err := s.db.failures(ctx, th.key); err != nil {
 				return nil, err
 			} else if n >= th.limit {
+				// A throttled counter still gets the answer to a sale it
+				// already made: a retry is not a guess.
+				var first int64
+				var hash string
+				if qerr := s.db.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, strings.TrimSpace(in.Key)).
+					Scan(&first, &hash); qerr == nil && hash == redemptionRequestHash(in) {
+					return s.redemption(ctx, first)
+				}
 				return nil, ErrThrottled
 			}
 		}
@@ -579,7 +587,7 @@ func (s *StoreService) Fulfil(ctx context.Context, id int64, code string) (*jife
 			return err
 		}
 		if ok, err := sells(ctx, tx, a, st); err != nil || !ok {
-			return cmpErr(err, errNotClerk)
+			return cmpErr(err, notClerk(a, st, "redemption"))
 		}
 		if r.Status != jifen.RedemptionHeld {
 			return jifen.Conflict("not_held", "这笔预订不能取货（"+r.Status.Zh()+"）", "This order cannot be fetched ("+string(r.Status)+")")

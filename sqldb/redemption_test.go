@@ -824,10 +824,13 @@ func TestRedemptionPickup(t *testing.T) {
 			wantErr(t, err, jifen.KindInvalid, "invalid_code", "code")
 			_, err = s.stores.Fulfil(s.clerk.ctx, o.ID, "")
 			wantErr(t, err, jifen.KindInvalid, "invalid_code", "code")
-			for _, u := range []user{s.resident, s.residentB, s.leader, otherClerk} {
+			for _, u := range []user{s.resident, s.leader, otherClerk} {
 				_, err = s.stores.Fulfil(u.ctx, o.ID, o.PickupCode)
 				wantErr(t, err, jifen.KindForbidden, "not_clerk", "store_id")
 			}
+			// Someone who cannot see the store learns nothing of the order.
+			_, err = s.stores.Fulfil(s.residentB.ctx, o.ID, o.PickupCode)
+			wantErr(t, err, jifen.KindNotFound, "not_found", "")
 			_, err = s.stores.Fulfil(s.clerk.ctx, 99_999_999, o.PickupCode)
 			wantErr(t, err, jifen.KindNotFound, "not_found", "")
 			if got := must(s.stores.Redemption(s.resident.ctx, o.ID))(t); got.Status != jifen.RedemptionHeld {

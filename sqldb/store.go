@@ -72,6 +72,15 @@ func serves(a *jifen.Actor, s *storeRow) bool { return jifen.PathContains(s.serv
 
 var errNotClerk = jifen.Errorf(jifen.KindForbidden, "not_clerk", "store_id", "您不是这家店的店员，不能在这里收银", "You are not a clerk of this store")
 
+// notClerk refuses the counter to someone who does not sell at st: not a
+// clerk where they can see the store, no such store where they cannot.
+func notClerk(a *jifen.Actor, st *storeRow, missing string) error {
+	if serves(a, st) || a.Has(st.path, jifen.StaffRoles...) {
+		return errNotClerk
+	}
+	return jifen.NotFound(missing)
+}
+
 // manageStore loads a store for an admin over its org.
 func (s *StoreService) manageStore(ctx context.Context, q querier, id int64) (*storeRow, error) {
 	a := jifen.ActorFrom(ctx)

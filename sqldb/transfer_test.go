@@ -105,7 +105,7 @@ func TestTransfer(t *testing.T) {
 				t.Fatalf("admin B sees it: %v, admin A sees it: %v", waiting(t, v.adminB), waiting(t, v.adminA))
 			}
 			_, err := v.moves.Transfers(v.adminA.ctx, 0, v.villageB.ID)
-			wantErr(t, err, jifen.KindForbidden, "forbidden", "")
+			wantErr(t, err, jifen.KindNotFound, "not_found", "")
 		})
 		t.Run("only the receiving side decides", func(t *testing.T) {
 			for _, u := range []user{v.resident, v.adminA, v.leader, v.residentB} {

@@ -274,8 +274,9 @@ func TestStoreAPIScope(t *testing.T) {
 		e.fund(t, buyer.id, town, 50, "scope-open")
 		for _, phone := range []string{villageAdmin, teamLeader, volunteer, resident} {
 			tok := e.token(t, phone)
+			// A store out of sight is not there at all.
 			wantAPIError(t, phone+" at the counter", e.redeem(t, tok, "scope-"+phone, map[string]any{"store_id": store, "paycode": e.paycode(t, buyer.tok),
-				"lines": basket(item, 1)}), http.StatusForbidden, "not_clerk", "store_id")
+				"lines": basket(item, 1)}), http.StatusNotFound, "not_found", "")
 			wantAPIError(t, phone+" orders", e.redeem(t, tok, "scope-order-"+phone, map[string]any{"store_id": store, "lines": basket(item, 1)}),
 				http.StatusForbidden, "not_served", "store_id")
 		}

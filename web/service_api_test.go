@@ -294,7 +294,7 @@ func TestServiceAPI(t *testing.T) {
 				wantAPIError(t, "a negative capacity", mk(activityBody(team, "负人数", at(14, 0), at(15, 0), map[string]any{"capacity": -1})),
 					http.StatusUnprocessableEntity, "invalid", "capacity")
 				wantAPIError(t, "no such org", mk(activityBody(987654321, "无主活动", at(14, 0), at(15, 0), nil)), http.StatusUnprocessableEntity, "invalid", "org_id")
-				wantAPIError(t, "another county's org", mk(activityBody(e.org(t, "万佛社区"), "越权活动", at(14, 0), at(15, 0), nil)), http.StatusForbidden, "forbidden", "")
+				wantAPIError(t, "another county's org", mk(activityBody(e.org(t, "万佛社区"), "越权活动", at(14, 0), at(15, 0), nil)), http.StatusNotFound, "not_found", "")
 			}},
 			{"minimum age", func(t *testing.T) {
 				aged := e.published(t, leader, activityBody(team, "河道巡护", at(14, 0), at(16, 0), map[string]any{"min_age": 18}))

@@ -99,6 +99,9 @@ const (
 	PersonActive   PersonStatus = "active"
 	PersonPending  PersonStatus = "pending" // self-signed-up into an org that approves first
 	PersonArchived PersonStatus = "archived"
+	// PersonErased: personal data removed on request (个人信息删除, PIPL
+	// art. 47); the volunteer number, service records and points remain.
+	PersonErased PersonStatus = "erased"
 )
 
 // Person is a real-name record.
@@ -289,6 +292,13 @@ type PersonService interface {
 	// LookupPerson finds one person under an org by an exact volunteer
 	// number, mobile phone or ID number, as spreadsheets identify people.
 	LookupPerson(ctx context.Context, orgID int64, ident string) (*Person, error)
+	// ErasePerson removes a person's personal data on their request (an
+	// org admin of their home org acts on it): name, phone, ID number,
+	// birth date, skills, passwords, sessions, roles, messages, evidence
+	// photos and guardian details go; the volunteer number, service
+	// records, awards and the ledger stay, whose hashes hold no personal
+	// data, so the chain still verifies.
+	ErasePerson(ctx context.Context, id int64, reason string) error
 }
 
 // ImportResult counts what an import did.

@@ -291,7 +291,7 @@ func (s *PersonService) CreatePerson(ctx context.Context, in jifen.PersonInput) 
 			return err
 		}
 		if !a.Has(org.Path, jifen.RoleOrgAdmin) {
-			return jifen.ErrForbidden
+			return refuse(a, org.Path)
 		}
 		var no string
 		if id, no, err = tx.createPerson(ctx, in, jifen.PersonActive); err != nil {
@@ -482,6 +482,68 @@ func (s *PersonService) RevealIDNumber(ctx context.Context, id int64) (string, e
 		return tx.audit(ctx, p.HomeOrgID, p.path, "person.reveal_id", "person", id, p.Name)
 	})
 	return out, err
+}
+
+// ErasePerson removes a person's personal data, keeping what the ledger
+// and the service records need (ids, the volunteer number, numbers).
+func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string) error {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return jifen.ErrUnauthorized
+	}
+	reason = jifen.CleanText(reason)
+	if reason == "" {
+		return jifen.Invalid("reason", "请填写删除依据（如本人申请的日期和方式）", "Say on what grounds (e.g. the date and form of the person's request)")
+	}
+	if a.PersonID == id {
+		return jifen.Conflict("self_approval", "本人申请须由管理员办理", "An administrator carries out a person's own request")
+	}
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		p, err := s.db.getPerson(ctx, tx.tx, id)
+		if err != nil {
+			return err
+		}
+		if !a.Has(p.path, jifen.RoleOrgAdmin) {
+			return jifen.NotFound("person")
+		}
+		if p.Status == jifen.PersonErased {
+			return jifen.Conflict("already_erased", "该人员的个人信息已删除", "This person's data is already erased")
+		}
+		var supers int
+		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM grants WHERE person_id = ? AND role = 'super_admin'", id).Scan(&supers); err != nil {
+			return err
+		}
+		if supers > 0 {
+			return jifen.Conflict("super_admin", "超级管理员不能删除，请先移交", "A super admin cannot be erased; hand the role over first")
+		}
+		now := s.db.now()
+		// The volunteer number stays: it is public, identifies nobody on
+		// its own, and keeps certificates and records checkable.
+		if _, err := tx.exec(ctx, `UPDATE people SET name = '已注销', birth_date = '', phone = NULL, id_cipher = NULL, id_hash = NULL,
+			id_masked = '', skills = '', password_hash = NULL, pin_hash = NULL, status = 'erased', updated_at = ? WHERE id = ?`, now, id); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			"DELETE FROM sessions WHERE person_id = ?",
+			"DELETE FROM reset_codes WHERE person_id = ?",
+			"DELETE FROM grants WHERE person_id = ?",
+			"DELETE FROM messages WHERE person_id = ?",
+			"DELETE FROM paycodes WHERE person_id = ?",
+			"DELETE FROM store_clerks WHERE person_id = ?",
+			"UPDATE consents SET guardian_name = '', guardian_phone = '', ip = '' WHERE person_id = ?",
+			"UPDATE sessions SET ip = '' WHERE person_id = ?",
+			"DELETE FROM award_evidence WHERE award_id IN (SELECT id FROM awards WHERE person_id = ?)",
+			// Earlier audit lines about the person keep who did what, not
+			// the name they wrote down.
+			"UPDATE audit_log SET detail = '（已删除）' WHERE target_type = 'person' AND target_id = ?",
+		} {
+			if _, err := tx.exec(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		// The audit line names the number, not the person.
+		return tx.audit(ctx, p.HomeOrgID, p.path, "person.erase", "person", id, p.VolunteerNo+"："+reason)
+	})
 }
 
 // ApprovePerson activates a pending self-sign-up; nobody approves themselves.

@@ -73,6 +73,18 @@ func (s *Server) registerAPI() {
 			return s.svc.People.Person(ctx(r), id)
 		}))
 	api("GET", "/people", false, "Search people in the caller's scope by name, phone or volunteer number (q), org_id, page, per_page", nil, list[jifen.Person]{}, s.apiPeople)
+	api("POST", "/people/{id}/erase", false, "Erase a person's personal data on their request (PIPL); records, points and the ledger stay", eraseRequest{}, jifen.Person{},
+		endpoint(s, "person", http.StatusOK, func(r *http.Request, id int64, in *eraseRequest) (*jifen.Person, error) {
+			if err := s.svc.People.ErasePerson(ctx(r), id, in.Reason); err != nil {
+				return nil, err
+			}
+			return s.svc.People.Person(ctx(r), id)
+		}))
+}
+
+// eraseRequest says on what grounds a person's data is erased.
+type eraseRequest struct {
+	Reason string `json:"reason"`
 }
 
 // decode reads a JSON body. Unreadable JSON is malformed (400); a value of

@@ -49,6 +49,9 @@ func (s *Server) registerPages() {
 	page("POST", "/people/{id}/reveal", false, person.reply(s.personReveal))
 	page("POST", "/people/{id}/code", false, person.reply(s.personCode))
 	page("POST", "/people/{id}/pin", false, person.action(then("pin_set", s.personPIN)))
+	page("POST", "/people/{id}/erase", false, person.action(then("erased", func(r *http.Request, id int64) error {
+		return s.svc.People.ErasePerson(r.Context(), id, r.FormValue("reason"))
+	})))
 	page("POST", "/people/{id}/approve", false, person.action(then("approved", func(r *http.Request, id int64) error {
 		return s.svc.People.ApprovePerson(r.Context(), id)
 	})))

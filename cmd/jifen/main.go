@@ -57,6 +57,9 @@ Commands:
   import opening FILE --org ID [--dry-run]    opening balances from a paper ledger (台账), once per person
   export records --org ID [--from DAY] [--to DAY] [--format xlsx|csv|json] [--out FILE]
   verify [--anchor HASH]          recompute the points ledger's hashes, chain and balances
+  backup [--out FILE]             one archive of the database (photos included), taken while the server runs
+  restore FILE                    load a backup into an empty database, then check it (needs the same secret file)
+  bench --url URL [--clients 32 --duration 30s --rate R --mix … --state FILE --db DSN]   load a running server over the API
   expire                          lapse points as each org's expiry setting says (the server also runs it)
   version
 Run "jifen COMMAND -h" for a command's flags.
@@ -100,6 +103,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "expire":
 		return runExpire(ctx, rest, stdout, stderr)
 	case "version":
@@ -119,7 +128,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // instances could each make their own.
 func open(ctx context.Context, c *Config) (*sqldb.DB, error) {
 	c.resolve()
-	create := os.Getenv("JIFEN_SECRET_FILE") == "" || strings.HasPrefix(c.DB, "sqlite:")
+	// Instances on one PostgreSQL must share one secret: a path named by
+	// flag or environment is never invented, lest each make its own.
+	create := c.secretDefault || strings.HasPrefix(c.DB, "sqlite:")
 	keys, err := secret.Load(c.SecretFile, create)
 	if err != nil {
 		return nil, err

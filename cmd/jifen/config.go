@@ -18,6 +18,9 @@ type Config struct {
 	TLSKey     string
 	TrustProxy bool
 	Demo       bool
+	// secretDefault: the secret's path is the data folder's default, the
+	// only one ever generated; one named by flag or environment must exist.
+	secretDefault bool
 }
 
 func env(name, def string) string {
@@ -52,6 +55,7 @@ func (c *Config) resolve() {
 	}
 	if c.SecretFile == "" {
 		c.SecretFile = filepath.Join(c.DataDir, "secret.key")
+		c.secretDefault = true
 	}
 	if c.PublicURL == "" {
 		scheme := "http"

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	srv, err := web.New(web.Config{PublicURL: c.PublicURL, Secure: c.TLSCert != "", TrustProxy: c.TrustProxy, Version: version}, svc, db.Keys, log)
+	srv, err := web.New(web.Config{PublicURL: c.PublicURL, Secure: c.TLSCert != "" || strings.HasPrefix(c.PublicURL, "https://"), TrustProxy: c.TrustProxy, Version: version}, svc, db.Keys, log)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,135 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// APIError is an error answer of the API: {"error":{"code","message","field"}}.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("%d %s", e.Status, e.Code)
+	if e.Field != "" {
+		s += " (" + e.Field + ")"
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// client is the one HTTP client of a bench: every request of every
+// simulated client goes through one transport, so connections are kept
+// alive and reused instead of dialled per request.
+type client struct {
+	base string // scheme://host, no trailing slash
+	rt   *http.Transport
+}
+
+func newClient(base string, conns int) (*client, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("loadgen: --url %q is not an http(s) address", base)
+	}
+	rt := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          2 * conns,
+		MaxIdleConnsPerHost:   2 * conns, // ≥ clients, or idle connections are closed and redialled under load
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		DisableCompression:    true, // answers are small; gzip would cost both sides CPU
+	}
+	return &client{base: u.Scheme + "://" + u.Host + u.Path, rt: rt}, nil
+}
+
+// url parses base+path once; the bench sends to a few dozen fixed URLs.
+func (c *client) url(path string) *url.URL {
+	u, err := url.Parse(c.base + path)
+	if err != nil {
+		panic(err) // paths are built here from numbers, so this is a programming error
+	}
+	return u
+}
+
+// call is a setup request: JSON in and out, allocations do not matter.
+func (c *client) call(ctx context.Context, method, path, token, key string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 300 {
+		var env struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+				Field   string `json:"field"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(b, &env)
+		return fmt.Errorf("%s %s: %w", method, path, &APIError{Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message, Field: env.Error.Field})
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// jsonField returns the string value of the first "name":"…" in a JSON
+// answer without decoding it; the API's answers are flat enough that the
+// first match is the one meant (the error code, the pay code).
+func jsonField(b []byte, name string) []byte {
+	var pat [32]byte
+	p := append(append(append(pat[:0], '"'), name...), `":"`...)
+	i := bytes.Index(b, p)
+	if i < 0 {
+		return nil
+	}
+	b = b[i+len(p):]
+	j := bytes.IndexByte(b, '"')
+	if j < 0 {
+		return nil
+	}
+	return b[:j]
+}

@@ -1,0 +1,277 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// urlRef is a request target parsed once before the run.
+type urlRef struct {
+	method string
+	path   string
+	u      *url.URL
+}
+
+func (r *run) ref(method, path string) urlRef {
+	return urlRef{method: method, path: path, u: r.c.url(path)}
+}
+
+var jsonCT = []string{"application/json"}
+
+// worker is one simulated client: one request at a time, its own
+// residents, its own histograms and error counts (merged after the run,
+// so the hot path takes no lock).
+type worker struct {
+	r    *run
+	id   int
+	rng  *rand.Rand
+	mine []int  // indexes of the residents only this client uses
+	next int    // the next of mine, round robin
+	in   []bool // by resident: checked in now
+	seq  int64
+
+	hist [numKinds]Histogram
+	ok   [numKinds]uint64
+	errs []map[string]*int64 // by kind: "409 out_of_stock" → count
+
+	base    *http.Request // carries ctx; copied per request
+	buf     []byte        // the answer being read
+	scratch []byte
+	timer   *time.Timer
+}
+
+func newRand(w uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(w, uint64(time.Now().UnixNano())))
+}
+
+func (w *worker) loop(ctx context.Context) {
+	r := w.r
+	base, _ := http.NewRequestWithContext(ctx, "GET", r.c.base, nil)
+	w.base = base
+	w.buf = make([]byte, 0, 4096)
+	for ctx.Err() == nil {
+		var due time.Time
+		if r.interval > 0 {
+			// Open loop: the next free client takes the next slot and
+			// waits for it; when every client is busy the slots wait and
+			// their latency counts from when they were due.
+			k := r.slot.Add(1) - 1
+			if r.cfg.Requests > 0 && k >= r.cfg.Requests {
+				return
+			}
+			due = r.start.Add(time.Duration(k) * r.interval)
+			if !r.deadline.IsZero() && !due.Before(r.deadline) {
+				return
+			}
+			if time.Now().After(r.cutoff) {
+				return
+			}
+			if d := time.Until(due); d > 0 {
+				if !w.sleep(ctx, d) {
+					return
+				}
+			} else if d < -10*time.Millisecond {
+				r.late.Add(1)
+			}
+		} else {
+			if !r.deadline.IsZero() && !time.Now().Before(r.deadline) {
+				return
+			}
+			if r.cfg.Requests > 0 && r.slot.Add(1) > r.cfg.Requests {
+				return
+			}
+			due = time.Now()
+		}
+		r.ops.Add(1)
+		x := w.rng.IntN(r.totalWeight)
+		switch {
+		case x < r.cumWeights[0]:
+			w.award(due)
+		case x < r.cumWeights[1]:
+			w.checkin(due)
+		case x < r.cumWeights[2]:
+			w.order(due)
+		default:
+			w.redeem(due)
+		}
+	}
+}
+
+func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
+	select {
+	case <-ctx.Done():
+		w.timer.Stop()
+		return false
+	case <-w.timer.C:
+		return true
+	}
+}
+
+func (w *worker) nextMine() int {
+	p := w.mine[w.next]
+	w.next = (w.next + 1) % len(w.mine)
+	return p
+}
+
+// key is a fresh Idempotency-Key: the run, the client, a counter.
+func (w *worker) key() string {
+	w.seq++
+	b := append(w.scratch[:0], w.r.runID...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(w.id), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, w.seq, 10)
+	w.scratch = b
+	return string(b)
+}
+
+// pickItem is 0 (the popular item) for the popular share, else one of
+// the everyday items at random.
+func (w *worker) pickItem() int {
+	if w.rng.Float64() < w.r.cfg.Popular || len(w.r.orderBodies) == 1 {
+		return 0
+	}
+	return 1 + w.rng.IntN(len(w.r.orderBodies)-1)
+}
+
+func (w *worker) award(due time.Time) {
+	p := w.rng.IntN(len(w.r.awardBodies))
+	w.send(kAward, w.r.awardURL, w.r.adminAuth, w.key(), w.r.awardBodies[p], due)
+}
+
+func (w *worker) checkin(due time.Time) {
+	p := w.nextMine()
+	a := p % len(w.r.codeBodies)
+	body := *w.r.codeBodies[a].Load()
+	kind, u := kCheckin, w.r.checkinURLs[a]
+	if w.in[p] {
+		kind, u = kCheckout, w.r.checkoutURLs[a]
+	}
+	status, ans := w.send(kind, u, w.r.residentAuth[p], "", body, due)
+	switch {
+	case status/100 == 2:
+		w.in[p] = !w.in[p]
+	case status == http.StatusConflict:
+		// Left over from an interrupted run: take the server's word.
+		switch string(jsonField(ans, "code")) {
+		case "already_checked_in":
+			w.in[p] = true
+		case "not_checked_in":
+			w.in[p] = false
+		}
+	}
+}
+
+func (w *worker) order(due time.Time) {
+	p, item := w.nextMine(), w.pickItem()
+	status, _ := w.send(kOrder, w.r.redeemURL, w.r.residentAuth[p], w.key(), w.r.orderBodies[item], due)
+	if item == 0 && status/100 == 2 {
+		w.r.popularSold.Add(1)
+	}
+}
+
+// redeem is a counter sale: the resident's phone fetches a pay code, the
+// client's clerk rings up one item with it.
+func (w *worker) redeem(due time.Time) {
+	p := w.nextMine()
+	status, ans := w.send(kPaycode, w.r.paycodeURL, w.r.residentAuth[p], "", nil, due)
+	code := jsonField(ans, "code")
+	if status != http.StatusOK || len(code) == 0 {
+		return
+	}
+	item := w.pickItem()
+	prefix := w.r.salePrefixes[item]
+	// A fresh slice: the transport may still hold a body after the
+	// answer came, so a body is never a buffer that is reused.
+	body := make([]byte, 0, len(prefix)+len(code)+2)
+	body = append(append(append(body, prefix...), code...), '"', '}')
+	clerk := w.r.clerkAuth[w.id%len(w.r.clerkAuth)]
+	status, _ = w.send(kSale, w.r.redeemURL, clerk, w.key(), body, time.Now())
+	if item == 0 && status/100 == 2 {
+		w.r.popularSold.Add(1)
+	}
+}
+
+// send makes one request and records its latency from start (when the
+// operation was due, in a rate run) to the end of the answer. It returns
+// the status (0 on a transport error) and the answer, valid until the
+// next send.
+func (w *worker) send(kind int, u urlRef, auth []string, key string, body []byte, start time.Time) (int, []byte) {
+	req := new(http.Request)
+	*req = *w.base // the run's ctx comes with it
+	req.Method, req.URL, req.Host = u.method, u.u, u.u.Host
+	req.Header = http.Header{"Authorization": auth}
+	if key != "" {
+		req.Header["Idempotency-Key"] = []string{key}
+	}
+	if body != nil {
+		req.Header["Content-Type"] = jsonCT
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+		// A POST with an Idempotency-Key may be retried by the transport
+		// on a connection closed under it; it needs the body again.
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	resp, err := w.r.c.rt.RoundTrip(req)
+	if err != nil {
+		if w.base.Context().Err() == nil {
+			w.hist[kind].Record(time.Since(start))
+			w.count(kind, 0, nil)
+			w.r.netError(err)
+		}
+		return 0, nil
+	}
+	w.buf = w.buf[:0]
+	for {
+		if len(w.buf) == cap(w.buf) {
+			w.buf = append(w.buf, 0)[:len(w.buf)]
+		}
+		n, err := resp.Body.Read(w.buf[len(w.buf):cap(w.buf)])
+		w.buf = w.buf[:len(w.buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	resp.Body.Close()
+	w.hist[kind].Record(time.Since(start))
+	if resp.StatusCode/100 == 2 {
+		w.ok[kind]++
+	} else {
+		w.count(kind, resp.StatusCode, jsonField(w.buf, "code"))
+	}
+	return resp.StatusCode, w.buf
+}
+
+// count adds one failure under "STATUS code" ("net error" for a transport
+// error); the lookup by bytes does not allocate once the key is known.
+func (w *worker) count(kind, status int, code []byte) {
+	b := w.scratch[:0]
+	if status == 0 {
+		b = append(b, "net error"...)
+	} else {
+		b = strconv.AppendInt(b, int64(status), 10)
+		b = append(b, ' ')
+		if len(code) == 0 {
+			code = []byte("-")
+		}
+		b = append(b, code...)
+	}
+	w.scratch = b
+	if n := w.errs[kind][string(b)]; n != nil {
+		*n++
+		return
+	}
+	one := int64(1)
+	w.errs[kind][string(b)] = &one
+}

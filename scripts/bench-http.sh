@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# bench-http.sh sqlite|postgres — the HTTP baseline of docs/bench-http.md in
+# one command: build jifen, serve the demo county on a fresh database, run
+# `jifen bench` (awards only, counter redemptions only, the mixed load, and
+# the festival peak at a fixed rate), print a markdown table, stop the
+# server and drop what it made.
+#
+# Settings (environment): CLIENTS=32 DURATION=20s RATE=500 PORT=18480
+# PG=postgres://postgres@127.0.0.1:5432 (a server where we may create and
+# drop a database of our own), KEEP=1 keeps the temporary folder.
+set -euo pipefail
+
+db_kind=${1:-}
+case "$db_kind" in sqlite | postgres) ;; *)
+	echo "usage: $0 sqlite|postgres" >&2
+	exit 2
+	;;
+esac
+clients=${CLIENTS:-32}
+duration=${DURATION:-20s}
+rate=${RATE:-500}
+port=${PORT:-18480}
+pg=${PG:-postgres://postgres@127.0.0.1:5432}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/jifen-bench-http.XXXXXX")
+server=""
+pgdb=""
+cleanup() {
+	if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
+		kill -TERM "$server"
+		wait "$server" 2>/dev/null || true
+	fi
+	if [[ -n "$pgdb" ]]; then
+		dropdb --if-exists --force --maintenance-db="$pg/postgres" "$pgdb" >/dev/null 2>&1 || true
+	fi
+	# A failed verify keeps the reports and the server's log to look at.
+	if [[ -z "${KEEP:-}" ]] && ! grep -qs '"ok": false' "$tmp"/*.json; then
+		rm -rf "$tmp"
+	else
+		echo "kept $tmp" >&2
+	fi
+}
+trap cleanup EXIT
+
+echo "building jifen…" >&2
+(cd "$root" && CGO_ENABLED=0 go build -o "$tmp/jifen" ./cmd/jifen)
+
+case "$db_kind" in
+sqlite) dsn="sqlite:$tmp/data/jifen.db" ;;
+postgres)
+	pgdb="jifen_bench_$$"
+	createdb --maintenance-db="$pg/postgres" "$pgdb"
+	dsn="$pg/$pgdb?sslmode=disable"
+	;;
+esac
+mkdir -p "$tmp/data"
+url="http://127.0.0.1:$port"
+
+echo "serving the demo county on $db_kind at $url (log: $tmp/server.log)…" >&2
+"$tmp/jifen" serve --demo --addr "127.0.0.1:$port" --data "$tmp/data" --db "$dsn" >"$tmp/server.out" 2>"$tmp/server.log" &
+server=$!
+for _ in $(seq 1 300); do
+	curl -fsS "$url/healthz" >/dev/null 2>&1 && break
+	kill -0 "$server" 2>/dev/null || {
+		cat "$tmp/server.out" "$tmp/server.log" >&2
+		exit 1
+	}
+	sleep 0.2
+done
+curl -fsS "$url/healthz" >/dev/null
+
+bench() { # name, then jifen bench flags; the report lands in $tmp/NAME.json
+	local name=$1
+	shift
+	echo "bench $name: $*" >&2
+	# A 5xx or a failed verify makes jifen bench exit 1; the table still
+	# shows the run, so keep going and report it.
+	# GNU time, where there is one, tells what the load generator itself
+	# cost: it shares the two cores with the server.
+	local timer=()
+	[[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f '%U %S' -o "$tmp/$name.cpu")
+	"${timer[@]}" "$tmp/jifen" bench --url "$url" --db "$dsn" --state "$tmp/state.json" --clients "$clients" --json "$@" >"$tmp/$name.json" ||
+		echo "bench $name: exit status $? (see the errors and verify columns)" >&2
+}
+
+# Setup (people, tokens, stores, activities) happens before the first
+# run's clock starts and is kept in state.json for the others.
+bench awards --duration "$duration" --mix awards=1
+bench redemptions --duration "$duration" --mix redemptions=1
+bench mixed --duration "$duration"
+bench "rate$rate" --duration "$duration" --rate "$rate"
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+echo
+echo "### $db_kind — $(date -u +%Y-%m-%d), $(nproc) × $cpu, load before: $(cut -d' ' -f1-3 /proc/loadavg), $("$tmp/jifen" version)"
+echo
+echo "| run | request | count | ok | req/s | ok/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+for name in awards redemptions mixed "rate$rate"; do
+	[[ -s "$tmp/$name.json" ]] || {
+		echo "| $name | (no report) | | | | | | | | | |"
+		continue
+	}
+	jq -r --arg run "$name" '
+	  def ms: (. * 10 | round) / 10;
+	  def errs: (.errors // {}) | to_entries | map("\(.key): \(.value)") | join(", ");
+	  def row(r; secs; name): "| \($run) | \(name) | \(r.count) | \(r.ok) | \(r.per_sec | round) | \(r.ok / secs | round) | \(r.p50_ms | ms) | \(r.p95_ms | ms) | \(r.p99_ms | ms) | \(r.max_ms | ms) | \(r | errs) |";
+	  .seconds as $s |
+	  (.requests[] | row(.; $s; .name)),
+	  row(.total; $s; "**total** (\(.operations) ops, \(.ops_per_sec | round) ops/s\(if .mode == "rate" then ", \(.late) late, \(.unsent // 0) never sent" else "" end); verify \(if .verify.ok then "ok" else "FAILED: \(.verify.error)" end))")
+	' "$tmp/$name.json"
+done
+echo
+for name in awards redemptions mixed "rate$rate"; do
+	[[ -s "$tmp/$name.cpu" && -s "$tmp/$name.json" ]] || continue
+	# The CPU time includes setup for the first run; the others are the
+	# load alone.
+	jq -r --arg run "$name" --arg cpu "$(tail -1 "$tmp/$name.cpu")" \
+		'($cpu | split(" ") | map(tonumber) | add) as $c | "- \($run): jifen bench used \($c) s of CPU, \($c * 1e6 / .total.count | round) µs per request"' "$tmp/$name.json"
+done

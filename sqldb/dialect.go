@@ -91,7 +91,9 @@ func (db *DB) openSQLite(path string) error {
 		w.Close()
 		return err
 	}
+	// Idle readers stay open: each keeps its compiled statements.
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()*2))
+	r.SetMaxIdleConns(max(4, runtime.NumCPU()*2))
 	db.w, db.r = w, r
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -177,6 +178,120 @@ func BenchmarkAward(b *testing.B) {
 				}
 			}
 
+			// The grouped ceiling (LEDGER.md): one writer takes every
+			// transfer queued (up to 1,000) and applies them with four
+			// set-based statements in one transaction.
+			type transfer struct {
+				person, store int64
+				done          chan error
+			}
+			queue := make(chan transfer, 4096)
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				for {
+					var batch []transfer
+					select {
+					case <-stop:
+						return
+					case t := <-queue:
+						batch = append(batch, t)
+					}
+				drain:
+					for len(batch) < 1000 {
+						select {
+						case t := <-queue:
+							batch = append(batch, t)
+						default:
+							break drain
+						}
+					}
+					err := db.retryTx(context.Background(), func(tx *Tx) error {
+						ctx := context.Background()
+						delta := map[int64]int64{}
+						for _, t := range batch {
+							delta[t.person]--
+							delta[t.store]++
+						}
+						var sb strings.Builder
+						var args, ids []any
+						sb.WriteString("UPDATE accounts SET balance = balance + CASE id")
+						for id, d := range delta {
+							sb.WriteString(" WHEN ? THEN ?")
+							args = append(args, id, d)
+							ids = append(ids, id)
+						}
+						sb.WriteString(" END WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")")
+						if _, err := tx.exec(ctx, sb.String(), append(args, ids...)...); err != nil {
+							return err
+						}
+						sb.Reset()
+						args = args[:0]
+						now := time.Now().UTC()
+						sb.WriteString("INSERT INTO ledger_transactions (kind, idem_key, request_hash, created_at, hash) VALUES ")
+						for i := range batch {
+							if i > 0 {
+								sb.WriteString(", ")
+							}
+							sb.WriteString("('redemption', ?, '', ?, '')")
+							args = append(args, key(), now)
+						}
+						rows, err := tx.query(ctx, sb.String()+" RETURNING id", args...)
+						if err != nil {
+							return err
+						}
+						var txIDs []int64
+						for rows.Next() {
+							var id int64
+							if err := rows.Scan(&id); err != nil {
+								rows.Close()
+								return err
+							}
+							txIDs = append(txIDs, id)
+						}
+						rows.Close()
+						if err := rows.Err(); err != nil {
+							return err
+						}
+						sb.Reset()
+						args = args[:0]
+						sb.WriteString("INSERT INTO postings (tx_id, account_id, amount) VALUES ")
+						for i, t := range batch {
+							if i > 0 {
+								sb.WriteString(", ")
+							}
+							sb.WriteString("(?, ?, -1), (?, ?, 1)")
+							args = append(args, txIDs[i], t.person, txIDs[i], t.store)
+						}
+						if _, err := tx.exec(ctx, sb.String(), args...); err != nil {
+							return err
+						}
+						sb.Reset()
+						args = args[:0]
+						sb.WriteString("INSERT INTO unsealed (tx_id) VALUES ")
+						for i, id := range txIDs {
+							if i > 0 {
+								sb.WriteString(", ")
+							}
+							sb.WriteString("(?)")
+							args = append(args, id)
+						}
+						_, err = tx.exec(ctx, sb.String(), args...)
+						return err
+					})
+					for _, t := range batch {
+						t.done <- err
+					}
+				}
+			}()
+			grouped := func(spread int64) func(int64) error {
+				return func(i int64) error {
+					done := make(chan error, 1)
+					queue <- transfer{accounts[i%n], stores[i%spread], done}
+					return <-done
+				}
+			}
+
 			// 32 goroutines whatever GOMAXPROCS is (16 per core on 2 cores,
 			// as BenchmarkLedgerPost and BenchmarkSignUp use).
 			par := (32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0)
@@ -190,6 +305,7 @@ func BenchmarkAward(b *testing.B) {
 				{"redemption_one_store", redeem(1)},
 				{"bare_sql_stores", bare(nStores)},
 				{"bare_sql_one_store", bare(1)},
+				{"bare_sql_grouped_stores", grouped(nStores)},
 			} {
 				b.Run(c.name+"/serial", func(b *testing.B) {
 					var i int64

@@ -8,6 +8,13 @@ import (
 	"unicode/utf8"
 )
 
+// PlainText reports whether s is valid UTF-8 without NUL bytes: what a
+// database text column can hold (PostgreSQL refuses both). Values used
+// as lookup keys rather than cleaned text are checked with it.
+func PlainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
 // CleanText trims a free-text value and drops control characters that no
 // form should carry (they break exports and printed notices). Markup is
 // kept as typed: it is escaped on output, never stripped on input.

@@ -88,7 +88,7 @@ func (s *AuthService) SignIn(ctx context.Context, phone, password, kind string, 
 	if phone == "" || password == "" {
 		return "", jifen.Invalid("phone", "请输入手机号和密码", "Enter your phone number and password")
 	}
-	if len(password) > 1024 || len(phone) > 32 {
+	if len(password) > 1024 || len(phone) > 32 || !jifen.PlainText(phone) {
 		return "", ErrBadCredentials
 	}
 	var id int64
@@ -357,6 +357,9 @@ func (s *AuthService) ResetPassword(ctx context.Context, login, code, password s
 	badCode := &jifen.Error{Kind: jifen.KindInvalid, Code: "bad_code", Field: "code", Zh: "账号或验证码不正确，或验证码已过期", En: "The account or code is wrong, or the code has expired"}
 	var personID int64
 	login = strings.TrimSpace(login)
+	if !jifen.PlainText(login) || len(login) > 32 {
+		return badCode
+	}
 	err := s.db.queryRow(ctx, "SELECT id FROM people WHERE phone = ? OR volunteer_no = ?", jifen.NormalizeMobile(login), login).Scan(&personID)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err

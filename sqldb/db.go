@@ -250,6 +250,9 @@ func (db *DB) mapErr(err error) error {
 	if errors.As(err, &je) {
 		return err
 	}
+	if db.dialect.badText(err) {
+		return &jifen.Error{Kind: jifen.KindInvalid, Code: "invalid", Zh: "内容含有无法保存的字符", En: "The text holds characters that cannot be stored", Err: err}
+	}
 	if c := db.dialect.uniqueViolation(err); c != "" {
 		switch {
 		case strings.Contains(c, "phone"):

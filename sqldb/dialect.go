@@ -28,6 +28,8 @@ type dialect interface {
 	// retryable reports an error that running the whole transaction again
 	// may clear: a deadlock the database broke or a serialization failure.
 	retryable(err error) bool
+	// badText: the database refused text (a NUL, invalid UTF-8).
+	badText(err error) bool
 }
 
 type sqliteDialect struct{}
@@ -45,6 +47,8 @@ func (sqliteDialect) uniqueViolation(err error) string {
 // SQLite has one writer connection, so its transactions never deadlock.
 func (sqliteDialect) retryable(error) bool { return false }
 
+func (sqliteDialect) badText(error) bool { return false }
+
 type postgresDialect struct{}
 
 func (postgresDialect) retryable(err error) bool {
@@ -53,6 +57,11 @@ func (postgresDialect) retryable(err error) bool {
 }
 
 func (postgresDialect) name() string { return "postgres" }
+
+func (postgresDialect) badText(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "22021" || pe.Code == "22P05")
+}
 
 func (postgresDialect) uniqueViolation(err error) string {
 	var pe *pgconn.PgError

@@ -771,7 +771,7 @@ func (s *PersonService) LookupPerson(ctx context.Context, orgID int64, ident str
 	}
 	ident = strings.TrimSpace(ident)
 	switch {
-	case ident == "":
+	case ident == "" || !jifen.PlainText(ident):
 		return nil, jifen.Invalid("ident", "缺少志愿者编号、手机号或身份证号", "A volunteer number, phone or ID number is needed")
 	case jifen.ValidMobile(jifen.NormalizeMobile(ident)):
 		where += " AND p.phone = ?"

@@ -300,7 +300,7 @@ func (s *PointsService) Award(ctx context.Context, in jifen.AwardInput) (*jifen.
 }
 
 func checkKey(key string) error {
-	if k := strings.TrimSpace(key); k == "" || len(k) > 200 {
+	if k := strings.TrimSpace(key); k == "" || len(k) > 200 || !jifen.PlainText(k) {
 		return jifen.Invalid("idempotency_key", "缺少幂等键（Idempotency-Key），或长度超过200", "An Idempotency-Key of 1 to 200 characters is required")
 	}
 	return nil

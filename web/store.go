@@ -795,7 +795,7 @@ func parseYuan(field, v string) (int64, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	fen := math.Round(f * 100)
-	if err != nil || f < 0 || f > 1_000_000 || math.Abs(f*100-fen) > 1e-6 {
+	if err != nil || math.IsNaN(f) || f < 0 || f > 1_000_000 || math.Abs(f*100-fen) > 1e-6 {
 		return 0, jifen.Invalid(field, "金额应为数字，最多两位小数，如 0.50", "An amount has at most two decimals, e.g. 0.50")
 	}
 	return int64(fen), nil

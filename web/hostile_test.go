@@ -421,7 +421,6 @@ func (h *hostile) exports(t *testing.T) {
 	}
 }
 
-
 // hostileBug reports a bug in code outside this test: a skip while it is
 // there, a failure with JIFEN_TEST_BUGS=1.
 func hostileBug(t *testing.T, name, msg string) {

@@ -997,6 +997,7 @@ func (h *hostile) corpus(t *testing.T, payloads []*payload, bases map[string]bas
 	if len(all) < 500 {
 		t.Fatalf("only %d hostile cases: the corpus should hold at least 500", len(all))
 	}
+	h.listCases(t, all)
 	type finding struct {
 		n     int
 		first []string
@@ -1123,4 +1124,27 @@ func apiErrorShape(r *result) string {
 		return fmt.Sprintf("status %d without {\"error\":{\"code\",\"message\"}}: %.200s", r.Status, r.Body)
 	}
 	return ""
+}
+
+// listCases keeps the full list of cases the payloads and the routes make
+// in testdata/hostile/cases.txt, one name a line, so the corpus can be read
+// (and reviewed in a diff) without running the test. A changed route or
+// payload changes the list: JIFEN_HOSTILE_UPDATE=1 rewrites it.
+func (h *hostile) listCases(t *testing.T, all []hcase) {
+	t.Helper()
+	var b strings.Builder
+	for _, c := range all {
+		b.WriteString(strings.ToValidUTF8(c.name, "?") + "\n")
+	}
+	const file = "testdata/hostile/cases.txt"
+	if os.Getenv("JIFEN_HOSTILE_UPDATE") == "1" {
+		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	kept, err := os.ReadFile(file)
+	if err != nil || string(kept) != b.String() {
+		t.Errorf("%s is not the list of cases the corpus makes (%d now): run the test with JIFEN_HOSTILE_UPDATE=1 and review the diff", file, len(all))
+	}
 }

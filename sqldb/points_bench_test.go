@@ -217,7 +217,7 @@ func BenchmarkAward(b *testing.B) {
 						var args, ids []any
 						sb.WriteString("UPDATE accounts SET balance = balance + CASE id")
 						for id, d := range delta {
-							sb.WriteString(" WHEN ? THEN ?")
+							sb.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
 							args = append(args, id, d)
 							ids = append(ids, id)
 						}

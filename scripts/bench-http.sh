@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-http.sh sqlite|postgres — the HTTP baseline of docs/bench-http.md in
+# bench-http.sh sqlite|postgres — the HTTP load tables of BENCHMARKS.md in
 # one command: build jifen, serve the demo county on a fresh database, run
 # `jifen bench` (awards only, counter redemptions only, the mixed load, and
 # the festival peak at a fixed rate), print a markdown table, stop the

@@ -12,7 +12,7 @@ import (
 
 // Report roll-ups (0006_reports.sql) are written beside each write in its
 // transaction and read by ReportService. The rules that keep them exact:
-//   - report_months holds a leaf org's month, split into reportStripes rows
+//   - report_months holds a leaf org's month, split into stripes rows
 //     by person (or household), so writers in one village rarely meet on a
 //     row and nobody ever writes a county-wide one; a subtree is the sum of
 //     its rows found by a path range.
@@ -27,15 +27,24 @@ import (
 // RebuildReports recomputes everything from the source tables with the
 // same rules; the tests compare the two.
 
-const reportStripes = 8
+// stripes is how many rows a leaf org's month is split into: 8 on
+// PostgreSQL, where writers in one village run side by side; 1 on SQLite,
+// whose one writer never waits on a row, and whose reports then read an
+// eighth of the rows.
+func stripes(d dialect) int64 {
+	if d.name() == "postgres" {
+		return 8
+	}
+	return 1
+}
 
 func month(t time.Time) string { return t.In(jifen.Zone).Format("2006-01") }
 
-func stripeOf(key int64) int64 {
+func stripeOf(key, n int64) int64 {
 	if key < 0 {
 		key = -key
 	}
-	return key % reportStripes
+	return key % n
 }
 
 type monthKey struct {
@@ -66,7 +75,7 @@ func (t *Tx) tally(_ context.Context, orgID int64, path, month string, key int64
 	if t.pending.months == nil {
 		t.pending.months = map[monthKey]*jifen.Tally{}
 	}
-	k := monthKey{orgID, path, month, stripeOf(key)}
+	k := monthKey{orgID, path, month, stripeOf(key, stripes(t.db.dialect))}
 	if cur := t.pending.months[k]; cur != nil {
 		cur.Add(d)
 	} else {
@@ -230,6 +239,7 @@ func (t *Tx) tallySale(ctx context.Context, orgID int64, path string, key, store
 
 // reportSQL recomputes the roll-ups from the source tables.
 func reportSQL(d dialect) []string {
+	mod := fmt.Sprintf(" %% %d", stripes(d))
 	m := func(col string) string {
 		if d.name() == "postgres" {
 			return "to_char(" + col + " AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')"
@@ -248,22 +258,22 @@ func reportSQL(d dialect) []string {
 	return []string{
 		"DELETE FROM report_months", "DELETE FROM report_people", "DELETE FROM report_stars", "DELETE FROM report_stores",
 		`INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records)
-		SELECT r.org_id, o.path, ` + m("r.started_at") + `, r.person_id % 8, SUM(r.minutes), SUM(CASE WHEN r.how = 'correction' THEN 0 ELSE 1 END)
-		FROM service_records r JOIN orgs o ON o.id = r.org_id GROUP BY r.org_id, o.path, ` + m("r.started_at") + `, r.person_id % 8`,
+		SELECT r.org_id, o.path, ` + m("r.started_at") + `, r.person_id` + mod + `, SUM(r.minutes), SUM(CASE WHEN r.how = 'correction' THEN 0 ELSE 1 END)
+		FROM service_records r JOIN orgs o ON o.id = r.org_id GROUP BY r.org_id, o.path, ` + m("r.started_at") + `, r.person_id` + mod + ``,
 		`INSERT INTO report_months (org_id, org_path, month, stripe, awarded, deducted)
-		SELECT a.org_id, o.path, substr(a.day, 1, 7), COALESCE(a.person_id, a.household_id) % 8,
+		SELECT a.org_id, o.path, substr(a.day, 1, 7), COALESCE(a.person_id, a.household_id)` + mod + `,
 		SUM(CASE WHEN a.points > 0 OR a.source = 'service' THEN a.points ELSE 0 END),
 		SUM(CASE WHEN a.points < 0 AND a.source <> 'service' THEN -a.points ELSE 0 END)
 		FROM awards a JOIN orgs o ON o.id = a.org_id WHERE a.status = 'posted'
-		GROUP BY a.org_id, o.path, substr(a.day, 1, 7), COALESCE(a.person_id, a.household_id) % 8` + upsertMonths,
+		GROUP BY a.org_id, o.path, substr(a.day, 1, 7), COALESCE(a.person_id, a.household_id)` + mod + `` + upsertMonths,
 		`INSERT INTO report_months (org_id, org_path, month, stripe, redeemed)
-		SELECT p.home_org_id, p.home_org_path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id) % 8, SUM(r.points)
+		SELECT p.home_org_id, p.home_org_path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `, SUM(r.points)
 		FROM redemptions r JOIN people p ON p.id = r.person_id WHERE r.status IN ` + live + `
-		GROUP BY p.home_org_id, p.home_org_path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id) % 8` + upsertMonths,
+		GROUP BY p.home_org_id, p.home_org_path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `` + upsertMonths,
 		`INSERT INTO report_months (org_id, org_path, month, stripe, redeemed)
-		SELECT p.home_org_id, p.home_org_path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id) % 8, -SUM(r.points)
+		SELECT p.home_org_id, p.home_org_path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `, -SUM(r.points)
 		FROM redemptions r JOIN people p ON p.id = r.person_id WHERE r.status = 'refunded'
-		GROUP BY p.home_org_id, p.home_org_path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id) % 8` + upsertMonths,
+		GROUP BY p.home_org_id, p.home_org_path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `` + upsertMonths,
 		`INSERT INTO report_people (person_id, org_id, org_path, minutes)
 		SELECT r.person_id, p.home_org_id, p.home_org_path, SUM(r.minutes)
 		FROM service_records r JOIN people p ON p.id = r.person_id GROUP BY r.person_id, p.home_org_id, p.home_org_path`,

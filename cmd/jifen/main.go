@@ -57,6 +57,7 @@ Commands:
   import opening FILE --org ID [--dry-run]    opening balances from a paper ledger (台账), once per person
   export records --org ID [--from DAY] [--to DAY] [--format xlsx|csv|json] [--out FILE]
   verify [--anchor HASH]          recompute the points ledger's hashes, chain and balances
+  demo [--people N] [--years Y] [--seed S]   the demo county plus a generated one of N people (resumable)
   backup [--out FILE]             one archive of the database (photos included), taken while the server runs
   restore FILE                    load a backup into an empty database, then check it (needs the same secret file)
   bench --url URL [--clients 32 --duration 30s --rate R --mix … --state FILE --db DSN]   load a running server over the API
@@ -103,6 +104,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
 	case "restore":

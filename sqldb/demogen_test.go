@@ -1,0 +1,205 @@
+package sqldb_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"jifen"
+	"jifen/demo"
+	"jifen/sqldb"
+	"jifen/sqldb/sqldbtest"
+	"jifen/wire"
+)
+
+// demoGen is a small generated county: 2,000 people over a year, three
+// villages, so an interruption can land between them and inside one.
+var demoGen = sqldb.DemoGen{People: 2000, Years: 1, Seed: 7, County: demo.County{}, Under: "崇信县",
+	AwardBy: "13900000001", ReviewBy: "13900000004"}
+
+// demoLogins are the printed demo phones; generating must leave them working.
+var demoLogins = []string{"13900000000", "13900000001", "13900000002", "13900000003", "13900000004", "13900000005", "13900000006", "13900000007"}
+
+func loadDemoCounty(t *testing.T, dsn string) *sqldb.DB {
+	t.Helper()
+	db := sqldbtest.Open(t, dsn)
+	if _, err := demo.Load(context.Background(), wire.Demo(db)); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// demoFigures are what two runs with one seed must agree on: row counts
+// and the sums that a difference in any generated value would move.
+func demoFigures(t *testing.T, db *sqldb.DB) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM orgs", "SELECT COUNT(*) FROM people", "SELECT COUNT(*) FROM households", "SELECT COUNT(*) FROM household_members",
+		"SELECT COUNT(*) FROM grants", "SELECT COUNT(*) FROM stores", "SELECT COUNT(*) FROM items", "SELECT COUNT(*) FROM activities",
+		"SELECT COUNT(*) FROM signups", "SELECT COUNT(*) FROM attendance", "SELECT COUNT(*) FROM service_records",
+		"SELECT COUNT(*) FROM awards", "SELECT COUNT(*) FROM redemptions", "SELECT COUNT(*) FROM redemption_lines",
+		"SELECT COUNT(*) FROM accounts", "SELECT COUNT(*) FROM ledger_transactions", "SELECT COUNT(*) FROM postings",
+		"SELECT COUNT(*) FROM block_items", "SELECT COUNT(*) FROM unsealed",
+		"SELECT COALESCE(SUM(minutes), 0) FROM service_records", "SELECT COALESCE(SUM(points), 0) FROM awards",
+		"SELECT COALESCE(SUM(shortfall), 0) FROM awards", "SELECT COALESCE(SUM(points), 0) FROM redemptions",
+		"SELECT COALESCE(SUM(balance), 0) FROM accounts", "SELECT COALESCE(SUM(score), 0) FROM accounts",
+		"SELECT COUNT(*) FROM awards WHERE source = 'manual' AND points < 0",
+		"SELECT COUNT(*) FROM awards WHERE decided_by IS NOT NULL",
+		"SELECT COUNT(DISTINCT name) FROM people",
+	} {
+		var n int64
+		if err := db.DemoQueryRowForTest(q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		out[q] = n
+	}
+	return out
+}
+
+func TestGenerateDemo(t *testing.T) {
+	for name, dsn := range sqldbtest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			bg := context.Background()
+			sys := jifen.WithActor(bg, jifen.SystemActor())
+
+			// An uninterrupted run.
+			whole := loadDemoCounty(t, dsn(t))
+			before := demoFigures(t, whole)
+			began := time.Now()
+			rep, err := whole.GenerateDemo(bg, demoGen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d villages in %s", name, rep.Villages, time.Since(began).Round(time.Millisecond))
+			want := demoFigures(t, whole)
+
+			// The ratios of the issue.
+			people := want["SELECT COUNT(*) FROM people"] - before["SELECT COUNT(*) FROM people"]
+			records := want["SELECT COUNT(*) FROM service_records"] - before["SELECT COUNT(*) FROM service_records"]
+			households := want["SELECT COUNT(*) FROM households"] - before["SELECT COUNT(*) FROM households"]
+			awards := want["SELECT COUNT(*) FROM awards"] - before["SELECT COUNT(*) FROM awards"] - records
+			sales := want["SELECT COUNT(*) FROM redemptions"] - before["SELECT COUNT(*) FROM redemptions"]
+			switch {
+			case people != 2000:
+				t.Errorf("generated %d people, want 2000", people)
+			case records != 10*people:
+				t.Errorf("generated %d service records for %d people, want ten each", records, people)
+			case households < people/4 || households > people/2:
+				t.Errorf("%d households for %d people, want about one per three", households, people)
+			case awards < 2*people || awards > 4*people:
+				t.Errorf("%d awards by rule for %d people in a year, want about three each", awards, people)
+			case sales < people/2 || sales > people:
+				t.Errorf("%d purchases for %d people in a year, want up to one each", sales, people)
+			case want["SELECT COUNT(*) FROM awards WHERE source = 'manual' AND points < 0"] == 0:
+				t.Error("no deductions were generated")
+			case want["SELECT COUNT(DISTINCT name) FROM people"] < people/2:
+				t.Errorf("only %d distinct names among %d people", want["SELECT COUNT(DISTINCT name) FROM people"], people)
+			}
+
+			// Interrupted a little after 40%, then run again.
+			resumed := loadDemoCounty(t, dsn(t))
+			ctx, cancel := context.WithCancel(bg)
+			defer cancel()
+			var stopAt int
+			pctx := jifen.WithProgress(ctx, func(done, total int) {
+				if stopAt == 0 && done*10 >= total*4 {
+					stopAt = done
+					// Let the next village start writing, so the cancel
+					// usually lands inside its transaction.
+					time.AfterFunc(30*time.Millisecond, cancel)
+				}
+			})
+			if _, err := resumed.GenerateDemo(pctx, demoGen); err == nil || ctx.Err() == nil {
+				t.Fatalf("an interrupted run answered %v", err)
+			}
+			half := demoFigures(t, resumed)
+			got := half["SELECT COUNT(*) FROM people"] - before["SELECT COUNT(*) FROM people"]
+			if got == 0 || got >= 2000 {
+				t.Fatalf("after the interruption %d people are written; want some, not all", got)
+			}
+			// A village is written whole or not at all.
+			var finished int64
+			rows, err := resumed.DemoQueryForTest("SELECT note FROM demogen_progress WHERE step > 0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var note string
+				var n int64
+				rows.Scan(&note)
+				if _, err := fmt.Sscanf(note[strings.Index(note, ": ")+2:], "%d people", &n); err != nil {
+					t.Fatalf("progress note %q: %v", note, err)
+				}
+				finished += n
+			}
+			rows.Close()
+			if finished != got {
+				t.Fatalf("%d people written, but the finished villages hold %d: a village was half written", got, finished)
+			}
+			rep, err = resumed.GenerateDemo(bg, demoGen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Resumed == 0 || rep.Resumed >= rep.Villages {
+				t.Errorf("the rerun found %d of %d villages written before", rep.Resumed, rep.Villages)
+			}
+			again := demoFigures(t, resumed)
+			for q, n := range want {
+				if again[q] != n {
+					t.Errorf("%s: %d after an interrupted run and a rerun, %d after one run", q, again[q], n)
+				}
+			}
+			// Rerunning a finished county writes nothing more.
+			if _, err := resumed.GenerateDemo(bg, demoGen); err != nil {
+				t.Fatal(err)
+			}
+			if n := demoFigures(t, resumed)["SELECT COUNT(*) FROM people"]; n != want["SELECT COUNT(*) FROM people"] {
+				t.Errorf("a rerun of a finished county changed people from %d to %d", want["SELECT COUNT(*) FROM people"], n)
+			}
+			// Other parameters on the same database are refused.
+			other := demoGen
+			other.Seed = 8
+			if _, err := resumed.GenerateDemo(bg, other); jifen.ErrorCode(err) != "demo_exists" {
+				t.Errorf("another seed on a generated database: %v", err)
+			}
+
+			for _, db := range []*sqldb.DB{whole, resumed} {
+				if name == "sqlite" {
+					// The load does not check foreign keys row by row on
+					// SQLite; every reference must hold all the same.
+					rows, err := db.DemoQueryForTest("PRAGMA foreign_key_check")
+					if err != nil {
+						t.Fatal(err)
+					}
+					for rows.Next() {
+						var table, parent string
+						var rowid, fk any
+						rows.Scan(&table, &rowid, &parent, &fk)
+						t.Errorf("foreign key broken: %s row %v → %s", table, rowid, parent)
+					}
+					rows.Close()
+				}
+				r, err := sqldb.NewLedgerService(db).Verify(sys, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Problem != "" || r.Unsealed != 0 || r.Transactions == 0 {
+					t.Fatalf("verify after generating: %+v", r)
+				}
+				auth := sqldb.NewAuthService(db)
+				for _, phone := range demoLogins {
+					if _, err := auth.SignIn(bg, phone, demo.Password, "api", localIP); err != nil {
+						t.Errorf("demo login %s: %v", phone, err)
+					}
+				}
+				// The services keep working on top: the next ids do not collide.
+				if _, err := sqldb.NewLedgerService(db).Account(sys, jifen.AccountPerson, 1<<40); err != nil {
+					t.Errorf("a new account after generating: %v", err)
+				}
+			}
+		})
+	}
+}

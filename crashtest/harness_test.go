@@ -461,7 +461,3 @@ func (r *rawDB) ints(t testing.TB, q string, args ...any) []int64 {
 	}
 	return out
 }
-
-// bugs reports whether a known bug should fail the test (JIFEN_TEST_BUGS=1)
-// rather than skip it.
-func bugs() bool { return os.Getenv("JIFEN_TEST_BUGS") == "1" }

@@ -38,6 +38,8 @@ type DB struct {
 
 	// group shares commits between concurrent writes; nil writes alone.
 	group *committer
+	// accounts names accounts already seen (accounts.go).
+	accounts accountNames
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
@@ -129,6 +131,9 @@ type Tx struct {
 	grouped bool
 	// pending roll-up additions, written just before commit (report.go).
 	pending tallies
+	// readOnly is a transaction on a read snapshot: what it reads is
+	// committed.
+	readOnly bool
 }
 
 // finish runs fn and writes what it left for the end of the transaction.
@@ -215,7 +220,7 @@ func (db *DB) snapshot(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	defer sqltx.Rollback()
-	return fn(&Tx{tx: sqltx, db: db})
+	return fn(&Tx{tx: sqltx, db: db, readOnly: true})
 }
 
 // readTx runs fn in a read-only transaction on the read pool: a
@@ -226,7 +231,7 @@ func (db *DB) readTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	defer sqltx.Rollback()
-	return fn(&Tx{tx: sqltx, db: db})
+	return fn(&Tx{tx: sqltx, db: db, readOnly: true})
 }
 
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {

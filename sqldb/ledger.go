@@ -124,6 +124,17 @@ var errMismatch = jifen.Conflict("idempotency_mismatch", "这个幂等键已用�
 // accounts are debited by a conditional update, so no balance ever goes
 // below zero whatever runs beside it; issuance accounts are not updated.
 func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, error) {
+	return t.postKeyed(ctx, in, false)
+}
+
+// postFresh is post for a key no transaction can hold yet, because it is
+// made from a row written in this same transaction ("award:<id>"): the
+// idempotency lookup is skipped; the unique index still stands behind it.
+func (t *Tx) postFresh(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, error) {
+	return t.postKeyed(ctx, in, true)
+}
+
+func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool) (*jifen.Transaction, error) {
 	if !in.Kind.Valid() {
 		return nil, jifen.Invalid("kind", "交易类型不正确", "Unknown transaction kind")
 	}
@@ -153,42 +164,26 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 		return nil, jifen.Invalid("amount", "分录金额不能全部为零", "A transaction must move something")
 	}
 	rh := requestHash(in)
-	var existing int64
-	var existingHash string
-	err := t.queryRow(ctx, "SELECT id, request_hash FROM ledger_transactions WHERE idem_key = ?", in.Key).Scan(&existing, &existingHash)
-	if err == nil {
-		if existingHash != rh {
-			return nil, errMismatch
+	if !fresh {
+		var existing int64
+		var existingHash string
+		err := t.queryRow(ctx, "SELECT id, request_hash FROM ledger_transactions WHERE idem_key = ?", in.Key).Scan(&existing, &existingHash)
+		if err == nil {
+			if existingHash != rh {
+				return nil, errMismatch
+			}
+			return t.loadTx(ctx, existing) // a retry: the first answer, nothing written
 		}
-		return t.loadTx(ctx, existing) // a retry: the first answer, nothing written
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
 	}
 
 	ps := append([]jifen.Posting(nil), in.Postings...)
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].AccountID < ps[j].AccountID })
 	kinds := map[int64]jifen.AccountKind{}
 	accts := map[int64]accountID{}
-	args := make([]any, len(ps))
-	for i, p := range ps {
-		args[i] = p.AccountID
-	}
-	rows, err := t.query(ctx, "SELECT id, kind, owner_id FROM accounts WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ps)), ", ")+")", args...)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id int64
-		var a accountID
-		if err := rows.Scan(&id, &a.kind, &a.owner); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		kinds[id], accts[id] = a.kind, a
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := t.nameAccounts(ctx, ps, kinds, accts); err != nil {
 		return nil, err
 	}
 	for _, p := range ps {
@@ -197,6 +192,7 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 		}
 	}
 	var shortfall int64
+	var err error
 	if in.Clamp {
 		if shortfall, err = t.clamp(ctx, ps, kinds); err != nil {
 			return nil, err
@@ -231,7 +227,7 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 		return nil, err
 	}
 	var sb strings.Builder
-	args = make([]any, 0, 4*len(ps))
+	args := make([]any, 0, 4*len(ps))
 	sb.WriteString("INSERT INTO postings (tx_id, account_id, amount, score) VALUES ")
 	for i, p := range ps {
 		if i > 0 {
@@ -247,6 +243,44 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 		return nil, err
 	}
 	return tx, nil
+}
+
+// nameAccounts fills in the kind and owner of each posting's account,
+// from memory when every one is known (accounts.go).
+func (t *Tx) nameAccounts(ctx context.Context, ps []jifen.Posting, kinds map[int64]jifen.AccountKind, accts map[int64]accountID) error {
+	known := true
+	for _, p := range ps {
+		a, ok := t.db.accounts.lookup(p.AccountID)
+		if !ok {
+			known = false
+			break
+		}
+		kinds[p.AccountID], accts[p.AccountID] = a.kind, a
+	}
+	if known {
+		return nil
+	}
+	args := make([]any, len(ps))
+	for i, p := range ps {
+		args[i] = p.AccountID
+	}
+	rows, err := t.query(ctx, "SELECT id, kind, owner_id FROM accounts WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ps)), ", ")+")", args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var a accountID
+		if err := rows.Scan(&id, &a.kind, &a.owner); err != nil {
+			return err
+		}
+		kinds[id], accts[id] = a.kind, a
+		if t.readOnly {
+			t.db.accounts.keep(id, a.kind, a.owner)
+		}
+	}
+	return rows.Err()
 }
 
 // clamp lets the one debit of a spendable account take no more than its

@@ -24,8 +24,11 @@ type target struct {
 	path        string
 	name        string
 	hasPhone    bool
-	accountID   int64
-	settings    jifen.PointsSettings
+	accountID   int64 // 0 until the first award opens it
+	// accountKind and accountOwner name the account before it exists.
+	accountKind  jifen.AccountKind
+	accountOwner int64
+	settings     jifen.PointsSettings
 }
 
 // subject is whose caps an award counts against: the person, or the
@@ -37,8 +40,24 @@ func (g *target) subject() (col string, id int64) {
 	return "household_id", g.householdID
 }
 
-// resolveTarget finds the beneficiary and the account their points go to.
+// resolveTarget finds the beneficiary and the account their points go
+// to, opening the account on first use.
 func (t *Tx) resolveTarget(ctx context.Context, personID, householdID int64) (*target, error) {
+	g, err := t.findTarget(ctx, personID, householdID)
+	if err != nil || g.accountID != 0 {
+		return g, err
+	}
+	acct, err := t.account(ctx, g.accountKind, g.accountOwner)
+	if err != nil {
+		return nil, err
+	}
+	g.accountID = acct.ID
+	return g, nil
+}
+
+// findTarget is resolveTarget reading only: accountID is 0 when the
+// account is not open yet.
+func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*target, error) {
 	g := &target{}
 	if personID != 0 {
 		p, err := t.db.getPerson(ctx, t.tx, personID)
@@ -72,11 +91,13 @@ func (t *Tx) resolveTarget(ctx context.Context, personID, householdID int64) (*t
 			return nil, err
 		}
 	}
-	acct, err := t.account(ctx, kind, owner)
+	g.accountKind, g.accountOwner = kind, owner
+	// Read, not opened: resolveTarget also runs on read snapshots
+	// (planAward); writeAward opens a missing account.
+	g.accountID, err = t.accountID(ctx, kind, owner)
 	if err != nil {
 		return nil, err
 	}
-	g.accountID = acct.ID
 	return g, nil
 }
 
@@ -182,6 +203,11 @@ type awardRow struct {
 	// onDay is the award's day: when it was made, or for service hours
 	// the day served. Reports count it in that month.
 	onDay string
+	// fresh is an award written in this transaction: no ledger
+	// transaction can hold its key yet.
+	fresh bool
+	// issuerAccount is the issuer's issuance account when already known.
+	issuerAccount int64
 }
 
 const awardCols = `a.id, a.org_id, o.name, a.org_path, a.issuer_org_id, a.rule_id, v.version, a.rule_version_id, r.code, v.name, v.category,
@@ -282,9 +308,19 @@ func (s *PointsService) Award(ctx context.Context, in jifen.AwardInput) (*jifen.
 	var id int64
 	var err error
 	for try := 0; try < 2; try++ {
+		// Decide on a read snapshot, beside other writers; then write.
+		var p *awardPlan
+		err = s.db.readTx(ctx, func(tx *Tx) error {
+			var err error
+			p, id, err = tx.planAward(ctx, in)
+			return err
+		})
+		if err != nil || id != 0 {
+			break
+		}
 		err = s.db.inTx(ctx, func(tx *Tx) error {
 			var err error
-			id, err = tx.award(ctx, in)
+			id, err = tx.writeAward(ctx, p)
 			return err
 		})
 		// Two retries racing on one key: the loser runs again and finds
@@ -355,29 +391,62 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 	return out, nil
 }
 
-// award does the work of Award inside a transaction.
+// award does the work of Award inside one transaction.
 func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
+	p, existing, err := t.planAward(ctx, in)
+	if err != nil || existing != 0 {
+		return existing, err
+	}
+	return t.writeAward(ctx, p)
+}
+
+// awardPlan is an award decided and not yet written: who it is for, by
+// which rule, how many points, whether it posts now.
+type awardPlan struct {
+	in              jifen.AwardInput
+	requestHash     string
+	g               *target
+	r               *ruleRow
+	claim, onBehalf bool
+	points          int64
+	status          jifen.AwardStatus
+	source          string
+	evidence        []byte
+	issuerAccount   int64 // 0 until the issuer's first award opens it
+	now             time.Time
+	day             string
+}
+
+// planAward checks an award and decides it, reading only: Award runs it on
+// a read snapshot before it takes the writer, so the writer does nothing
+// but write. What must be exact against concurrent writes is settled
+// again by writeAward under the writer: the idempotency key by its unique
+// index, caps and balances under the account's lock, the budget by a
+// conditional update. What the plan read (the person's org, the rule, the
+// settings) is as of the snapshot, which is what PostgreSQL's READ
+// COMMITTED gave every statement of the single transaction before.
+// existing is the award a retry of the same request already made.
+func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, existing int64, err error) {
 	a := jifen.ActorFrom(ctx)
 	if err := in.Validate(); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	in.Key = strings.TrimSpace(in.Key)
 	rh := awardRequestHash(in)
-	var existing int64
 	var existingHash string
-	err := t.queryRow(ctx, "SELECT id, request_hash FROM awards WHERE created_by = ? AND idem_key = ?", a.PersonID, in.Key).Scan(&existing, &existingHash)
+	err = t.queryRow(ctx, "SELECT id, request_hash FROM awards WHERE created_by = ? AND idem_key = ?", a.PersonID, in.Key).Scan(&existing, &existingHash)
 	if err == nil {
 		if existingHash != rh {
-			return 0, errMismatch
+			return nil, 0, errMismatch
 		}
-		return existing, nil
+		return nil, existing, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
+		return nil, 0, err
 	}
-	g, err := t.resolveTarget(ctx, in.PersonID, in.HouseholdID)
+	g, err := t.findTarget(ctx, in.PersonID, in.HouseholdID)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	// Who is asking: staff of the beneficiary's org award; the person
 	// (or a member of the household) claims; a household head claims for
@@ -388,31 +457,31 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
 		claim = true
 	case g.personID == 0:
 		if claim, err = t.inHousehold(ctx, a.PersonID, g.householdID); err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 	}
 	if !claim && !a.Has(g.path, jifen.RoleOrgAdmin, jifen.RoleReviewer) {
 		head, err := headOf(ctx, t, a.PersonID, g.personID)
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 		if !head || g.personID == 0 {
 			if g.personID != 0 {
-				return 0, jifen.NotFound("person")
+				return nil, 0, jifen.NotFound("person")
 			}
-			return 0, jifen.NotFound("household")
+			return nil, 0, jifen.NotFound("household")
 		}
 		if g.hasPhone {
-			return 0, jifen.Errorf(jifen.KindForbidden, "forbidden", "person_id", "此人有手机，请本人申报", "This person has a phone and claims for themselves")
+			return nil, 0, jifen.Errorf(jifen.KindForbidden, "forbidden", "person_id", "此人有手机，请本人申报", "This person has a phone and claims for themselves")
 		}
 		claim, onBehalf = true, true
 	}
 	r, err := getRule(ctx, t, in.RuleID)
 	if err != nil {
-		return 0, jifen.Invalid("rule_id", "积分规则不存在", "No such rule")
+		return nil, 0, jifen.Invalid("rule_id", "积分规则不存在", "No such rule")
 	}
 	if r.Code == jifen.ServiceHoursCode {
-		return 0, jifen.Invalid("rule_id", "服务时长积分在活动核验时自动发放", "Service-hours points are posted when an activity is verified")
+		return nil, 0, jifen.Invalid("rule_id", "服务时长积分在活动核验时自动发放", "Service-hours points are posted when an activity is verified")
 	}
 	// The rule must be the one in force for its code at the person's org:
 	// its own org's or the nearest ancestor's (an override hides the rule
@@ -426,69 +495,96 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
 	err = t.queryRow(ctx, "SELECT id FROM rules WHERE code = ? AND org_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+
 		") ORDER BY LENGTH(org_path) DESC LIMIT 1", args...).Scan(&inForce)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
+		return nil, 0, err
 	}
 	if inForce != r.ID {
-		return 0, jifen.Invalid("rule_id", "该规则不适用于此人所在的组织", "This rule does not apply in the person's org")
+		return nil, 0, jifen.Invalid("rule_id", "该规则不适用于此人所在的组织", "This rule does not apply in the person's org")
 	}
 	now := t.db.now()
 	day := localDay(now)
 	if !r.ActiveOn(day) {
-		return 0, jifen.Invalid("rule_id", "该规则已停用、已过期或尚未生效", "The rule is archived, expired or not yet in force")
+		return nil, 0, jifen.Invalid("rule_id", "该规则已停用、已过期或尚未生效", "The rule is archived, expired or not yet in force")
 	}
 	if claim && r.Points < 0 {
-		return 0, jifen.Invalid("rule_id", "扣分项不能自己申报", "A deduction cannot be claimed")
+		return nil, 0, jifen.Invalid("rule_id", "扣分项不能自己申报", "A deduction cannot be claimed")
 	}
 	var evidence []byte
 	if len(in.Evidence) > 0 {
 		if evidence, err = photo.Clean(in.Evidence); err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 	} else if claim && r.NeedsEvidence {
-		return 0, jifen.Invalid("photo", "申报此项需要上传照片作为佐证", "This claim needs a photo as evidence")
+		return nil, 0, jifen.Invalid("photo", "申报此项需要上传照片作为佐证", "This claim needs a photo as evidence")
 	}
-	points := r.Points * in.Quantity
-	status := jifen.AwardPosted
+	issuerAccount, err := t.accountID(ctx, jifen.AccountIssuance, r.OrgID)
+	if err != nil {
+		return nil, 0, err
+	}
+	p = &awardPlan{in: in, requestHash: rh, g: g, r: r, claim: claim, onBehalf: onBehalf, issuerAccount: issuerAccount,
+		points: r.Points * in.Quantity, status: jifen.AwardPosted, source: sourceOf(in.Source, claim),
+		evidence: evidence, now: now, day: day}
 	if claim || r.NeedsReview {
-		status = jifen.AwardPending
+		p.status = jifen.AwardPending
+	}
+	return p, 0, nil
+}
+
+// writeAward writes a planned award: the award row, its audit line and,
+// when it posts now, the ledger transaction, the roll-up and the message.
+func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
+	a := jifen.ActorFrom(ctx)
+	// The plan is left as it was: a write that rolls back (a deadlock, a
+	// group's failed commit) runs again from it.
+	target := *p.g
+	g, r, in := &target, p.r, p.in
+	if g.accountID == 0 {
+		// The beneficiary's first points: the plan, reading only, could
+		// not open the account.
+		acct, err := t.account(ctx, g.accountKind, g.accountOwner)
+		if err != nil {
+			return 0, err
+		}
+		g.accountID = acct.ID
 	}
 	// Caps are counted under the account's lock, so two awards for one
 	// person are counted one after the other; with nothing to count there
 	// is nothing to lock.
-	if r.DailyCap+r.MonthlyCap+r.YearlyCap+r.LifeCap > 0 || (points > 0 && g.settings.DailyCap > 0) {
+	if r.DailyCap+r.MonthlyCap+r.YearlyCap+r.LifeCap > 0 || (p.points > 0 && g.settings.DailyCap > 0) {
 		if err := t.lockAccount(ctx, g.accountID); err != nil {
 			return 0, err
 		}
-		if err := t.checkCaps(ctx, g, r.Rule, day, in.Quantity, points, 0); err != nil {
+		if err := t.checkCaps(ctx, g, r.Rule, p.day, in.Quantity, p.points, 0); err != nil {
 			return 0, err
 		}
 	}
 	issuer := r.OrgID
-	source := sourceOf(in.Source, claim)
+	// A retry that raced this one past the plan meets the unique key on
+	// (created_by, idem_key) here and is answered as a duplicate, which
+	// Award turns into the first request's award.
 	id, err := t.insert(ctx, `INSERT INTO awards (org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
 		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
-		points, in.Note, jifen.AwardPending, source, onBehalf, in.Key, rh, day, a.PersonID, now)
+		p.points, in.Note, jifen.AwardPending, p.source, p.onBehalf, in.Key, p.requestHash, p.day, a.PersonID, p.now)
 	if err != nil {
 		return 0, err
 	}
-	if evidence != nil {
-		if _, err := t.exec(ctx, "INSERT INTO award_evidence (award_id, data) VALUES (?, ?)", id, evidence); err != nil {
+	if p.evidence != nil {
+		if _, err := t.exec(ctx, "INSERT INTO award_evidence (award_id, data) VALUES (?, ?)", id, p.evidence); err != nil {
 			return 0, err
 		}
 	}
 	action := "award.create"
-	if onBehalf {
+	if p.onBehalf {
 		action = "award.claim_on_behalf" // 代办: logged as such
 	}
-	if err := t.audit(ctx, g.orgID, g.path, action, "award", id, fmt.Sprintf("%s ×%d = %+d → %s", r.Code, in.Quantity, points, g.name)); err != nil {
+	if err := t.audit(ctx, g.orgID, g.path, action, "award", id, fmt.Sprintf("%s ×%d = %+d → %s", r.Code, in.Quantity, p.points, g.name)); err != nil {
 		return 0, err
 	}
-	if status == jifen.AwardPosted {
+	if p.status == jifen.AwardPosted {
 		// What postAward needs, from what is at hand rather than read back.
-		aw := &awardRow{Award: &jifen.Award{ID: id, OrgID: g.orgID, RuleName: r.Name, Points: points, Note: in.Note, Source: source},
-			issuer: issuer, accountID: g.accountID, onDay: day}
+		aw := &awardRow{Award: &jifen.Award{ID: id, OrgID: g.orgID, RuleName: r.Name, Points: p.points, Note: in.Note, Source: p.source},
+			issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount}
 		if err := t.postAward(ctx, aw, g, nil); err != nil {
 			return 0, err
 		}
@@ -514,9 +610,13 @@ func nullZero(id int64) any {
 // display. Awards take from the issuer's budget; a deduction takes what
 // the balance holds and records the rest as the shortfall.
 func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *int64) error {
-	issuer, err := t.account(ctx, jifen.AccountIssuance, aw.issuer)
-	if err != nil {
-		return err
+	issuer := aw.issuerAccount
+	if issuer == 0 {
+		acct, err := t.account(ctx, jifen.AccountIssuance, aw.issuer)
+		if err != nil {
+			return err
+		}
+		issuer = acct.ID
 	}
 	kind := jifen.TxAward
 	if aw.Points < 0 {
@@ -541,10 +641,14 @@ func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *in
 	if aw.Note != "" {
 		reason += "：" + aw.Note
 	}
-	tx, err := t.post(ctx, jifen.TxInput{
+	post := t.post
+	if aw.fresh {
+		post = t.postFresh
+	}
+	tx, err := post(ctx, jifen.TxInput{
 		Kind: kind, Key: "award:" + strconv.FormatInt(aw.ID, 10), Reason: reason, OrgID: aw.OrgID,
 		Postings: []jifen.Posting{
-			{AccountID: issuer.ID, Amount: -aw.Points},
+			{AccountID: issuer, Amount: -aw.Points},
 			{AccountID: aw.accountID, Amount: aw.Points, Score: aw.Points},
 		},
 		Clamp: aw.Points < 0,

@@ -25,9 +25,9 @@ func (t *Tx) audit(ctx context.Context, orgID int64, orgPath, action, targetType
 	if orgID != 0 {
 		org = orgID
 	}
-	_, err := t.exec(ctx, `INSERT INTO audit_log (at, actor_id, org_id, org_path, action, target_type, target_id, detail, ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.db.now(), actorID, org, orgPath, action, targetType, targetID, detail, ip)
-	return err
+	t.insertLater("audit_log", "at, actor_id, org_id, org_path, action, target_type, target_id, detail, ip",
+		t.db.now(), actorID, org, orgPath, action, targetType, targetID, detail, ip)
+	return nil
 }
 
 // AuditService browses the audit log.

@@ -35,6 +35,7 @@ type DB struct {
 
 	rebindMu sync.RWMutex
 	rebinds  map[string]string
+	touches  map[string]bool // statements that name a table of later.go
 
 	// group shares commits between concurrent writes; nil writes alone.
 	group *committer
@@ -129,20 +130,33 @@ type Tx struct {
 	// grouped is a transaction shared by a group of writes (group.go):
 	// one request's cancellation must not end the others' statements.
 	grouped bool
-	// pending roll-up additions, written just before commit (report.go).
-	pending tallies
+	// pending is what this write left to write at its end (later.go);
+	// in a group, held is what the group's earlier writes left, and
+	// heldWritten what of it the current write's statements made
+	// written.
+	pending, held, heldWritten later
+	// laterErr is a failure to write what waited before a queryRow,
+	// which the write then returns.
+	laterErr error
 	// readOnly is a transaction on a read snapshot: what it reads is
 	// committed.
 	readOnly bool
 }
 
-// finish runs fn and writes what it left for the end of the transaction.
+// finish runs fn and writes what it left for the end of the
+// transaction; in a group that is the group's end (group.go).
 func (t *Tx) finish(fn func(tx *Tx) error) error {
-	t.pending = tallies{}
+	t.pending, t.laterErr = later{}, nil
 	if err := fn(t); err != nil {
 		return err
 	}
-	return t.flushTallies(context.Background())
+	if t.laterErr != nil {
+		return t.laterErr
+	}
+	if t.grouped {
+		return nil
+	}
+	return t.writeLater(context.Background())
 }
 
 func (t *Tx) ctx(ctx context.Context) context.Context {
@@ -153,15 +167,30 @@ func (t *Tx) ctx(ctx context.Context) context.Context {
 }
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.beforeStatement(ctx, query); err != nil {
+		return nil, err
+	}
+	return t.rawExec(ctx, query, args...)
+}
+
+// rawExec is exec without writing what waits first (later.go).
+func (t *Tx) rawExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := t.tx.ExecContext(t.ctx(ctx), t.db.q(query), args...)
 	return res, t.db.mapErr(err)
 }
 
 func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := t.beforeStatement(ctx, query); err != nil {
+		// A Row cannot carry the error: the write fails at its end.
+		t.laterErr = err
+	}
 	return t.tx.QueryRowContext(t.ctx(ctx), t.db.q(query), args...)
 }
 
 func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.beforeStatement(ctx, query); err != nil {
+		return nil, err
+	}
 	return t.tx.QueryContext(t.ctx(ctx), t.db.q(query), args...)
 }
 

@@ -112,6 +112,7 @@ func (c *committer) run(batch []*groupReq) {
 			failed = append(failed, r)
 			continue
 		}
+		tx.heldWritten = later{}
 		err := runSafely(tx, r.fn)
 		if err != nil {
 			if _, rerr := sqltx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
@@ -119,11 +120,19 @@ func (c *committer) run(batch []*groupReq) {
 				failed = append(failed, r)
 				continue
 			}
+			// Its rows are dropped; the group's rows it wrote are
+			// rolled back with it and wait again (later.go).
+			tx.heldWritten.add(&tx.held)
+			tx.held, tx.heldWritten, tx.pending = tx.heldWritten, later{}, later{}
 		}
 		if _, rerr := sqltx.ExecContext(ctx, "RELEASE SAVEPOINT g"); rerr != nil {
 			broken = true
 			failed = append(failed, r)
 			continue
+		}
+		if err == nil {
+			tx.held.add(&tx.pending)
+			tx.pending, tx.heldWritten = later{}, later{}
 		}
 		if err != nil {
 			if c.db.dialect.retryable(err) {
@@ -136,6 +145,12 @@ func (c *committer) run(batch []*groupReq) {
 			continue
 		}
 		ok = append(ok, r)
+	}
+	if !broken {
+		// The rows the group's writes left for the end (later.go).
+		if err := tx.writeLater(ctx); err != nil {
+			broken = true
+		}
 	}
 	if broken {
 		sqltx.Rollback()

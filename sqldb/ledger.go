@@ -226,22 +226,12 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool) (*jife
 	if err != nil {
 		return nil, err
 	}
-	var sb strings.Builder
-	args := make([]any, 0, 4*len(ps))
-	sb.WriteString("INSERT INTO postings (tx_id, account_id, amount, score) VALUES ")
-	for i, p := range ps {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?)")
-		args = append(args, tx.ID, p.AccountID, p.Amount, p.Score)
+	// Nothing in this transaction reads them back: they are written with
+	// the others' at its end (later.go).
+	for _, p := range ps {
+		t.insertLater("postings", "tx_id, account_id, amount, score", tx.ID, p.AccountID, p.Amount, p.Score)
 	}
-	if _, err := t.exec(ctx, sb.String(), args...); err != nil {
-		return nil, err
-	}
-	if _, err := t.exec(ctx, "INSERT INTO unsealed (tx_id) VALUES (?)", tx.ID); err != nil {
-		return nil, err
-	}
+	t.insertLater("unsealed", "tx_id", tx.ID)
 	return tx, nil
 }
 

@@ -18,8 +18,8 @@ func NewMessageService(db *DB) *MessageService { return &MessageService{db} }
 // sendMessage writes to an inbox inside the transaction of the event it
 // reports, so nobody is told of something that did not happen.
 func (t *Tx) sendMessage(ctx context.Context, personID int64, title, body string) error {
-	_, err := t.exec(ctx, "INSERT INTO messages (person_id, title, body, created_at) VALUES (?, ?, ?, ?)", personID, title, body, t.db.now())
-	return err
+	t.insertLater("messages", "person_id, title, body, created_at", personID, title, body, t.db.now())
+	return nil
 }
 
 // Messages lists the actor's own inbox.

@@ -84,11 +84,11 @@ func (t *Tx) tally(_ context.Context, orgID int64, path, month string, key int64
 	return nil
 }
 
-// flushTallies writes what the transaction added to the roll-ups, in key
-// order so two transactions meet on the rows in the same order.
-func (t *Tx) flushTallies(ctx context.Context) error {
-	months := make([]monthKey, 0, len(t.pending.months))
-	for k := range t.pending.months {
+// writeTallies writes additions to the roll-ups, in key order so two
+// transactions meet on the rows in the same order (later.go calls it).
+func (t *Tx) writeTallies(ctx context.Context, tl *tallies) error {
+	months := make([]monthKey, 0, len(tl.months))
+	for k := range tl.months {
 		months = append(months, k)
 	}
 	sort.Slice(months, func(i, j int) bool {
@@ -102,8 +102,8 @@ func (t *Tx) flushTallies(ctx context.Context) error {
 		return a.stripe < b.stripe
 	})
 	for _, k := range months {
-		d := t.pending.months[k]
-		if _, err := t.exec(ctx, `INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records, awarded, deducted, redeemed)
+		d := tl.months[k]
+		if _, err := t.rawExec(ctx, `INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records, awarded, deducted, redeemed)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, month, stripe) DO UPDATE SET minutes = report_months.minutes + excluded.minutes,
 		records = report_months.records + excluded.records, awarded = report_months.awarded + excluded.awarded,
@@ -112,8 +112,8 @@ func (t *Tx) flushTallies(ctx context.Context) error {
 			return err
 		}
 	}
-	stores := make([]storeKey, 0, len(t.pending.stores))
-	for k := range t.pending.stores {
+	stores := make([]storeKey, 0, len(tl.stores))
+	for k := range tl.stores {
 		stores = append(stores, k)
 	}
 	sort.Slice(stores, func(i, j int) bool {
@@ -123,15 +123,14 @@ func (t *Tx) flushTallies(ctx context.Context) error {
 		return stores[i].month < stores[j].month
 	})
 	for _, k := range stores {
-		d := t.pending.stores[k]
-		if _, err := t.exec(ctx, `INSERT INTO report_stores (store_id, month, sales, points, refunded) VALUES (?, ?, ?, ?, ?)
+		d := tl.stores[k]
+		if _, err := t.rawExec(ctx, `INSERT INTO report_stores (store_id, month, sales, points, refunded) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, month) DO UPDATE SET sales = report_stores.sales + excluded.sales,
 		points = report_stores.points + excluded.points, refunded = report_stores.refunded + excluded.refunded`,
 			k.storeID, k.month, d.sales, d.points, d.refunded); err != nil {
 			return err
 		}
 	}
-	t.pending = tallies{}
 	return nil
 }
 

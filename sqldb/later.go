@@ -1,0 +1,171 @@
+package sqldb
+
+import (
+	"context"
+	"strings"
+
+	"jifen"
+)
+
+// Rows written later. Some rows a write adds are never read back by the
+// write that adds them: its audit line, the person's message, the ledger
+// postings and the sealing queue entry, the report roll-ups. A transaction
+// keeps them in memory and writes them just before it commits, one
+// multi-row statement per table; a group of writes (group.go) writes them
+// once for the whole group. Nothing can read around them: a statement that
+// names one of these tables first writes what is waiting.
+//
+// In a group each write runs in its own savepoint. What a write leaves for
+// later joins the group's rows when it succeeds and is dropped when it
+// fails. If a failing write had caused earlier writes' rows to be written
+// (its statement named their table), its rollback takes them out of the
+// database again, so they go back to waiting.
+
+// laterTables are the tables whose rows may wait.
+var laterTables = []string{"audit_log", "messages", "postings", "unsealed", "report_months", "report_stores"}
+
+// later is what a transaction (or a group) has left to write.
+type later struct {
+	tallies
+	rows []*laterRows
+}
+
+// laterRows are rows of one table with one column list, in order.
+type laterRows struct {
+	table, cols string
+	width       int
+	args        []any
+}
+
+func (l *later) empty() bool {
+	return len(l.rows) == 0 && len(l.months) == 0 && len(l.stores) == 0
+}
+
+// add appends another's rows and tallies to l.
+func (l *later) add(o *later) {
+	for _, r := range o.rows {
+		l.append(r.table, r.cols, r.width, r.args)
+	}
+	for k, d := range o.months {
+		if l.months == nil {
+			l.months = map[monthKey]*jifen.Tally{}
+		}
+		if cur := l.months[k]; cur != nil {
+			cur.Add(*d)
+		} else {
+			c := *d
+			l.months[k] = &c
+		}
+	}
+	for k, d := range o.stores {
+		if l.stores == nil {
+			l.stores = map[storeKey]*storeTally{}
+		}
+		if cur := l.stores[k]; cur != nil {
+			cur.sales += d.sales
+			cur.points += d.points
+			cur.refunded += d.refunded
+		} else {
+			c := *d
+			l.stores[k] = &c
+		}
+	}
+}
+
+func (l *later) append(table, cols string, width int, args []any) {
+	for _, r := range l.rows {
+		if r.table == table && r.cols == cols {
+			r.args = append(r.args, args...)
+			return
+		}
+	}
+	l.rows = append(l.rows, &laterRows{table: table, cols: cols, width: width, args: append([]any(nil), args...)})
+}
+
+// insertLater leaves a row of table for the end of the transaction.
+func (t *Tx) insertLater(table, cols string, args ...any) {
+	t.pending.append(table, cols, len(args), args)
+}
+
+// namesLater tells whether a statement touches a table whose rows may
+// wait; the answer is kept per statement text.
+func (db *DB) namesLater(query string) bool {
+	db.rebindMu.RLock()
+	v, ok := db.touches[query]
+	db.rebindMu.RUnlock()
+	if ok {
+		return v
+	}
+	for _, table := range laterTables {
+		if strings.Contains(query, table) {
+			v = true
+			break
+		}
+	}
+	db.rebindMu.Lock()
+	if db.touches == nil {
+		db.touches = map[string]bool{}
+	}
+	db.touches[query] = v
+	db.rebindMu.Unlock()
+	return v
+}
+
+// beforeStatement writes what waits when the statement could read it.
+func (t *Tx) beforeStatement(ctx context.Context, query string) error {
+	if t.pending.empty() && t.held.empty() {
+		return nil
+	}
+	if !t.db.namesLater(query) {
+		return nil
+	}
+	return t.writeLater(ctx)
+}
+
+// writeLater writes the group's waiting rows and then the current
+// write's. The group's are remembered until the current write ends: if it
+// rolls back, so do they, and they wait again.
+func (t *Tx) writeLater(ctx context.Context) error {
+	if !t.held.empty() {
+		if err := t.writeRows(ctx, &t.held); err != nil {
+			return err
+		}
+		t.heldWritten.add(&t.held)
+		t.held = later{}
+	}
+	if err := t.writeRows(ctx, &t.pending); err != nil {
+		return err
+	}
+	t.pending = later{}
+	return nil
+}
+
+// laterChunks are the row counts of the multi-row statements: few
+// distinct texts, so each stays compiled (stmtcache.go).
+var laterChunks = []int{64, 16, 4, 1}
+
+func (t *Tx) writeRows(ctx context.Context, l *later) error {
+	ctx = t.ctx(ctx)
+	for _, r := range l.rows {
+		n := len(r.args) / r.width
+		at := 0
+		for _, size := range laterChunks {
+			for n-at >= size {
+				var sb strings.Builder
+				sb.WriteString("INSERT INTO " + r.table + " (" + r.cols + ") VALUES ")
+				one := "(" + strings.TrimSuffix(strings.Repeat("?, ", r.width), ", ") + ")"
+				for i := 0; i < size; i++ {
+					if i > 0 {
+						sb.WriteString(", ")
+					}
+					sb.WriteString(one)
+				}
+				if _, err := t.tx.ExecContext(ctx, t.db.q(sb.String()), r.args[at*r.width:(at+size)*r.width]...); err != nil {
+					return t.db.mapErr(err)
+				}
+				at += size
+			}
+		}
+	}
+	return t.writeTallies(ctx, &l.tallies)
+}

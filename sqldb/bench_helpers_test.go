@@ -13,7 +13,7 @@ import (
 
 // benchDSNs returns SQLite always and PostgreSQL (in a fresh schema) when
 // JIFEN_TEST_POSTGRES is set.
-func benchDSNs(b *testing.B) map[string]string {
+func benchDSNs(b testing.TB) map[string]string {
 	m := map[string]string{"sqlite": "sqlite:" + filepath.Join(b.TempDir(), "bench.db")}
 	pg := os.Getenv("JIFEN_TEST_POSTGRES")
 	if pg == "" {

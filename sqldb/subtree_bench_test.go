@@ -13,7 +13,7 @@ import (
 
 // benchDB opens a fresh database for a benchmark; it mirrors sqldbtest,
 // which this package's own tests cannot import (it imports sqldb).
-func benchDB(b *testing.B, dsn string) *DB {
+func benchDB(b testing.TB, dsn string) *DB {
 	keys, _ := secret.New([]byte("jifen-bench-master-key-0123456789abcdef"))
 	db, err := Open(context.Background(), dsn, keys)
 	if err != nil {

@@ -123,9 +123,17 @@ func (db *DB) q(query string) string {
 	return out
 }
 
+// conn is what a Tx runs its statements on: a database transaction, or
+// for reads that need no transaction of their own, the pool (reads).
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // Tx is a write transaction with the dialect's placeholder rewriting.
 type Tx struct {
-	tx *sql.Tx
+	tx conn
 	db *DB
 	// grouped is a transaction shared by a group of writes (group.go):
 	// one request's cancellation must not end the others' statements.
@@ -250,6 +258,17 @@ func (db *DB) snapshot(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	defer sqltx.Rollback()
 	return fn(&Tx{tx: sqltx, db: db, readOnly: true})
+}
+
+// reads runs fn's reads of committed data, each statement on its own
+// snapshot (as READ COMMITTED gives inside a transaction). On PostgreSQL
+// that saves the round trips of BEGIN and COMMIT; on SQLite, where those
+// cost nothing, it is readTx.
+func (db *DB) reads(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.dialect.name() != "postgres" {
+		return db.readTx(ctx, fn)
+	}
+	return fn(&Tx{tx: db.r, db: db, readOnly: true})
 }
 
 // readTx runs fn in a read-only transaction on the read pool: a

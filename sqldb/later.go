@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"jifen"
@@ -144,28 +145,85 @@ func (t *Tx) writeLater(ctx context.Context) error {
 // distinct texts, so each stays compiled (stmtcache.go).
 var laterChunks = []int{64, 16, 4, 1}
 
+// laterStmt is one statement of what waited.
+type laterStmt struct {
+	query string
+	args  []any
+}
+
 func (t *Tx) writeRows(ctx context.Context, l *later) error {
-	ctx = t.ctx(ctx)
+	var stmts []laterStmt
 	for _, r := range l.rows {
 		n := len(r.args) / r.width
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", r.width), ", ") + ")"
 		at := 0
 		for _, size := range laterChunks {
 			for n-at >= size {
 				var sb strings.Builder
 				sb.WriteString("INSERT INTO " + r.table + " (" + r.cols + ") VALUES ")
-				one := "(" + strings.TrimSuffix(strings.Repeat("?, ", r.width), ", ") + ")"
 				for i := 0; i < size; i++ {
 					if i > 0 {
 						sb.WriteString(", ")
 					}
 					sb.WriteString(one)
 				}
-				if _, err := t.tx.ExecContext(ctx, t.db.q(sb.String()), r.args[at*r.width:(at+size)*r.width]...); err != nil {
-					return t.db.mapErr(err)
-				}
+				stmts = append(stmts, laterStmt{sb.String(), r.args[at*r.width : (at+size)*r.width]})
 				at += size
 			}
 		}
 	}
-	return t.writeTallies(ctx, &l.tallies)
+	stmts = append(stmts, tallyStatements(&l.tallies)...)
+	return t.runLater(ctx, stmts)
+}
+
+// laterBundle bounds how many statements, and how many arguments, go to
+// PostgreSQL as one.
+const (
+	laterBundle     = 8
+	laterBundleArgs = 30000
+)
+
+func (t *Tx) runLater(ctx context.Context, stmts []laterStmt) error {
+	if t.db.dialect.name() != "postgres" {
+		// SQLite runs in this process: a statement costs no round trip.
+		for _, s := range stmts {
+			if _, err := t.rawExec(ctx, s.query, s.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// On PostgreSQL each statement is a round trip: data-modifying WITH
+	// clauses send several as one (an award's five become one).
+	for i := 0; i < len(stmts); {
+		j, n := i+1, len(stmts[i].args)
+		for j < len(stmts) && j-i < laterBundle && n+len(stmts[j].args) <= laterBundleArgs {
+			n += len(stmts[j].args)
+			j++
+		}
+		var sb strings.Builder
+		args := make([]any, 0, n)
+		for k := i; k < j; k++ {
+			switch {
+			case k == j-1 && k > i:
+				sb.WriteString(" ")
+			case k == i && j-i > 1:
+				sb.WriteString("WITH ")
+			}
+			if k < j-1 {
+				fmt.Fprintf(&sb, "w%d AS (%s)", k-i, stmts[k].query)
+				if k < j-2 {
+					sb.WriteString(", ")
+				}
+			} else {
+				sb.WriteString(stmts[k].query)
+			}
+			args = append(args, stmts[k].args...)
+		}
+		if _, err := t.rawExec(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
 }

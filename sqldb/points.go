@@ -208,6 +208,9 @@ type awardRow struct {
 	fresh bool
 	// issuerAccount is the issuer's issuance account when already known.
 	issuerAccount int64
+	// budget is the issuer's yearly budget (0 for none) when already
+	// read; the taking itself is a conditional update under the writer.
+	budget *int64
 }
 
 const awardCols = `a.id, a.org_id, o.name, a.org_path, a.issuer_org_id, a.rule_id, v.version, a.rule_version_id, r.code, v.name, v.category,
@@ -310,7 +313,7 @@ func (s *PointsService) Award(ctx context.Context, in jifen.AwardInput) (*jifen.
 	for try := 0; try < 2; try++ {
 		// Decide on a read snapshot, beside other writers; then write.
 		var p *awardPlan
-		err = s.db.readTx(ctx, func(tx *Tx) error {
+		err = s.db.reads(ctx, func(tx *Tx) error {
 			var err error
 			p, id, err = tx.planAward(ctx, in)
 			return err
@@ -413,6 +416,7 @@ type awardPlan struct {
 	source          string
 	evidence        []byte
 	issuerAccount   int64 // 0 until the issuer's first award opens it
+	budget          int64 // the issuer's yearly budget, 0 for none
 	now             time.Time
 	day             string
 }
@@ -520,7 +524,11 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	if err != nil {
 		return nil, 0, err
 	}
-	p = &awardPlan{in: in, requestHash: rh, g: g, r: r, claim: claim, onBehalf: onBehalf, issuerAccount: issuerAccount,
+	budget, err := t.yearlyBudget(ctx, r.OrgID)
+	if err != nil {
+		return nil, 0, err
+	}
+	p = &awardPlan{in: in, requestHash: rh, g: g, r: r, claim: claim, onBehalf: onBehalf, issuerAccount: issuerAccount, budget: budget,
 		points: r.Points * in.Quantity, status: jifen.AwardPosted, source: sourceOf(in.Source, claim),
 		evidence: evidence, now: now, day: day}
 	if claim || r.NeedsReview {
@@ -584,7 +592,7 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
 	if p.status == jifen.AwardPosted {
 		// What postAward needs, from what is at hand rather than read back.
 		aw := &awardRow{Award: &jifen.Award{ID: id, OrgID: g.orgID, RuleName: r.Name, Points: p.points, Note: in.Note, Source: p.source},
-			issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount}
+			issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget}
 		if err := t.postAward(ctx, aw, g, nil); err != nil {
 			return 0, err
 		}
@@ -633,7 +641,13 @@ func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *in
 	}
 	if aw.Points > 0 {
 		_, key := g.subject()
-		if err := t.takeBudget(ctx, aw.issuer, key, aw.Points); err != nil {
+		take := t.takeBudget
+		if aw.budget != nil {
+			take = func(ctx context.Context, orgID, key, points int64) error {
+				return t.takeFromBudget(ctx, orgID, *aw.budget, key, points)
+			}
+		}
+		if err := take(ctx, aw.issuer, key, aw.Points); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,8 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"jifen"
@@ -89,9 +91,27 @@ func (t *Tx) takeBudget(ctx context.Context, orgID, key, points int64) error {
 	if points <= 0 {
 		return nil
 	}
+	budget, err := t.yearlyBudget(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	return t.takeFromBudget(ctx, orgID, budget, key, points)
+}
+
+// yearlyBudget is an issuing org's yearly budget, 0 for none.
+func (t *Tx) yearlyBudget(ctx context.Context, orgID int64) (int64, error) {
 	var budget int64
-	if err := t.queryRow(ctx, "SELECT yearly_budget FROM points_settings WHERE org_id = ?", orgID).Scan(&budget); err != nil || budget == 0 {
-		return nil // no settings or no budget: unlimited
+	err := t.queryRow(ctx, "SELECT yearly_budget FROM points_settings WHERE org_id = ?", orgID).Scan(&budget)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // no settings: unlimited
+	}
+	return budget, err
+}
+
+// takeFromBudget is takeBudget with the budget already read.
+func (t *Tx) takeFromBudget(ctx context.Context, orgID, budget, key, points int64) error {
+	if points <= 0 || budget == 0 {
+		return nil
 	}
 	now := t.db.now()
 	year, _, _ := yearBounds(now)

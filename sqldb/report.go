@@ -84,9 +84,11 @@ func (t *Tx) tally(_ context.Context, orgID int64, path, month string, key int64
 	return nil
 }
 
-// writeTallies writes additions to the roll-ups, in key order so two
-// transactions meet on the rows in the same order (later.go calls it).
-func (t *Tx) writeTallies(ctx context.Context, tl *tallies) error {
+// tallyStatements are the statements that add to the roll-ups, in key
+// order so two transactions meet on the rows in the same order (later.go
+// runs them).
+func tallyStatements(tl *tallies) []laterStmt {
+	var out []laterStmt
 	months := make([]monthKey, 0, len(tl.months))
 	for k := range tl.months {
 		months = append(months, k)
@@ -103,14 +105,12 @@ func (t *Tx) writeTallies(ctx context.Context, tl *tallies) error {
 	})
 	for _, k := range months {
 		d := tl.months[k]
-		if _, err := t.rawExec(ctx, `INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records, awarded, deducted, redeemed)
+		out = append(out, laterStmt{`INSERT INTO report_months (org_id, org_path, month, stripe, minutes, records, awarded, deducted, redeemed)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, month, stripe) DO UPDATE SET minutes = report_months.minutes + excluded.minutes,
 		records = report_months.records + excluded.records, awarded = report_months.awarded + excluded.awarded,
 		deducted = report_months.deducted + excluded.deducted, redeemed = report_months.redeemed + excluded.redeemed`,
-			k.orgID, k.path, k.month, k.stripe, d.Minutes, d.Records, d.Awarded, d.Deducted, d.Redeemed); err != nil {
-			return err
-		}
+			[]any{k.orgID, k.path, k.month, k.stripe, d.Minutes, d.Records, d.Awarded, d.Deducted, d.Redeemed}})
 	}
 	stores := make([]storeKey, 0, len(tl.stores))
 	for k := range tl.stores {
@@ -124,14 +124,12 @@ func (t *Tx) writeTallies(ctx context.Context, tl *tallies) error {
 	})
 	for _, k := range stores {
 		d := tl.stores[k]
-		if _, err := t.rawExec(ctx, `INSERT INTO report_stores (store_id, month, sales, points, refunded) VALUES (?, ?, ?, ?, ?)
+		out = append(out, laterStmt{`INSERT INTO report_stores (store_id, month, sales, points, refunded) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, month) DO UPDATE SET sales = report_stores.sales + excluded.sales,
 		points = report_stores.points + excluded.points, refunded = report_stores.refunded + excluded.refunded`,
-			k.storeID, k.month, d.sales, d.points, d.refunded); err != nil {
-			return err
-		}
+			[]any{k.storeID, k.month, d.sales, d.points, d.refunded}})
 	}
-	return nil
+	return out
 }
 
 // tallyPoints counts an award's points (sign 1) or takes them back when

@@ -2,7 +2,7 @@ package sqldb
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 
 	"jifen"
@@ -56,6 +56,14 @@ func (l *later) add(o *later) {
 		} else {
 			c := *d
 			l.months[k] = &c
+		}
+	}
+	for k, open := range o.opens {
+		if l.opens == nil {
+			l.opens = map[monthKey]int64{}
+		}
+		if _, ok := l.opens[k]; !ok {
+			l.opens[k] = open
 		}
 	}
 	for k, d := range o.stores {
@@ -145,10 +153,15 @@ func (t *Tx) writeLater(ctx context.Context) error {
 // distinct texts, so each stays compiled (stmtcache.go).
 var laterChunks = []int{64, 16, 4, 1}
 
-// laterStmt is one statement of what waited.
+// laterStmt is one statement of what waited. On PostgreSQL it may come
+// with WITH clauses of its own (with, whose arguments come first); "{n}"
+// in either text is replaced by a number unique within the statement
+// sent, so the names of two such statements never meet.
 type laterStmt struct {
-	query string
-	args  []any
+	with     string
+	withArgs []any
+	query    string
+	args     []any
 }
 
 func (t *Tx) writeRows(ctx context.Context, l *later) error {
@@ -167,12 +180,12 @@ func (t *Tx) writeRows(ctx context.Context, l *later) error {
 					}
 					sb.WriteString(one)
 				}
-				stmts = append(stmts, laterStmt{sb.String(), r.args[at*r.width : (at+size)*r.width]})
+				stmts = append(stmts, laterStmt{query: sb.String(), args: r.args[at*r.width : (at+size)*r.width]})
 				at += size
 			}
 		}
 	}
-	stmts = append(stmts, tallyStatements(&l.tallies)...)
+	stmts = append(stmts, tallyStatements(t.db.dialect, &l.tallies)...)
 	return t.runLater(ctx, stmts)
 }
 
@@ -194,33 +207,35 @@ func (t *Tx) runLater(ctx context.Context, stmts []laterStmt) error {
 		return nil
 	}
 	// On PostgreSQL each statement is a round trip: data-modifying WITH
-	// clauses send several as one (an award's five become one).
+	// clauses send several as one (an award's become one).
 	for i := 0; i < len(stmts); {
-		j, n := i+1, len(stmts[i].args)
-		for j < len(stmts) && j-i < laterBundle && n+len(stmts[j].args) <= laterBundleArgs {
-			n += len(stmts[j].args)
+		j, n := i+1, len(stmts[i].withArgs)+len(stmts[i].args)
+		for j < len(stmts) && j-i < laterBundle && n+len(stmts[j].withArgs)+len(stmts[j].args) <= laterBundleArgs {
+			n += len(stmts[j].withArgs) + len(stmts[j].args)
 			j++
 		}
-		var sb strings.Builder
+		var ctes []string
 		args := make([]any, 0, n)
+		last := ""
 		for k := i; k < j; k++ {
-			switch {
-			case k == j-1 && k > i:
-				sb.WriteString(" ")
-			case k == i && j-i > 1:
-				sb.WriteString("WITH ")
+			st, num := stmts[k], strconv.Itoa(k-i)
+			if st.with != "" {
+				ctes = append(ctes, strings.ReplaceAll(st.with, "{n}", num))
+				args = append(args, st.withArgs...)
 			}
+			main := strings.ReplaceAll(st.query, "{n}", num)
 			if k < j-1 {
-				fmt.Fprintf(&sb, "w%d AS (%s)", k-i, stmts[k].query)
-				if k < j-2 {
-					sb.WriteString(", ")
-				}
+				ctes = append(ctes, "w"+num+" AS ("+main+")")
 			} else {
-				sb.WriteString(stmts[k].query)
+				last = main
 			}
-			args = append(args, stmts[k].args...)
+			args = append(args, st.args...)
 		}
-		if _, err := t.rawExec(ctx, sb.String(), args...); err != nil {
+		query := last
+		if len(ctes) > 0 {
+			query = "WITH " + strings.Join(ctes, ", ") + " " + last
+		}
+		if _, err := t.rawExec(ctx, query, args...); err != nil {
 			return err
 		}
 		i = j

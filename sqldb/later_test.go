@@ -3,7 +3,11 @@ package sqldb
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
+
+	"jifen"
 )
 
 // TestGroupLaterRows runs one group by hand: rows left for later by a
@@ -63,6 +67,58 @@ func TestGroupLaterRows(t *testing.T) {
 			}
 			if len(got) != 3 || got[0] != "a" || got[1] != "c" || got[2] != "e" {
 				t.Errorf("written %v, want [a c e]", got)
+			}
+		})
+	}
+}
+
+// TestReportFreeStripes has many transactions add to one org's month at
+// once, each holding its report row for a while: none waits for another's
+// row (on PostgreSQL each takes a free stripe or opens one; SQLite's one
+// writer takes them in turn), and the month's total is exact.
+func TestReportFreeStripes(t *testing.T) {
+	for name, dsn := range benchDSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			db := benchDB(t, dsn)
+			sys := jifen.WithActor(context.Background(), jifen.SystemActor())
+			org, err := NewOrgService(db).CreateOrg(sys, jifen.OrgInput{Name: "村", Kind: jifen.OrgVillage})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const writers = 12
+			var wg sync.WaitGroup
+			errs := make(chan error, writers)
+			for i := range writers {
+				wg.Go(func() {
+					errs <- db.retryTx(sys, func(tx *Tx) error {
+						tx.tally(sys, org.ID, org.Path, "2026-11", int64(i), jifen.Tally{Awarded: 10})
+						if err := tx.writeLater(sys); err != nil {
+							return err
+						}
+						time.Sleep(100 * time.Millisecond) // hold the row
+						return nil
+					})
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			var rows, total int64
+			if err := db.queryRow(sys, "SELECT COUNT(*), SUM(awarded) FROM report_months WHERE org_id = ? AND month = '2026-11'", org.ID).Scan(&rows, &total); err != nil {
+				t.Fatal(err)
+			}
+			if total != writers*10 {
+				t.Errorf("the month holds %d points, want %d", total, writers*10)
+			}
+			if name == "postgres" && rows < 2 {
+				t.Errorf("%d writers at once used %d stripe(s): they queued on one row", writers, rows)
+			}
+			if name == "sqlite" && rows != 1 {
+				t.Errorf("SQLite's month is %d rows, want 1", rows)
 			}
 		})
 	}

@@ -419,7 +419,10 @@ func (s *LedgerService) Seal(ctx context.Context) (*jifen.Block, error) {
 				return err
 			}
 		}
-		rows, err := tx.query(ctx, "SELECT u.tx_id, t.hash FROM unsealed u JOIN ledger_transactions t ON t.id = u.tx_id ORDER BY u.tx_id LIMIT ?", maxBlock)
+		// One lookup per waiting transaction: as a join, PostgreSQL merged
+		// the queue with the whole ledger's index, every second, and under
+		// load that query was running a fifth of the time.
+		rows, err := tx.query(ctx, "SELECT u.tx_id, (SELECT t.hash FROM ledger_transactions t WHERE t.id = u.tx_id) FROM unsealed u ORDER BY u.tx_id LIMIT ?", maxBlock)
 		if err != nil {
 			return err
 		}

@@ -406,6 +406,7 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
 // awardPlan is an award decided and not yet written: who it is for, by
 // which rule, how many points, whether it posts now.
 type awardPlan struct {
+	id              int64 // the award's id when drawn ahead (PostgreSQL)
 	in              jifen.AwardInput
 	requestHash     string
 	g               *target
@@ -528,7 +529,15 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	if err != nil {
 		return nil, 0, err
 	}
-	p = &awardPlan{in: in, requestHash: rh, g: g, r: r, claim: claim, onBehalf: onBehalf, issuerAccount: issuerAccount, budget: budget,
+	var id int64
+	if t.db.dialect.name() == "postgres" {
+		// Drawn outside the write, like any id of a sequence: a write
+		// that fails leaves a gap.
+		if err := t.queryRow(ctx, "SELECT nextval(pg_get_serial_sequence('awards', 'id'))").Scan(&id); err != nil {
+			return nil, 0, err
+		}
+	}
+	p = &awardPlan{id: id, in: in, requestHash: rh, g: g, r: r, claim: claim, onBehalf: onBehalf, issuerAccount: issuerAccount, budget: budget,
 		points: r.Points * in.Quantity, status: jifen.AwardPosted, source: sourceOf(in.Source, claim),
 		evidence: evidence, now: now, day: day}
 	if claim || r.NeedsReview {
@@ -566,15 +575,38 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
 		}
 	}
 	issuer := r.OrgID
+	id := p.id
+	if id == 0 {
+		// SQLite: the one writer is the only one adding awards.
+		if err := t.queryRow(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM awards").Scan(&id); err != nil {
+			return 0, err
+		}
+	}
+	// An award that posts now is written once, posted: the ledger first
+	// (its key names the award's id, taken above), then the row. Written
+	// pending and then updated, PostgreSQL checked the row's seven foreign
+	// keys again, as it does for a row its own transaction inserted.
+	status, txID, shortfall, postedAt, publicUntil, appealUntil := jifen.AwardPending, any(nil), int64(0), any(nil), any(nil), any(nil)
+	aw := &awardRow{Award: &jifen.Award{ID: id, OrgID: g.orgID, RuleName: r.Name, Points: p.points, Note: in.Note, Source: p.source},
+		issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget}
+	if p.status == jifen.AwardPosted {
+		tx, err := t.postAwardLedger(ctx, aw, g)
+		if err != nil {
+			return 0, err
+		}
+		now := t.db.now()
+		status, txID, shortfall, postedAt = jifen.AwardPosted, tx.ID, tx.Shortfall, now
+		publicUntil, appealUntil = now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays)
+	}
 	// A retry that raced this one past the plan meets the unique key on
 	// (created_by, idem_key) here and is answered as a duplicate, which
 	// Award turns into the first request's award.
-	id, err := t.insert(ctx, `INSERT INTO awards (org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
-		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
-		p.points, in.Note, jifen.AwardPending, p.source, p.onBehalf, in.Key, p.requestHash, p.day, a.PersonID, p.now)
-	if err != nil {
+	if _, err := t.exec(ctx, `INSERT INTO awards (id, org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
+		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at, tx_id, shortfall, posted_at, public_until, appeal_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
+		p.points, in.Note, status, p.source, p.onBehalf, in.Key, p.requestHash, p.day, a.PersonID, p.now,
+		txID, shortfall, postedAt, publicUntil, appealUntil); err != nil {
 		return 0, err
 	}
 	if p.evidence != nil {
@@ -589,11 +621,8 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
 	if err := t.audit(ctx, g.orgID, g.path, action, "award", id, fmt.Sprintf("%s ×%d = %+d → %s", r.Code, in.Quantity, p.points, g.name)); err != nil {
 		return 0, err
 	}
-	if p.status == jifen.AwardPosted {
-		// What postAward needs, from what is at hand rather than read back.
-		aw := &awardRow{Award: &jifen.Award{ID: id, OrgID: g.orgID, RuleName: r.Name, Points: p.points, Note: in.Note, Source: p.source},
-			issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget}
-		if err := t.postAward(ctx, aw, g, nil); err != nil {
+	if status == jifen.AwardPosted {
+		if err := t.tellBeneficiary(ctx, aw, g, shortfall); err != nil {
 			return 0, err
 		}
 	}
@@ -618,11 +647,32 @@ func nullZero(id int64) any {
 // display. Awards take from the issuer's budget; a deduction takes what
 // the balance holds and records the rest as the shortfall.
 func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *int64) error {
+	tx, err := t.postAwardLedger(ctx, aw, g)
+	if err != nil {
+		return err
+	}
+	now := t.db.now()
+	decidedBy := any(nil)
+	decidedAt := any(nil)
+	if decider != nil {
+		decidedBy, decidedAt = *decider, now
+	}
+	if _, err := t.exec(ctx, `UPDATE awards SET status = 'posted', tx_id = ?, shortfall = ?, posted_at = ?, public_until = ?, appeal_until = ?,
+		decided_by = COALESCE(?, decided_by), decided_at = COALESCE(?, decided_at) WHERE id = ?`,
+		tx.ID, tx.Shortfall, now, now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays), decidedBy, decidedAt, aw.ID); err != nil {
+		return err
+	}
+	return t.tellBeneficiary(ctx, aw, g, tx.Shortfall)
+}
+
+// postAwardLedger is the ledger's part of posting an award: the budget,
+// the transaction and the roll-up.
+func (t *Tx) postAwardLedger(ctx context.Context, aw *awardRow, g *target) (*jifen.Transaction, error) {
 	issuer := aw.issuerAccount
 	if issuer == 0 {
 		acct, err := t.account(ctx, jifen.AccountIssuance, aw.issuer)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		issuer = acct.ID
 	}
@@ -633,7 +683,7 @@ func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *in
 	if aw.Source == jifen.SourceService && aw.recordID.Valid {
 		var how string
 		if err := t.queryRow(ctx, "SELECT how FROM service_records WHERE id = ?", aw.recordID.Int64).Scan(&how); err != nil {
-			return err
+			return nil, err
 		}
 		if how == jifen.HowCorrection {
 			kind = jifen.TxCorrection
@@ -648,7 +698,7 @@ func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *in
 			}
 		}
 		if err := take(ctx, aw.issuer, key, aw.Points); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	reason := aw.RuleName
@@ -668,24 +718,13 @@ func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *in
 		Clamp: aw.Points < 0,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, key := g.subject()
 	if err := t.tallyPoints(ctx, aw.OrgID, g.path, aw.onDay, aw.Source, key, aw.Points, 1); err != nil {
-		return err
+		return nil, err
 	}
-	now := t.db.now()
-	decidedBy := any(nil)
-	decidedAt := any(nil)
-	if decider != nil {
-		decidedBy, decidedAt = *decider, now
-	}
-	if _, err := t.exec(ctx, `UPDATE awards SET status = 'posted', tx_id = ?, shortfall = ?, posted_at = ?, public_until = ?, appeal_until = ?,
-		decided_by = COALESCE(?, decided_by), decided_at = COALESCE(?, decided_at) WHERE id = ?`,
-		tx.ID, tx.Shortfall, now, now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays), decidedBy, decidedAt, aw.ID); err != nil {
-		return err
-	}
-	return t.tellBeneficiary(ctx, aw, g, tx.Shortfall)
+	return tx, nil
 }
 
 // tellBeneficiary writes to the person (or the household head) about a

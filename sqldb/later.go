@@ -10,10 +10,11 @@ import (
 
 // Rows written later. Some rows a write adds are never read back by the
 // write that adds them: its audit line, the person's message, the ledger
-// postings and the sealing queue entry, the report roll-ups. A transaction
-// keeps them in memory and writes them just before it commits, one
-// multi-row statement per table; a group of writes (group.go) writes them
-// once for the whole group. Nothing can read around them: a statement that
+// postings and the sealing queue entry, the report roll-ups, a sale's
+// stock movements. A transaction keeps them in memory and writes them just
+// before it commits, one multi-row statement per table (on PostgreSQL all
+// of them as one statement); a group of writes (group.go) writes them once
+// for the whole group. Nothing can read around them: a statement that
 // names one of these tables first writes what is waiting.
 //
 // In a group each write runs in its own savepoint. What a write leaves for
@@ -23,7 +24,7 @@ import (
 // database again, so they go back to waiting.
 
 // laterTables are the tables whose rows may wait.
-var laterTables = []string{"audit_log", "messages", "postings", "unsealed", "report_months", "report_stores"}
+var laterTables = []string{"audit_log", "messages", "postings", "unsealed", "report_months", "report_stores", "stock_movements"}
 
 // later is what a transaction (or a group) has left to write.
 type later struct {

@@ -291,14 +291,12 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 			}
 		}
 		if it.Stock != nil {
-			stocked[it.ID] = true
-			res, err := t.exec(ctx, "UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ?", l.Quantity, it.ID, l.Quantity)
-			if err != nil {
-				return 0, err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
+			// What was read may be stale only towards "in stock": the
+			// conditional update at the end decides.
+			if *it.Stock < l.Quantity {
 				return 0, errOutOfStock(it.Name)
 			}
+			stocked[it.ID] = true
 		}
 		lines[i].Name, lines[i].Points = it.Name, it.Points
 		total += it.Points * l.Quantity
@@ -333,12 +331,6 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 			id, l.ItemID, l.Name, l.Quantity, l.Points); err != nil {
 			return 0, err
 		}
-		if !stocked[l.ItemID] {
-			continue // unlimited: no stock, so no movement
-		}
-		if err := t.movement(ctx, l.ItemID, -l.Quantity, map[bool]string{true: "sale", false: "order"}[counter], "", &id); err != nil {
-			return 0, err
-		}
 	}
 	storeAcct, err := t.account(ctx, jifen.AccountStore, st.ID)
 	if err != nil {
@@ -354,7 +346,30 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 		return 0, err
 	}
 	_, key := g.subject()
-	return id, t.tallySale(ctx, g.orgID, g.path, key, st.ID, month(now), total, false)
+	if err := t.tallySale(ctx, g.orgID, g.path, key, st.ID, month(now), total, false); err != nil {
+		return 0, err
+	}
+	// Stock is taken last, in item order: a popular item's row is then
+	// locked only from here to the commit, not for the whole sale (at a
+	// counter rush on PostgreSQL, sales queued on it for most of their
+	// time).
+	kind := map[bool]string{true: "sale", false: "order"}[counter]
+	for _, l := range lines {
+		if !stocked[l.ItemID] {
+			continue // unlimited: no stock, so no movement
+		}
+		var after int64
+		err := t.queryRow(ctx, "UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ? RETURNING stock", l.Quantity, l.ItemID, l.Quantity).Scan(&after)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, errOutOfStock(l.Name)
+		}
+		if err != nil {
+			return 0, err
+		}
+		t.insertLater("stock_movements", "item_id, delta, kind, note, stock_after, redemption_id, created_by, created_at",
+			l.ItemID, -l.Quantity, kind, "", after, id, actorID(a), now)
+	}
+	return id, nil
 }
 
 func linesText(lines []jifen.Line) string {

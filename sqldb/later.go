@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 // Rows written later. Some rows a write adds are never read back by the
 // write that adds them: its audit line, the person's message, the ledger
 // postings and the sealing queue entry, the report roll-ups, a sale's
-// stock movements. A transaction keeps them in memory and writes them just
+// stock movements, the credits to balances. A transaction keeps them in memory and writes them just
 // before it commits, one multi-row statement per table (on PostgreSQL all
 // of them as one statement); a group of writes (group.go) writes them once
 // for the whole group. Nothing can read around them: a statement that
@@ -24,13 +25,20 @@ import (
 // database again, so they go back to waiting.
 
 // laterTables are the tables whose rows may wait.
-var laterTables = []string{"audit_log", "messages", "postings", "unsealed", "report_months", "report_stores", "stock_movements"}
+var laterTables = []string{"accounts", "audit_log", "messages", "postings", "unsealed", "report_months", "report_stores", "stock_movements"}
 
 // later is what a transaction (or a group) has left to write.
 type later struct {
 	tallies
 	rows []*laterRows
+	// credits are additions to spendable accounts' balances and scores,
+	// by account: a credit cannot fail, so it waits like a row, and a
+	// store's account, credited by every sale, is locked only for the
+	// commit.
+	credits map[int64]*credit
 }
+
+type credit struct{ amount, score int64 }
 
 // laterRows are rows of one table with one column list, in order.
 type laterRows struct {
@@ -40,7 +48,19 @@ type laterRows struct {
 }
 
 func (l *later) empty() bool {
-	return len(l.rows) == 0 && len(l.months) == 0 && len(l.stores) == 0
+	return len(l.rows) == 0 && len(l.months) == 0 && len(l.stores) == 0 && len(l.credits) == 0
+}
+
+func (l *later) credit(account, amount, score int64) {
+	if l.credits == nil {
+		l.credits = map[int64]*credit{}
+	}
+	if c := l.credits[account]; c != nil {
+		c.amount += amount
+		c.score += score
+	} else {
+		l.credits[account] = &credit{amount, score}
+	}
 }
 
 // add appends another's rows and tallies to l.
@@ -58,6 +78,9 @@ func (l *later) add(o *later) {
 			c := *d
 			l.months[k] = &c
 		}
+	}
+	for id, c := range o.credits {
+		l.credit(id, c.amount, c.score)
 	}
 	for k, open := range o.opens {
 		if l.opens == nil {
@@ -185,6 +208,16 @@ func (t *Tx) writeRows(ctx context.Context, l *later) error {
 				at += size
 			}
 		}
+	}
+	// Credits in account order, as post takes its debits.
+	ids := make([]int64, 0, len(l.credits))
+	for id := range l.credits {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c := l.credits[id]
+		stmts = append(stmts, laterStmt{query: "UPDATE accounts SET balance = balance + ?, score = score + ? WHERE id = ?", args: []any{c.amount, c.score, id}})
 	}
 	stmts = append(stmts, tallyStatements(t.db.dialect, &l.tallies)...)
 	return t.runLater(ctx, stmts)

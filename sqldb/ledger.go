@@ -198,10 +198,14 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool) (*jife
 			return nil, err
 		}
 	}
-	// Touch accounts in id order so two transactions never wait on each
-	// other in opposite orders.
+	// Debits now, in id order so two transactions never wait on each
+	// other in opposite orders; credits, which cannot fail, wait for the
+	// commit (later.go), so a store's account, which every sale credits,
+	// is held only for the commit. A refund (debit of the store, credit of
+	// the buyer) beside a sale of the same pair can then wait in a circle;
+	// PostgreSQL breaks it and the loser runs again (retryTx).
 	for _, p := range ps {
-		if !kinds[p.AccountID].Spendable() {
+		if !kinds[p.AccountID].Spendable() || p.Amount >= 0 {
 			continue
 		}
 		res, err := t.exec(ctx, "UPDATE accounts SET balance = balance + ?, score = score + ? WHERE id = ? AND balance + ? >= 0",
@@ -211,6 +215,13 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool) (*jife
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil, jifen.Conflict("insufficient_points", "积分不足", "Not enough points")
+		}
+	}
+	// Queued after the debits: a debit's statement names the accounts
+	// table, which would write what waits first.
+	for _, p := range ps {
+		if kinds[p.AccountID].Spendable() && p.Amount >= 0 {
+			t.pending.credit(p.AccountID, p.Amount, p.Score)
 		}
 	}
 	now := t.db.now()

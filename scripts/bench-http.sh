@@ -84,6 +84,19 @@ bench() { # name, then jifen bench flags; the report lands in $tmp/NAME.json
 		echo "bench $name: exit status $? (see the errors and verify columns)" >&2
 }
 
+# The bare-SQL ceiling of LEDGER.md measured now, on this machine and
+# database, so the HTTP figures can be read as ratios of the same run:
+# a transfer one commit each, and grouped (set-based, up to 1,000 per
+# commit), from 32 goroutines in process (BenchmarkAward in sqldb).
+echo "bare SQL ceiling on $db_kind…" >&2
+bare_env=()
+[[ $db_kind == postgres ]] && bare_env=(JIFEN_TEST_POSTGRES="$dsn")
+(cd "$root" && env -u JIFEN_TEST_POSTGRES "${bare_env[@]}" go test ./sqldb/ -run '^$' \
+	-bench "^BenchmarkAward\$/^$db_kind\$/^bare_sql_(stores|grouped_stores)\$/^32\$" -benchtime 3000x) >"$tmp/bare.txt" 2>&1 ||
+	echo "bare SQL benchmark failed: see $tmp/bare.txt" >&2
+bare_one=$(awk '/bare_sql_stores\/32/ {for (i = 1; i < NF; i++) if ($(i + 1) == "ops/s") print $i}' "$tmp/bare.txt")
+bare_grouped=$(awk '/bare_sql_grouped_stores\/32/ {for (i = 1; i < NF; i++) if ($(i + 1) == "ops/s") print $i}' "$tmp/bare.txt")
+
 # Setup (people, tokens, stores, activities) happens before the first
 # run's clock starts and is kept in state.json for the others.
 bench awards --duration "$duration" --mix awards=1
@@ -108,10 +121,19 @@ for name in awards redemptions mixed "rate$rate"; do
 	  def row(r; secs; name): "| \($run) | \(name) | \(r.count) | \(r.ok) | \(r.per_sec | round) | \(r.ok / secs | round) | \(r.p50_ms | ms) | \(r.p95_ms | ms) | \(r.p99_ms | ms) | \(r.max_ms | ms) | \(r | errs) |";
 	  .seconds as $s |
 	  (.requests[] | row(.; $s; .name)),
-	  row(.total; $s; "**total** (\(.operations) ops, \(.ops_per_sec | round) ops/s\(if .mode == "rate" then ", \(.late) late, \(.unsent // 0) never sent" else "" end); verify \(if .verify.ok then "ok" else "FAILED: \(.verify.error)" end))")
+	  row(.total; $s; "**total** (\(.operations) ops, \(.ops_per_sec | round) ops/s\(if .mode == "rate" then ", \(.late // 0) late, \(.unsent // 0) never sent" else "" end); verify \(if .verify.ok then "ok" else "FAILED: \(.verify.error)" end))")
 	' "$tmp/$name.json"
 done
 echo
+if [[ -n "$bare_one" && -n "$bare_grouped" ]]; then
+	awards=$(jq -r '.total.ok / .seconds' "$tmp/awards.json" 2>/dev/null || echo 0)
+	sales=$(jq -r '[.requests[] | select(.name == "sale") | .ok][0] / .seconds' "$tmp/redemptions.json" 2>/dev/null || echo 0)
+	awk -v one="$bare_one" -v grouped="$bare_grouped" -v aw="$awards" -v sa="$sales" 'BEGIN {
+		printf "- bare SQL in this run (in process, 32 goroutines): one commit each %.0f/s, grouped %.0f/s\n", one, grouped
+		printf "- awards over HTTP: %.0f/s = %.2f× one-commit bare SQL, %.2f of grouped\n", aw, aw / one, aw / grouped
+		printf "- counter sales over HTTP that sold (each after its pay code): %.0f/s = %.2f× one-commit bare SQL\n", sa, sa / one
+	}'
+fi
 for name in awards redemptions mixed "rate$rate"; do
 	[[ -s "$tmp/$name.cpu" && -s "$tmp/$name.json" ]] || continue
 	# The CPU time includes setup for the first run; the others are the

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"sync/atomic"
 )
 
 // SQLite compiles every statement it runs, and modernc's connection
@@ -82,7 +83,14 @@ func (c *cachingConn) Prepare(query string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
 }
 
+// statementSeen, when set (by a test), hears the text of every statement
+// SQLite is asked to run (plan_test.go checks their query plans).
+var statementSeen atomic.Pointer[func(query string)]
+
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if seen := statementSeen.Load(); seen != nil {
+		(*seen)(query)
+	}
 	if s, ok := c.stmts[query]; ok {
 		if !s.busy {
 			s.busy = true

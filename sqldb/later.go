@@ -12,11 +12,12 @@ import (
 // Rows written later. Some rows a write adds are never read back by the
 // write that adds them: its audit line, the person's message, the ledger
 // postings and the sealing queue entry, the report roll-ups, a sale's
-// stock movements, the credits to balances. A transaction keeps them in memory and writes them just
-// before it commits, one multi-row statement per table (on PostgreSQL all
-// of them as one statement); a group of writes (group.go) writes them once
-// for the whole group. Nothing can read around them: a statement that
-// names one of these tables first writes what is waiting.
+// stock movements, the credits to balances. A transaction keeps them in
+// memory and writes them just before it commits, one multi-row statement
+// per table (on PostgreSQL all of them as one statement); a group of
+// writes (group.go) writes them once for the whole group. Nothing can
+// read around them: a statement that names one of these tables first
+// writes what is waiting.
 //
 // In a group each write runs in its own savepoint. What a write leaves for
 // later joins the group's rows when it succeeds and is dropped when it
@@ -241,7 +242,8 @@ func (t *Tx) runLater(ctx context.Context, stmts []laterStmt) error {
 		return nil
 	}
 	// On PostgreSQL each statement is a round trip: data-modifying WITH
-	// clauses send several as one (an award's become one).
+	// clauses send several as one (an award's become one). No two of them
+	// touch one row: rows are new, credits and roll-ups one per key.
 	for i := 0; i < len(stmts); {
 		j, n := i+1, len(stmts[i].withArgs)+len(stmts[i].args)
 		for j < len(stmts) && j-i < laterBundle && n+len(stmts[j].withArgs)+len(stmts[j].args) <= laterBundleArgs {

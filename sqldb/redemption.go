@@ -291,8 +291,9 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 			}
 		}
 		if it.Stock != nil {
-			// What was read may be stale only towards "in stock": the
-			// conditional update at the end decides.
+			// Too little on the shelf as just read is a refusal, as it
+			// was a moment ago; enough is decided by the conditional
+			// update at the end.
 			if *it.Stock < l.Quantity {
 				return 0, errOutOfStock(it.Name)
 			}

@@ -53,7 +53,9 @@ func checkFileError(t *testing.T, err error) {
 var fuzzNow = time.Date(2026, 11, 29, 12, 0, 0, 0, jifen.Zone)
 
 // FuzzParse (people): never panics; every row it calls good re-validates
-// as a person, and row numbers are in range.
+// as a person; rows are listed once each, in file order, numbered from 1
+// (a blank line keeps its number, so numbers may skip) and the spreadsheet
+// row follows the data row.
 func FuzzParse(f *testing.F) {
 	fuzzFiles(f, "姓名,性别,手机号,身份证号,出生日期\n张三,男,13900000000,62082119800102111X,1980-01-02\n",
 		"姓名,性别\n<script>,女\n=1+2,男\n",
@@ -66,9 +68,15 @@ func FuzzParse(f *testing.F) {
 			checkFileError(t, err)
 			return
 		}
-		for _, row := range r.Rows {
-			if row.Row < 1 || row.Row > r.Total {
-				t.Fatalf("row number %d of %d", row.Row, r.Total)
+		if len(r.Rows) != r.Total {
+			t.Fatalf("%d rows listed, %d counted", len(r.Rows), r.Total)
+		}
+		for i, row := range r.Rows {
+			if row.Row < 1 || (i > 0 && row.Row <= r.Rows[i-1].Row) {
+				t.Fatalf("row number %d after %d", row.Row, r.Rows[max(i-1, 0)].Row)
+			}
+			if row.SheetRow-row.Row != r.Rows[0].SheetRow-r.Rows[0].Row || row.SheetRow <= row.Row {
+				t.Fatalf("data row %d is spreadsheet row %d", row.Row, row.SheetRow)
 			}
 			if !row.OK {
 				continue

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"jifen"
+	"jifen/secret"
 	"jifen/sqldb"
 	"jifen/sqldb/sqldbtest"
 )
@@ -162,6 +164,142 @@ func TestAuthenticate(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestPurgeExpiredSessions: the purge deletes every session past its
+// expiry, a backlog of several batches included, and no live one.
+func TestPurgeExpiredSessions(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		f := newFx(t, db)
+		sys := jifen.WithActor(context.Background(), jifen.SystemActor())
+		signedIn := func(t *testing.T, ago time.Duration) string {
+			t.Helper()
+			f.db.Now = func() time.Time { return time.Now().Add(-ago) }
+			defer func() { f.db.Now = time.Now }()
+			return must(f.auth.SignIn(context.Background(), f.resident.phone, pw, "web", localIP))(t)
+		}
+		count := func(t *testing.T, where string, args ...any) int {
+			t.Helper()
+			rows, err := db.QueryForTest(sys, "SELECT COUNT(*) FROM sessions WHERE "+where, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			n := 0
+			if !rows.Next() || rows.Scan(&n) != nil {
+				t.Fatalf("count sessions where %s: %v", where, rows.Err())
+			}
+			return n
+		}
+		fresh := signedIn(t, 0)
+		lastDay := signedIn(t, 29*24*time.Hour)
+		lapsed := signedIn(t, 31*24*time.Hour)
+		// A busy server's backlog: more expired sessions than two batches hold.
+		const backlog = 2500
+		long := time.Now().UTC().Add(-40 * 24 * time.Hour).Truncate(time.Microsecond)
+		if err := db.ExecForTest(sys, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+			INSERT INTO sessions (token_hash, person_id, kind, ip, created_at, expires_at)
+			SELECT 'backlog-' || i, ?, 'web', '10.0.0.9', ?, ? FROM n`, backlog, f.resident.p.ID, long, long.Add(30*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		expired, all := count(t, "expires_at < ?", now), count(t, "1 = 1")
+		if expired != backlog+1 {
+			t.Fatalf("%d expired sessions before the purge, want %d", expired, backlog+1)
+		}
+
+		t.Run("someone other than the system may not purge, and nothing goes", func(t *testing.T) {
+			_, err := f.auth.PurgeExpiredSessions(f.adminA.ctx)
+			wantErr(t, err, jifen.KindForbidden, "forbidden", "")
+			if n := count(t, "1 = 1"); n != all {
+				t.Fatalf("%d sessions after a refused purge, want %d", n, all)
+			}
+		})
+
+		// SQLite tells which statements the purge runs, to count its batches.
+		var mu sync.Mutex
+		var heard []string
+		stop := sqldb.HearStatements(func(q string) {
+			if strings.HasPrefix(q, "DELETE FROM sessions WHERE token_hash IN") {
+				mu.Lock()
+				heard = append(heard, q)
+				mu.Unlock()
+			}
+		})
+		n, err := f.auth.PurgeExpiredSessions(sys)
+		stop()
+		wantErr(t, err, "", "", "")
+
+		t.Run("every expired session goes, batch after batch", func(t *testing.T) {
+			if n != backlog+1 {
+				t.Fatalf("purged %d, want %d", n, backlog+1)
+			}
+			if left := count(t, "expires_at < ?", now); left != 0 {
+				t.Fatalf("%d expired sessions left", left)
+			}
+			if left := count(t, "token_hash = ?", secret.SHA256(lapsed)); left != 0 {
+				t.Fatal("the lapsed sign-in's session is still there")
+			}
+			if db.Dialect() == "sqlite" && len(heard) != 3 {
+				t.Fatalf("the purge ran %d deletes, want 3 batches (1,000, 1,000, 501)", len(heard))
+			}
+		})
+		t.Run("live sessions stay and still authenticate", func(t *testing.T) {
+			if left := count(t, "1 = 1"); left != all-expired {
+				t.Fatalf("%d sessions after the purge, want %d", left, all-expired)
+			}
+			for name, tok := range map[string]string{"fresh": fresh, "a day left": lastDay} {
+				if a, err := f.auth.Authenticate(context.Background(), tok, localIP); err != nil || a.PersonID != f.resident.p.ID {
+					t.Fatalf("the %s session after the purge: %+v %v", name, a, err)
+				}
+			}
+			if _, err := f.auth.Authenticate(context.Background(), lapsed, localIP); err == nil {
+				t.Fatal("the lapsed session authenticates")
+			}
+		})
+		t.Run("a second purge finds nothing", func(t *testing.T) {
+			if n := must(f.auth.PurgeExpiredSessions(sys))(t); n != 0 {
+				t.Fatalf("purged %d again", n)
+			}
+		})
+		t.Run("a session purges once its 30 days are over", func(t *testing.T) {
+			f.db.Now = func() time.Time { return time.Now().Add(24*time.Hour + time.Minute) }
+			defer func() { f.db.Now = time.Now }()
+			if n := must(f.auth.PurgeExpiredSessions(sys))(t); n != 1 {
+				t.Fatalf("purged %d a day later, want the one with a day left", n)
+			}
+			if _, err := f.auth.Authenticate(context.Background(), fresh, localIP); err != nil {
+				t.Fatalf("the fresh session a day later: %v", err)
+			}
+		})
+		t.Run("the batches are found by the expiry index", func(t *testing.T) {
+			if db.Dialect() != "sqlite" {
+				t.Skip("query plans are checked on SQLite, as in plan_test.go")
+			}
+			if len(heard) == 0 {
+				t.Fatal("the purge's statement was not heard")
+			}
+			rows, err := db.QueryForTest(sys, "EXPLAIN QUERY PLAN "+heard[0], now, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			joined := strings.Join(plan, " | ")
+			if strings.Contains(joined, "SCAN sessions") || !strings.Contains(joined, "sessions_expires") {
+				t.Fatalf("the purge's plan: %s", joined)
+			}
+		})
 	})
 }
 

@@ -113,6 +113,15 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("pay codes after the migration: %q", got)
 		}
 	},
+	// An index only: sessions, expired ones among them, stay until the
+	// server's purge runs.
+	"0008_sessions_expires": func(t *testing.T, u *upgrading) {
+		u.exec(t, "INSERT INTO sessions (token_hash, person_id, kind, ip, created_at, expires_at) VALUES (?, ?, 'web', '10.0.0.1', ?, ?)",
+			secret.SHA256("an-expired-session"), u.admin, u.now.Add(-31*24*time.Hour), u.now.Add(-24*time.Hour))
+		if got := u.strings(t, "SELECT token_hash FROM sessions WHERE expires_at < ?", u.now); len(got) != 1 {
+			t.Fatalf("expired sessions after the migration: %q", got)
+		}
+	},
 }
 
 // upgrading is a database part-way through its migrations, with the ids

@@ -73,6 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go seal(ctx, sqldb.NewLedgerService(db), log)
 	go expireDaily(ctx, sqldb.NewPointsService(db), log)
 	go releaseOrders(ctx, sqldb.NewStoreService(db), log)
+	go purgeSessions(ctx, sqldb.NewAuthService(db), log)
 	errc := make(chan error, 1)
 	go func() {
 		if c.TLSCert != "" {
@@ -119,6 +120,28 @@ func loadDemo(ctx context.Context, db *sqldb.DB, publicURL string, stdout io.Wri
 		}
 	}
 	return nil
+}
+
+// purgeSessions deletes expired sessions when the server starts and then
+// every ten minutes, until ctx ends, so the table keeps only live ones
+// (and no client address outlives its session by more than that). The
+// purge goes in bounded batches and runs side by side on several instances.
+func purgeSessions(ctx context.Context, auth *sqldb.AuthService, log *slog.Logger) {
+	ctx = jifen.WithActor(ctx, jifen.SystemActor())
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := auth.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+			log.Error("session purge", "err", err, "count", n)
+		} else if n > 0 {
+			log.Info("purged expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // seal runs the ledger's sealer until ctx ends.

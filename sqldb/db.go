@@ -35,12 +35,14 @@ type DB struct {
 
 	rebindMu sync.RWMutex
 	rebinds  map[string]string
-	touches  map[string]bool // statements that name a table of later.go
+	flags    map[string]statementFlag // what each statement text touches
 
 	// group shares commits between concurrent writes; nil writes alone.
 	group *committer
 	// accounts names accounts already seen (accounts.go).
 	accounts accountNames
+	// config keeps the rules and settings decisions read (cache.go).
+	config configCache
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
@@ -149,6 +151,33 @@ type Tx struct {
 	// readOnly is a transaction on a read snapshot: what it reads is
 	// committed.
 	readOnly bool
+	// configGen is the config cache's generation before a read-only
+	// transaction's first read; wroteConfig marks a write to a table the
+	// cache keeps (cache.go).
+	configGen   uint64
+	wroteConfig bool
+}
+
+// readOnlyTx wraps a connection or transaction that reads only. The
+// cache's generation is taken first, before any read fixes the snapshot.
+func (db *DB) readOnlyTx(c conn) *Tx {
+	return &Tx{tx: c, db: db, readOnly: true, configGen: db.config.gen.Load()}
+}
+
+// ended is called when a write transaction has ended, committed or not,
+// before anyone is told: what it changed must not be served from memory.
+func (t *Tx) ended() {
+	if t.wroteConfig {
+		t.db.config.changed()
+	}
+}
+
+// noteWrite marks the transaction when a statement writes a table of the
+// config cache.
+func (t *Tx) noteWrite(query string) {
+	if !t.wroteConfig && !t.readOnly && t.db.statementFlags(query)&flagWritesConfig != 0 {
+		t.wroteConfig = true
+	}
 }
 
 // finish runs fn and writes what it left for the end of the
@@ -183,6 +212,7 @@ func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 
 // rawExec is exec without writing what waits first (later.go).
 func (t *Tx) rawExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.noteWrite(query)
 	res, err := t.tx.ExecContext(t.ctx(ctx), t.db.q(query), args...)
 	return res, t.db.mapErr(err)
 }
@@ -192,6 +222,7 @@ func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 		// A Row cannot carry the error: the write fails at its end.
 		t.laterErr = err
 	}
+	t.noteWrite(query)
 	return t.tx.QueryRowContext(t.ctx(ctx), t.db.q(query), args...)
 }
 
@@ -199,6 +230,7 @@ func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	if err := t.beforeStatement(ctx, query); err != nil {
 		return nil, err
 	}
+	t.noteWrite(query)
 	return t.tx.QueryContext(t.ctx(ctx), t.db.q(query), args...)
 }
 
@@ -237,6 +269,7 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return db.mapErr(err)
 	}
 	tx := &Tx{tx: sqltx, db: db}
+	defer tx.ended()
 	if err := tx.finish(fn); err != nil {
 		sqltx.Rollback()
 		return err
@@ -252,12 +285,14 @@ func (db *DB) snapshot(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.dialect.name() == "postgres" {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
+	t := db.readOnlyTx(nil)
 	sqltx, err := db.r.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer sqltx.Rollback()
-	return fn(&Tx{tx: sqltx, db: db, readOnly: true})
+	t.tx = sqltx
+	return fn(t)
 }
 
 // reads runs fn's reads of committed data, each statement on its own
@@ -268,18 +303,20 @@ func (db *DB) reads(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.dialect.name() != "postgres" {
 		return db.readTx(ctx, fn)
 	}
-	return fn(&Tx{tx: db.r, db: db, readOnly: true})
+	return fn(db.readOnlyTx(db.r))
 }
 
 // readTx runs fn in a read-only transaction on the read pool: a
 // consistent snapshot that never waits for SQLite's writer.
 func (db *DB) readTx(ctx context.Context, fn func(tx *Tx) error) error {
+	t := db.readOnlyTx(nil)
 	sqltx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer sqltx.Rollback()
-	return fn(&Tx{tx: sqltx, db: db, readOnly: true})
+	t.tx = sqltx
+	return fn(t)
 }
 
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {

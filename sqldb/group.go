@@ -160,6 +160,7 @@ func (c *committer) run(batch []*groupReq) {
 		failed = append(ok, failed...)
 		ok = nil
 	}
+	tx.ended()
 	for _, r := range ok {
 		answer(r, nil)
 	}

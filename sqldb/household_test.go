@@ -131,6 +131,7 @@ func TestHouseholds(t *testing.T) {
 		})
 		t.Run("an award to the household as such credits its account; a member's claim for it waits for review", func(t *testing.T) {
 			aw := must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{HouseholdID: h.ID, RuleID: r.ID, Key: p.key()}))(t)
+			p.sameAsRead(t, p.adminA.ctx, aw)
 			if aw.Status != jifen.AwardPosted || aw.PersonID != nil || aw.HouseholdID == nil || *aw.HouseholdID != h.ID || aw.HouseholdName != h.Name {
 				t.Fatalf("award %+v", aw)
 			}
@@ -138,6 +139,7 @@ func TestHouseholds(t *testing.T) {
 				t.Fatalf("household points %+v", hp)
 			}
 			claim := must(p.pts.Award(son.ctx, jifen.AwardInput{HouseholdID: h.ID, RuleID: r.ID, Key: p.key()}))(t)
+			p.sameAsRead(t, son.ctx, claim)
 			if claim.Status != jifen.AwardPending || claim.Source != jifen.SourceClaim {
 				t.Fatalf("claim %+v", claim)
 			}

@@ -121,26 +121,36 @@ func (t *Tx) insertLater(table, cols string, args ...any) {
 	t.pending.append(table, cols, len(args), args)
 }
 
-// namesLater tells whether a statement touches a table whose rows may
-// wait; the answer is kept per statement text.
-func (db *DB) namesLater(query string) bool {
+// statementFlag says what a statement text touches; the answer is kept
+// per text.
+type statementFlag uint8
+
+const (
+	flagNamesLater   statementFlag = 1 << iota // names a table whose rows may wait
+	flagWritesConfig                           // writes a table of the config cache (cache.go)
+)
+
+func (db *DB) statementFlags(query string) statementFlag {
 	db.rebindMu.RLock()
-	v, ok := db.touches[query]
+	v, ok := db.flags[query]
 	db.rebindMu.RUnlock()
 	if ok {
 		return v
 	}
 	for _, table := range laterTables {
 		if strings.Contains(query, table) {
-			v = true
+			v |= flagNamesLater
 			break
 		}
 	}
-	db.rebindMu.Lock()
-	if db.touches == nil {
-		db.touches = map[string]bool{}
+	if writesConfig(query) {
+		v |= flagWritesConfig
 	}
-	db.touches[query] = v
+	db.rebindMu.Lock()
+	if db.flags == nil {
+		db.flags = map[string]statementFlag{}
+	}
+	db.flags[query] = v
 	db.rebindMu.Unlock()
 	return v
 }
@@ -150,7 +160,7 @@ func (t *Tx) beforeStatement(ctx context.Context, query string) error {
 	if t.pending.empty() && t.held.empty() {
 		return nil
 	}
-	if !t.db.namesLater(query) {
+	if t.db.statementFlags(query)&flagNamesLater == 0 {
 		return nil
 	}
 	return t.writeLater(ctx)

@@ -21,8 +21,12 @@ type target struct {
 	personID    int64 // 0 for an award to a household as such
 	householdID int64 // the household, when the points go there
 	orgID       int64
+	orgName     string
 	path        string
 	name        string
+	// householdName names the household the points go to, when the
+	// target is a person whose org sends points to households.
+	householdName string
 	hasPhone    bool
 	accountID   int64 // 0 until the first award opens it
 	// accountKind and accountOwner name the account before it exists.
@@ -64,9 +68,10 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 		if err != nil {
 			return nil, err
 		}
-		g.personID, g.orgID, g.path, g.name, g.hasPhone = p.ID, p.HomeOrgID, p.path, p.Name, p.Phone != ""
+		g.personID, g.orgID, g.orgName, g.path, g.name, g.hasPhone = p.ID, p.HomeOrgID, p.HomeOrgName, p.path, p.Name, p.Phone != ""
 	} else {
-		err := t.queryRow(ctx, "SELECT org_id, org_path, name FROM households WHERE id = ?", householdID).Scan(&g.orgID, &g.path, &g.name)
+		err := t.queryRow(ctx, "SELECT h.org_id, o.name, h.org_path, h.name FROM households h JOIN orgs o ON o.id = h.org_id WHERE h.id = ?",
+			householdID).Scan(&g.orgID, &g.orgName, &g.path, &g.name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, jifen.NotFound("household")
 		}
@@ -76,7 +81,7 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 		g.householdID = householdID
 	}
 	var err error
-	if g.settings, err = settingsAt(ctx, t, g.orgID, g.path); err != nil {
+	if g.settings, err = t.settings(ctx, g.orgID, g.path); err != nil {
 		return nil, err
 	}
 	kind, owner := jifen.AccountPerson, g.personID
@@ -84,9 +89,11 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 		kind, owner = jifen.AccountHousehold, g.householdID
 	} else if g.settings.PointsTo == jifen.ToHousehold {
 		var hh int64
-		err := t.queryRow(ctx, "SELECT household_id FROM household_members WHERE person_id = ?", g.personID).Scan(&hh)
+		var name string
+		err := t.queryRow(ctx, "SELECT m.household_id, h.name FROM household_members m JOIN households h ON h.id = m.household_id WHERE m.person_id = ?",
+			g.personID).Scan(&hh, &name)
 		if err == nil {
-			g.householdID, kind, owner = hh, jifen.AccountHousehold, hh
+			g.householdID, g.householdName, kind, owner = hh, name, jifen.AccountHousehold, hh
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
@@ -308,34 +315,72 @@ func (s *PointsService) Award(ctx context.Context, in jifen.AwardInput) (*jifen.
 	if err := checkKey(in.Key); err != nil {
 		return nil, err
 	}
-	var id int64
 	var err error
 	for try := 0; try < 2; try++ {
 		// Decide on a read snapshot, beside other writers; then write.
 		var p *awardPlan
 		err = s.db.reads(ctx, func(tx *Tx) error {
 			var err error
-			p, id, err = tx.planAward(ctx, in)
+			p, err = tx.planAward(ctx, in)
 			return err
 		})
-		if err != nil || id != 0 {
-			break
+		var aw *jifen.Award
+		if err == nil {
+			err = s.db.inTx(ctx, func(tx *Tx) error {
+				var err error
+				aw, err = tx.writeAward(ctx, p)
+				return err
+			})
 		}
-		err = s.db.inTx(ctx, func(tx *Tx) error {
+		if err == nil {
+			return aw, nil
+		}
+		// Only a request that did not go through looks for its key: a
+		// retry of one already done is answered with that award, whatever
+		// its plan now says (the rule archived since, a cap reached by the
+		// first) or its write met (the key's unique index). Looking first
+		// would cost every award a read for the sake of the few retries.
+		var existing int64
+		if kerr := s.db.reads(ctx, func(tx *Tx) error {
 			var err error
-			id, err = tx.writeAward(ctx, p)
+			existing, err = tx.awardByKey(ctx, in)
 			return err
-		})
+		}); kerr != nil {
+			return nil, kerr
+		}
+		if existing != 0 {
+			return s.GetAward(ctx, existing)
+		}
 		// Two retries racing on one key: the loser runs again and finds
-		// the winner's award.
+		// the winner's award once it has committed.
 		if jifen.ErrorCode(err) != "duplicate" {
 			break
 		}
 	}
-	if err != nil {
-		return nil, err
+	return nil, err
+}
+
+// awardByKey finds the award an earlier request of the actor's under the
+// same idempotency key made: 0 for none, errMismatch when that request
+// asked for something else.
+func (t *Tx) awardByKey(ctx context.Context, in jifen.AwardInput) (int64, error) {
+	if err := in.Validate(); err != nil {
+		return 0, err
 	}
-	return s.GetAward(ctx, id)
+	in.Key = strings.TrimSpace(in.Key)
+	var id int64
+	var hash string
+	err := t.queryRow(ctx, "SELECT id, request_hash FROM awards WHERE created_by = ? AND idem_key = ?", jifen.ActorFrom(ctx).PersonID, in.Key).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if hash != awardRequestHash(in) {
+		return 0, errMismatch
+	}
+	return id, nil
 }
 
 func checkKey(key string) error {
@@ -396,11 +441,19 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 
 // award does the work of Award inside one transaction.
 func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
-	p, existing, err := t.planAward(ctx, in)
+	existing, err := t.awardByKey(ctx, in)
 	if err != nil || existing != 0 {
 		return existing, err
 	}
-	return t.writeAward(ctx, p)
+	p, err := t.planAward(ctx, in)
+	if err != nil {
+		return 0, err
+	}
+	aw, err := t.writeAward(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	return aw.ID, nil
 }
 
 // awardPlan is an award decided and not yet written: who it is for, by
@@ -430,28 +483,18 @@ type awardPlan struct {
 // conditional update. What the plan read (the person's org, the rule, the
 // settings) is as of the snapshot, which is what PostgreSQL's READ
 // COMMITTED gave every statement of the single transaction before.
-// existing is the award a retry of the same request already made.
-func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, existing int64, err error) {
+// The idempotency key is not looked at: Award looks only when a request
+// fails, and the unique index stops a second award under one key.
+func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, err error) {
 	a := jifen.ActorFrom(ctx)
 	if err := in.Validate(); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	in.Key = strings.TrimSpace(in.Key)
 	rh := awardRequestHash(in)
-	var existingHash string
-	err = t.queryRow(ctx, "SELECT id, request_hash FROM awards WHERE created_by = ? AND idem_key = ?", a.PersonID, in.Key).Scan(&existing, &existingHash)
-	if err == nil {
-		if existingHash != rh {
-			return nil, 0, errMismatch
-		}
-		return nil, existing, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, err
-	}
 	g, err := t.findTarget(ctx, in.PersonID, in.HouseholdID)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	// Who is asking: staff of the beneficiary's org award; the person
 	// (or a member of the household) claims; a household head claims for
@@ -462,79 +505,72 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 		claim = true
 	case g.personID == 0:
 		if claim, err = t.inHousehold(ctx, a.PersonID, g.householdID); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
 	if !claim && !a.Has(g.path, jifen.RoleOrgAdmin, jifen.RoleReviewer) {
 		head, err := headOf(ctx, t, a.PersonID, g.personID)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if !head || g.personID == 0 {
 			if g.personID != 0 {
-				return nil, 0, jifen.NotFound("person")
+				return nil, jifen.NotFound("person")
 			}
-			return nil, 0, jifen.NotFound("household")
+			return nil, jifen.NotFound("household")
 		}
 		if g.hasPhone {
-			return nil, 0, jifen.Errorf(jifen.KindForbidden, "forbidden", "person_id", "此人有手机，请本人申报", "This person has a phone and claims for themselves")
+			return nil, jifen.Errorf(jifen.KindForbidden, "forbidden", "person_id", "此人有手机，请本人申报", "This person has a phone and claims for themselves")
 		}
 		claim, onBehalf = true, true
 	}
-	r, err := getRule(ctx, t, in.RuleID)
+	r, err := t.rule(ctx, in.RuleID)
 	if err != nil {
-		return nil, 0, jifen.Invalid("rule_id", "积分规则不存在", "No such rule")
+		return nil, jifen.Invalid("rule_id", "积分规则不存在", "No such rule")
 	}
 	if r.Code == jifen.ServiceHoursCode {
-		return nil, 0, jifen.Invalid("rule_id", "服务时长积分在活动核验时自动发放", "Service-hours points are posted when an activity is verified")
+		return nil, jifen.Invalid("rule_id", "服务时长积分在活动核验时自动发放", "Service-hours points are posted when an activity is verified")
 	}
 	// The rule must be the one in force for its code at the person's org:
 	// its own org's or the nearest ancestor's (an override hides the rule
 	// above it, archived or not).
-	ids := append([]int64{0}, jifen.PathIDs(g.path)...)
-	args := []any{r.Code}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	var inForce int64
-	err = t.queryRow(ctx, "SELECT id FROM rules WHERE code = ? AND org_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+
-		") ORDER BY LENGTH(org_path) DESC LIMIT 1", args...).Scan(&inForce)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, err
+	inForce, err := t.ruleInForce(ctx, r.Code, g.path)
+	if err != nil {
+		return nil, err
 	}
 	if inForce != r.ID {
-		return nil, 0, jifen.Invalid("rule_id", "该规则不适用于此人所在的组织", "This rule does not apply in the person's org")
+		return nil, jifen.Invalid("rule_id", "该规则不适用于此人所在的组织", "This rule does not apply in the person's org")
 	}
 	now := t.db.now()
 	day := localDay(now)
 	if !r.ActiveOn(day) {
-		return nil, 0, jifen.Invalid("rule_id", "该规则已停用、已过期或尚未生效", "The rule is archived, expired or not yet in force")
+		return nil, jifen.Invalid("rule_id", "该规则已停用、已过期或尚未生效", "The rule is archived, expired or not yet in force")
 	}
 	if claim && r.Points < 0 {
-		return nil, 0, jifen.Invalid("rule_id", "扣分项不能自己申报", "A deduction cannot be claimed")
+		return nil, jifen.Invalid("rule_id", "扣分项不能自己申报", "A deduction cannot be claimed")
 	}
 	var evidence []byte
 	if len(in.Evidence) > 0 {
 		if evidence, err = photo.Clean(in.Evidence); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	} else if claim && r.NeedsEvidence {
-		return nil, 0, jifen.Invalid("photo", "申报此项需要上传照片作为佐证", "This claim needs a photo as evidence")
+		return nil, jifen.Invalid("photo", "申报此项需要上传照片作为佐证", "This claim needs a photo as evidence")
 	}
 	issuerAccount, err := t.accountID(ctx, jifen.AccountIssuance, r.OrgID)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	budget, err := t.yearlyBudget(ctx, r.OrgID)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var id int64
 	if t.db.dialect.name() == "postgres" {
 		// Drawn outside the write, like any id of a sequence: a write
 		// that fails leaves a gap.
 		if err := t.queryRow(ctx, "SELECT nextval(pg_get_serial_sequence('awards', 'id'))").Scan(&id); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
 	p = &awardPlan{id: id, in: in, requestHash: rh, g: g, r: r, claim: claim, onBehalf: onBehalf, issuerAccount: issuerAccount, budget: budget,
@@ -543,12 +579,13 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	if claim || r.NeedsReview {
 		p.status = jifen.AwardPending
 	}
-	return p, 0, nil
+	return p, nil
 }
 
 // writeAward writes a planned award: the award row, its audit line and,
 // when it posts now, the ledger transaction, the roll-up and the message.
-func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
+// It returns the award as GetAward would read it back.
+func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error) {
 	a := jifen.ActorFrom(ctx)
 	// The plan is left as it was: a write that rolls back (a deadlock, a
 	// group's failed commit) runs again from it.
@@ -559,7 +596,7 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
 		// not open the account.
 		acct, err := t.account(ctx, g.accountKind, g.accountOwner)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		g.accountID = acct.ID
 	}
@@ -568,10 +605,10 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
 	// is nothing to lock.
 	if r.DailyCap+r.MonthlyCap+r.YearlyCap+r.LifeCap > 0 || (p.points > 0 && g.settings.DailyCap > 0) {
 		if err := t.lockAccount(ctx, g.accountID); err != nil {
-			return 0, err
+			return nil, err
 		}
 		if err := t.checkCaps(ctx, g, r.Rule, p.day, in.Quantity, p.points, 0); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	issuer := r.OrgID
@@ -579,24 +616,37 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
 	if id == 0 {
 		// SQLite: the one writer is the only one adding awards.
 		if err := t.queryRow(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM awards").Scan(&id); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	// An award that posts now is written once, posted: the ledger first
 	// (its key names the award's id, taken above), then the row. Written
 	// pending and then updated, PostgreSQL checked the row's seven foreign
 	// keys again, as it does for a row its own transaction inserted.
-	status, txID, shortfall, postedAt, publicUntil, appealUntil := jifen.AwardPending, any(nil), int64(0), any(nil), any(nil), any(nil)
-	aw := &awardRow{Award: &jifen.Award{ID: id, OrgID: g.orgID, RuleName: r.Name, Points: p.points, Note: in.Note, Source: p.source},
-		issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget}
+	// out is the award as GetAward would read it back, so Award need not.
+	out := &jifen.Award{ID: id, OrgID: g.orgID, OrgName: g.orgName, RuleID: r.ID, RuleVersion: r.Version, RuleCode: r.Code, RuleName: r.Name,
+		Category: r.Category, Quantity: in.Quantity, Points: p.points, Note: in.Note, Status: jifen.AwardPending, Source: p.source,
+		HasEvidence: p.evidence != nil, CreatedBy: a.PersonID, CreatedByName: a.Name, OnBehalf: p.onBehalf, CreatedAt: p.now.In(jifen.Zone)}
+	if g.personID != 0 {
+		out.PersonID, out.PersonName = &g.personID, g.name
+		if g.householdID != 0 {
+			out.HouseholdID, out.HouseholdName = &g.householdID, g.householdName
+		}
+	} else {
+		out.HouseholdID, out.HouseholdName = &g.householdID, g.name
+	}
+	var txID, postedAt, publicUntil, appealUntil any // NULL while pending
+	aw := &awardRow{Award: out, issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget}
 	if p.status == jifen.AwardPosted {
 		tx, err := t.postAwardLedger(ctx, aw, g)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		now := t.db.now()
-		status, txID, shortfall, postedAt = jifen.AwardPosted, tx.ID, tx.Shortfall, now
-		publicUntil, appealUntil = now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays)
+		public, appeal := now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays)
+		txID, postedAt, publicUntil, appealUntil = tx.ID, now, public, appeal
+		posted, public, appeal := now.In(jifen.Zone), public.In(jifen.Zone), appeal.In(jifen.Zone)
+		out.Status, out.TxID, out.Shortfall, out.PostedAt, out.PublicUntil, out.AppealUntil = jifen.AwardPosted, &tx.ID, tx.Shortfall, &posted, &public, &appeal
 	}
 	// A retry that raced this one past the plan meets the unique key on
 	// (created_by, idem_key) here and is answered as a duplicate, which
@@ -605,13 +655,13 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
 		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at, tx_id, shortfall, posted_at, public_until, appeal_until)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
-		p.points, in.Note, status, p.source, p.onBehalf, in.Key, p.requestHash, p.day, a.PersonID, p.now,
-		txID, shortfall, postedAt, publicUntil, appealUntil); err != nil {
-		return 0, err
+		p.points, in.Note, out.Status, p.source, p.onBehalf, in.Key, p.requestHash, p.day, a.PersonID, p.now,
+		txID, out.Shortfall, postedAt, publicUntil, appealUntil); err != nil {
+		return nil, err
 	}
 	if p.evidence != nil {
 		if _, err := t.exec(ctx, "INSERT INTO award_evidence (award_id, data) VALUES (?, ?)", id, p.evidence); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	action := "award.create"
@@ -619,14 +669,14 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (int64, error) {
 		action = "award.claim_on_behalf" // 代办: logged as such
 	}
 	if err := t.audit(ctx, g.orgID, g.path, action, "award", id, fmt.Sprintf("%s ×%d = %+d → %s", r.Code, in.Quantity, p.points, g.name)); err != nil {
-		return 0, err
+		return nil, err
 	}
-	if status == jifen.AwardPosted {
-		if err := t.tellBeneficiary(ctx, aw, g, shortfall); err != nil {
-			return 0, err
+	if out.Status == jifen.AwardPosted {
+		if err := t.tellBeneficiary(ctx, aw, g, out.Shortfall); err != nil {
+			return nil, err
 		}
 	}
-	return id, nil
+	return out, nil
 }
 
 func sourceOf(source string, claim bool) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -82,7 +83,23 @@ func (p *ptsFx) award(t *testing.T, ctx context.Context, personID int64, r *jife
 	if err != nil {
 		t.Fatalf("award %s to %d: %v", r.Code, personID, err)
 	}
+	p.sameAsRead(t, ctx, aw)
 	return aw
+}
+
+// sameAsRead checks that what Award answered, built from what it wrote,
+// is what GetAward reads back.
+func (p *ptsFx) sameAsRead(t *testing.T, ctx context.Context, aw *jifen.Award) {
+	t.Helper()
+	read, err := p.pts.GetAward(ctx, aw.ID)
+	if err != nil {
+		t.Fatalf("read back award %d: %v", aw.ID, err)
+	}
+	got, _ := json.Marshal(aw)
+	want, _ := json.Marshal(read)
+	if string(got) != string(want) {
+		t.Fatalf("Award answered\n%s\nbut GetAward reads\n%s", got, want)
+	}
 }
 
 // posted is award that must also be in the ledger at once.

@@ -641,6 +641,7 @@ func TestPointsEvidence(t *testing.T) {
 		var claim *jifen.Award
 		t.Run("with the photo it is a pending claim with evidence", func(t *testing.T) {
 			claim = must(p.pts.Award(p.resident.ctx, jifen.AwardInput{PersonID: p.resident.p.ID, RuleID: r.ID, Key: p.key(), Evidence: photo}))(t)
+			p.sameAsRead(t, p.resident.ctx, claim)
 			if claim.Status != jifen.AwardPending || !claim.HasEvidence || claim.Source != jifen.SourceClaim {
 				t.Fatalf("claim = %+v", claim)
 			}

@@ -1,0 +1,175 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"jifen"
+)
+
+// Every award is decided on the same few rows: its rule, the rule in force
+// for that code at the beneficiary's org, the points settings along the
+// org's path, the issuing org's budget setting. Admins change them a few
+// times a year; awards read them thousands of times a second. config keeps
+// what a decision read, so the next decision reads memory.
+//
+// An entry is as good as a read of the committed database, because of how
+// it is dropped:
+//   - every statement that writes rules, rule_versions or points_settings
+//     marks its transaction, and after that transaction ends (committed or
+//     not) the generation moves on, which drops every entry;
+//   - an entry carries the generation its transaction saw before its first
+//     read, so a read that raced a commit is never kept past it;
+//   - only read-only transactions (the plans of awards) use and fill it: a
+//     write that changed a rule reads its own change from the database.
+//
+// Another process on the same database (a second server on PostgreSQL, a
+// command-line import) does not move this one's generation, so entries also
+// expire configTTL after they were read: its change reaches this server's
+// decisions within that time, as if the request had come that much earlier.
+type configCache struct {
+	gen     atomic.Uint64
+	mu      sync.RWMutex
+	entries map[any]configEntry
+}
+
+// configTTL bounds how long another process's change to a rule or setting
+// can go unseen here.
+const configTTL = time.Second
+
+// configTables are the tables whose rows the cache keeps (as query
+// results): a write to any of them drops every entry.
+var configTables = []string{"rules", "rule_versions", "points_settings"}
+
+type configEntry struct {
+	gen  uint64
+	read time.Time
+	v    any
+}
+
+func (c *configCache) get(gen uint64, key any) (any, bool) {
+	c.mu.RLock()
+	e, ok := c.entries[key]
+	c.mu.RUnlock()
+	if !ok || e.gen != gen || time.Since(e.read) > configTTL {
+		return nil, false
+	}
+	return e.v, true
+}
+
+func (c *configCache) put(gen uint64, read time.Time, key, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return // already stale
+	}
+	if c.entries == nil || len(c.entries) > 100_000 {
+		// Keys are rules, codes by org path and org paths: a county has a
+		// few thousand. The bound only keeps a mistake from growing forever.
+		c.entries = map[any]configEntry{}
+	}
+	c.entries[key] = configEntry{gen: gen, read: read, v: v}
+}
+
+// changed moves the generation on after a transaction that wrote a config
+// table ended.
+func (c *configCache) changed() {
+	c.gen.Add(1)
+	c.mu.Lock()
+	c.entries = nil
+	c.mu.Unlock()
+}
+
+// cached returns the value for key from the cache when t is a read-only
+// transaction that may use it, and otherwise reads it with load (keeping
+// it when t may fill the cache).
+func cached[T any](ctx context.Context, t *Tx, key any, load func() (T, error)) (T, error) {
+	if !t.readOnly {
+		return load()
+	}
+	c := &t.db.config
+	if v, ok := c.get(t.configGen, key); ok {
+		return v.(T), nil
+	}
+	read := time.Now()
+	v, err := load()
+	if err == nil {
+		c.put(t.configGen, read, key, v)
+	}
+	return v, err
+}
+
+// writesConfig tells whether a statement writes one of configTables.
+func writesConfig(query string) bool {
+	head := strings.ToUpper(strings.TrimSpace(query))
+	if !strings.HasPrefix(head, "INSERT") && !strings.HasPrefix(head, "UPDATE") && !strings.HasPrefix(head, "DELETE") &&
+		!strings.HasPrefix(head, "WITH") && !strings.HasPrefix(head, "ALTER") && !strings.HasPrefix(head, "DROP") {
+		return false
+	}
+	lower := strings.ToLower(query)
+	for _, table := range configTables {
+		for i := 0; ; {
+			j := strings.Index(lower[i:], table)
+			if j < 0 {
+				break
+			}
+			start, end := i+j, i+j+len(table)
+			if (start == 0 || !identByte(lower[start-1])) && (end == len(lower) || !identByte(lower[end])) {
+				return true
+			}
+			i = end
+		}
+	}
+	return false
+}
+
+func identByte(b byte) bool {
+	return b == '_' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9'
+}
+
+// The config cache's keys, one type per kind of read.
+type (
+	ruleKey     int64
+	inForceKey  struct{ code, path string }
+	settingsKey struct {
+		org  int64
+		path string
+	}
+	budgetKey int64
+)
+
+// rule is getRule through the config cache. The row is shared: callers
+// must not change it.
+func (t *Tx) rule(ctx context.Context, id int64) (*ruleRow, error) {
+	return cached(ctx, t, ruleKey(id), func() (*ruleRow, error) { return getRule(ctx, t, id) })
+}
+
+// settings is settingsAt through the config cache.
+func (t *Tx) settings(ctx context.Context, orgID int64, path string) (jifen.PointsSettings, error) {
+	return cached(ctx, t, settingsKey{orgID, path}, func() (jifen.PointsSettings, error) { return settingsAt(ctx, t, orgID, path) })
+}
+
+// ruleInForce is the id of the rule in force for code at an org path: its
+// own org's or the nearest ancestor's (an override hides the rule above
+// it, archived or not); 0 for none.
+func (t *Tx) ruleInForce(ctx context.Context, code, path string) (int64, error) {
+	return cached(ctx, t, inForceKey{code, path}, func() (int64, error) {
+		ids := append([]int64{0}, jifen.PathIDs(path)...)
+		args := []any{code}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		var id int64
+		err := t.queryRow(ctx, "SELECT id FROM rules WHERE code = ? AND org_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+
+			") ORDER BY LENGTH(org_path) DESC LIMIT 1", args...).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		return id, err
+	})
+}

@@ -27,8 +27,8 @@ type target struct {
 	// householdName names the household the points go to, when the
 	// target is a person whose org sends points to households.
 	householdName string
-	hasPhone    bool
-	accountID   int64 // 0 until the first award opens it
+	hasPhone      bool
+	accountID     int64 // 0 until the first award opens it
 	// accountKind and accountOwner name the account before it exists.
 	accountKind  jifen.AccountKind
 	accountOwner int64

@@ -12,16 +12,17 @@ import (
 	"jifen"
 )
 
-// Every award is decided on the same few rows: its rule, the rule in force
-// for that code at the beneficiary's org, the points settings along the
-// org's path, the issuing org's budget setting. Admins change them a few
-// times a year; awards read them thousands of times a second. config keeps
-// what a decision read, so the next decision reads memory.
+// Every award is decided on the same few rows: the beneficiary, its rule,
+// the rule in force for that code at the beneficiary's org, the points
+// settings along the org's path, the issuing org's budget setting. They
+// change a few times a day (people) or a year (rules); awards read them
+// thousands of times a second. config keeps what a decision read, so the
+// next decision reads memory.
 //
 // An entry is as good as a read of the committed database, because of how
 // it is dropped:
-//   - every statement that writes rules, rule_versions or points_settings
-//     marks its transaction, and after that transaction ends (committed or
+//   - every statement that writes one of configTables marks its
+//     transaction, and after that transaction ends (committed or
 //     not) the generation moves on, which drops every entry;
 //   - an entry carries the generation its transaction saw before its first
 //     read, so a read that raced a commit is never kept past it;
@@ -43,8 +44,9 @@ type configCache struct {
 const configTTL = time.Second
 
 // configTables are the tables whose rows the cache keeps (as query
-// results): a write to any of them drops every entry.
-var configTables = []string{"rules", "rule_versions", "points_settings"}
+// results): a write to any of them drops every entry. Orgs are here for
+// the org names a person's row carries.
+var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs"}
 
 type configEntry struct {
 	gen  uint64
@@ -69,8 +71,9 @@ func (c *configCache) put(gen uint64, read time.Time, key, v any) {
 		return // already stale
 	}
 	if c.entries == nil || len(c.entries) > 100_000 {
-		// Keys are rules, codes by org path and org paths: a county has a
-		// few thousand. The bound only keeps a mistake from growing forever.
+		// Keys are rules, codes by org path, org paths and the people
+		// awarded in the last second (configTTL): the bound keeps memory
+		// small whatever the county's size.
 		c.entries = map[any]configEntry{}
 	}
 	c.entries[key] = configEntry{gen: gen, read: read, v: v}
@@ -141,7 +144,14 @@ type (
 		path string
 	}
 	budgetKey int64
+	personKey int64
 )
+
+// person is getPerson through the config cache. The row is shared:
+// callers must not change it.
+func (t *Tx) person(ctx context.Context, id int64) (*personRow, error) {
+	return cached(ctx, t, personKey(id), func() (*personRow, error) { return t.db.getPerson(ctx, t.tx, id) })
+}
 
 // rule is getRule through the config cache. The row is shared: callers
 // must not change it.

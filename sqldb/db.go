@@ -43,12 +43,14 @@ type DB struct {
 	accounts accountNames
 	// config keeps the rules and settings decisions read (cache.go).
 	config configCache
+	// awardIDs are award ids drawn ahead on PostgreSQL (idblock.go).
+	awardIDs idBlock
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
 func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
 	db := &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams,
-		Log: slog.Default(), rebinds: map[string]string{}}
+		Log: slog.Default(), rebinds: map[string]string{}, awardIDs: idBlock{table: "awards"}}
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):

@@ -64,7 +64,7 @@ func (t *Tx) resolveTarget(ctx context.Context, personID, householdID int64) (*t
 func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*target, error) {
 	g := &target{}
 	if personID != 0 {
-		p, err := t.db.getPerson(ctx, t.tx, personID)
+		p, err := t.person(ctx, personID)
 		if err != nil {
 			return nil, err
 		}
@@ -568,8 +568,8 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	var id int64
 	if t.db.dialect.name() == "postgres" {
 		// Drawn outside the write, like any id of a sequence: a write
-		// that fails leaves a gap.
-		if err := t.queryRow(ctx, "SELECT nextval(pg_get_serial_sequence('awards', 'id'))").Scan(&id); err != nil {
+		// that fails leaves a gap (idblock.go).
+		if id, err = t.db.awardIDs.next(ctx, t); err != nil {
 			return nil, err
 		}
 	}

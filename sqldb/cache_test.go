@@ -1,0 +1,65 @@
+package sqldb_test
+
+import (
+	"testing"
+	"time"
+
+	"jifen"
+)
+
+// An award's plan reads its rule, the rule in force, the settings and the
+// beneficiary through a cache (cache.go). A change made through this
+// process is seen by the very next award; a change made behind its back
+// (another server on the same database, a script) within a second.
+func TestConfigCache(t *testing.T) {
+	t.Parallel()
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		who := p.resident.p.ID
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("cache", 5))
+		if aw := p.posted(t, p.adminA.ctx, who, r); aw.Points != 5 {
+			t.Fatalf("first award %d points, want 5", aw.Points)
+		}
+
+		t.Run("a new version of the rule counts at once", func(t *testing.T) {
+			in := ruleIn("cache", 7)
+			must(p.pts.UpdateRule(p.adminA.ctx, r.ID, in))(t)
+			if aw := p.posted(t, p.adminA.ctx, who, r); aw.Points != 7 || aw.RuleVersion != 2 {
+				t.Fatalf("award after the update: %d points, version %d; want 7, 2", aw.Points, aw.RuleVersion)
+			}
+		})
+		t.Run("a daily cap set now stops the next award", func(t *testing.T) {
+			p.set(t, p.villageA, func(s *jifen.PointsSettings) { s.DailyCap = 15 })
+			_, err := p.give(p.adminA.ctx, who, r) // 5 + 7 + 7 > 15
+			wantCode(t, err, jifen.KindConflict, "cap_exceeded")
+			p.set(t, p.villageA, func(s *jifen.PointsSettings) { s.DailyCap = 0 })
+			p.posted(t, p.adminA.ctx, who, r)
+		})
+		t.Run("an archived rule is refused at once", func(t *testing.T) {
+			if err := p.pts.ArchiveRule(p.adminA.ctx, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			_, err := p.give(p.adminA.ctx, who, r)
+			wantCode(t, err, jifen.KindInvalid, "invalid")
+		})
+		t.Run("a change behind the server's back is seen within a second", func(t *testing.T) {
+			r2 := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("cache2", 3))
+			p.posted(t, p.adminA.ctx, who, r2)
+			p.exec(t, "UPDATE rule_versions SET points = 4 WHERE rule_id = ?", r2.ID)
+			p.exec(t, "UPDATE people SET name = ? WHERE id = ?", "居民甲改", who)
+			deadline := time.Now().Add(3 * time.Second)
+			for {
+				// Until then the answer is what the cache held, not what a
+				// fresh read of the award would say: not compared.
+				aw := must(p.give(p.adminA.ctx, who, r2))(t)
+				if aw.Points == 4 && aw.PersonName == "居民甲改" {
+					p.sameAsRead(t, p.adminA.ctx, aw)
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("3 s after the change the award still reads %d points for %q", aw.Points, aw.PersonName)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	})
+}

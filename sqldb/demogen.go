@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"jifen"
@@ -42,6 +43,8 @@ type DemoGen struct {
 	// AwardBy and ReviewBy are the phones of the staff who award points by
 	// rule and who approve the awards that wait for review.
 	AwardBy, ReviewBy string
+	// beforeCommit lets a test stop a village at the end of its transaction.
+	beforeCommit func(step int) error
 }
 
 // DemoGenReport is what a generation run did and what the database holds.
@@ -73,11 +76,17 @@ const (
 	// A village of ~800 is the unit of work and of resumption: each is
 	// written in one database transaction together with its progress row.
 	genBlock = maxBlock
+	// genWritersPG villages are written at once on PostgreSQL, each on its
+	// own connection: one backend taking a village's COPY (index and
+	// foreign-key upkeep) is slower than drawing it, so one writer left a
+	// core idle. SQLite has one writer connection and stays at one.
+	genWritersPG = 2
 )
 
 // demogenProgress records finished steps: step 0 the org tree and its
-// parameters, step k the k-th village. It is created here, not by a
-// migration, because only a generated demo database has it.
+// parameters, step k the k-th village with the ids and chain head it left
+// (demogen_resume.go), step -1 where that bookkeeping began. It is created
+// here, not by a migration, because only a generated demo database has it.
 const demogenProgress = `CREATE TABLE IF NOT EXISTS demogen_progress (step INTEGER PRIMARY KEY, note TEXT NOT NULL)`
 
 // genTable is rows for one table, in column order.
@@ -230,11 +239,17 @@ type genPlan struct {
 	rules                 []*jifen.Rule
 	serviceRule           *jifen.Rule
 	publicDays, appealDay int
+	// sealed is when the generated blocks are sealed: one time for the
+	// county, kept in its progress, so a village written again after an
+	// interruption hashes to the block the next village already links to.
+	sealed time.Time
 }
 
 // GenerateDemo writes a generated county of g.People residents on top of
 // the demo county, village by village, each in one transaction with its
-// progress row, so a run that is killed continues where it stopped. The
+// progress row, so a run that is killed continues where it stopped (on
+// PostgreSQL two villages are written at once and may finish in either
+// order; a rerun writes whichever are missing). The
 // rows are the ones the services would write (people, households,
 // activities with their sign-ups, attendance and verified records, awards
 // by rule, sales at each village's points supermarket, and every ledger
@@ -323,48 +338,23 @@ func (db *DB) GenerateDemo(ctx context.Context, g DemoGen) (*DemoGenReport, erro
 	if plan.rules, plan.serviceRule, err = db.genRules(ctx, plan); err != nil {
 		return nil, err
 	}
-	var done int
-	if err := db.w.QueryRowContext(ctx, "SELECT COALESCE(MAX(step), 0) FROM demogen_progress").Scan(&done); err != nil {
+	done, err := db.genProgress(ctx, len(plan.villages))
+	if err != nil {
 		return nil, err
 	}
-	rep := &DemoGenReport{Villages: len(plan.villages), Resumed: done}
+	rep := &DemoGenReport{Villages: len(plan.villages), Resumed: len(done.villages)}
 	progress := jifen.ProgressFrom(ctx)
 	total := 0
-	for _, v := range plan.villages[:done] {
-		total += v.people
+	for step := range done.villages {
+		total += plan.villages[step-1].people
 	}
 	progress(total, g.People)
-	if done < len(plan.villages) {
-		ids, err := db.genNextIDs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		// One goroutine draws the next village while the database writes
-		// this one: on two cores both stay busy.
-		gctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		chunks := make(chan *genChunk, 1)
-		go func() {
-			defer close(chunks)
-			for k := done; k < len(plan.villages); k++ {
-				c := plan.village(k, ids, db.now())
-				select {
-				case chunks <- c:
-				case <-gctx.Done():
-					return
-				}
-			}
-		}()
-		stmts := &genStmts{db: db, batch: map[string]*sql.Stmt{}, one: map[string]*sql.Stmt{}}
-		defer stmts.close()
-		for c := range chunks {
-			if err := db.genWrite(ctx, stmts, c); err != nil {
-				return nil, err
-			}
-			total += c.people
+	if len(done.villages) < len(plan.villages) {
+		err := db.genVillages(ctx, plan, done, func(people int) {
+			total += people
 			progress(total, g.People)
-		}
-		if err := ctx.Err(); err != nil {
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -405,6 +395,97 @@ func (db *DB) sealAll(ctx context.Context) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// genVillages draws the villages not yet written, in plan order, on one
+// goroutine, and writes them as they come: two at a time on PostgreSQL, one
+// on SQLite. Each village is drawn from the ids and chain head the village
+// before it left, so its rows are the same whichever transaction commits
+// first, and the same as in a run that wrote one village at a time.
+// wrote is called on this goroutine after each commit.
+func (db *DB) genVillages(ctx context.Context, p *genPlan, done *genDone, wrote func(people int)) error {
+	first, ids, err := db.genStart(ctx, done, len(p.villages))
+	if err != nil {
+		return err
+	}
+	p.sealed = done.sealed
+	// Rows that something other than the generator added after the last
+	// finished village (the services on a half-generated county) keep their
+	// ids: the villages after it start past them, as they always did.
+	latest, err := db.genNextIDs(ctx)
+	if err != nil {
+		return err
+	}
+	high := 0
+	for step := range done.villages {
+		high = max(high, step)
+	}
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan *genChunk, 1)
+	go func() {
+		defer close(chunks)
+		for k := first; k < len(p.villages); k++ {
+			if after, ok := done.villages[k+1]; ok {
+				// Written by an earlier run: go on from where it left off.
+				ids = after.clone()
+				continue
+			}
+			if k+1 > high && latest != nil {
+				ids.atLeast(latest)
+				latest = nil
+			}
+			c := p.village(k, ids, db.now())
+			select {
+			case chunks <- c:
+			case <-gctx.Done():
+				return
+			}
+		}
+	}()
+	writers := 1
+	if db.dialect.name() == "postgres" {
+		writers = genWritersPG
+	}
+	// Only SQLite's one writer uses the prepared statements.
+	stmts := &genStmts{db: db, batch: map[string]*sql.Stmt{}, one: map[string]*sql.Stmt{}}
+	defer stmts.close()
+	type written struct {
+		people int
+		err    error
+	}
+	results := make(chan written)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for c := range chunks {
+				if gctx.Err() != nil {
+					return
+				}
+				results <- written{c.people, db.genWrite(gctx, stmts, c, p.g.beforeCommit)}
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	var failed error
+	for r := range results {
+		switch {
+		case r.err != nil && failed == nil:
+			// The other village in flight is rolled back too; the next
+			// run writes both.
+			failed = r.err
+			cancel()
+		case r.err == nil:
+			wrote(r.people)
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	return ctx.Err()
 }
 
 // genPlan draws the org tree's shape and names and finds the demo's staff.
@@ -688,6 +769,9 @@ type genChunk struct {
 	storeAcct int64
 	storeGain int64
 	note      string
+	// after is the ids and chain head the village leaves for the next one,
+	// kept with its progress row.
+	after string
 }
 
 type genPerson struct {
@@ -1087,8 +1171,8 @@ func (p *genPlan) village(k int, ids *genIDs, now time.Time) *genChunk {
 		bids, bh := txIDs[i:min(i+genBlock, len(txIDs))], txHashes[i:min(i+genBlock, len(txIDs))]
 		ids.block++
 		root := blockRoot(bids, bh)
-		hash := blockHash(ids.block, ids.blockHash, root, len(bids), now)
-		blocks.add(ids.block, len(bids), root, ids.blockHash, hash, now)
+		hash := blockHash(ids.block, ids.blockHash, root, len(bids), p.sealed)
+		blocks.add(ids.block, len(bids), root, ids.blockHash, hash, p.sealed)
 		for _, id := range bids {
 			items.add(ids.block, id)
 		}
@@ -1100,11 +1184,13 @@ func (p *genPlan) village(k int, ids *genIDs, now time.Time) *genChunk {
 	audit.add(ids.take("audit_log"), now, v.id, v.path, "demo.generate", "org", v.id, ch.note)
 	ch.tables = []*genTable{people, households, members, grants, clerks, acts, signups, attendance, records, accounts, txs, postings,
 		awards, sales, lines, blocks, items, audit}
+	ch.after = ids.String()
 	return ch
 }
 
 // genWrite writes one village and its progress row in one transaction.
-func (db *DB) genWrite(ctx context.Context, stmts *genStmts, c *genChunk) error {
+// beforeCommit, when set, runs last in it (before the sequences' lock).
+func (db *DB) genWrite(ctx context.Context, stmts *genStmts, c *genChunk, beforeCommit func(step int) error) error {
 	return db.genTx(ctx, stmts, c.tables, func(sink genSink) error {
 		for _, t := range c.tables {
 			if err := sink.copyRows(ctx, t); err != nil {
@@ -1114,8 +1200,23 @@ func (db *DB) genWrite(ctx context.Context, stmts *genStmts, c *genChunk) error 
 		if err := sink.exec(ctx, db.q("UPDATE accounts SET balance = balance + ? WHERE id = ?"), c.storeGain, c.storeAcct); err != nil {
 			return err
 		}
-		if err := sink.exec(ctx, db.q("INSERT INTO demogen_progress (step, note) VALUES (?, ?)"), c.step, c.note); err != nil {
+		if err := sink.exec(ctx, db.q("INSERT INTO demogen_progress (step, note) VALUES (?, ?)"), c.step, c.note+genStateSep+c.after); err != nil {
 			return err
+		}
+		if beforeCommit != nil {
+			if err := beforeCommit(c.step); err != nil {
+				return err
+			}
+		}
+		if db.dialect.name() == "postgres" {
+			// setval is not transactional: without the lock, a village with
+			// lower ids could set a sequence back to its own MAX(id) after the
+			// other village in flight had moved it further, and the services'
+			// next ids would collide with the other's rows once it commits.
+			// Held to the commit, the lock makes the later setval see them.
+			if err := sink.exec(ctx, "SELECT pg_advisory_xact_lock(7351003, hashtext(current_schema()))"); err != nil {
+				return err
+			}
 		}
 		return db.genSequences(ctx, sink, genIDTables...)
 	})

@@ -2,7 +2,10 @@ package sqldb_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +62,97 @@ func demoFigures(t *testing.T, db *sqldb.DB) map[string]int64 {
 	return out
 }
 
+// demoBase is the last id of the demo county's own rows, before a county
+// is generated on top.
+type demoBase struct{ people, records, txs int64 }
+
+func demoBases(t *testing.T, db *sqldb.DB) demoBase {
+	t.Helper()
+	var b demoBase
+	for q, n := range map[string]*int64{"people": &b.people, "service_records": &b.records, "ledger_transactions": &b.txs} {
+		if err := db.DemoQueryRowForTest("SELECT COALESCE(MAX(id), 0) FROM " + q).Scan(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+// demoDigest hashes the generated rows that carry ids and the ledger's
+// hashes: people, service records, every transaction's hash, and each
+// generated block's size and root (its own hash holds the seal time,
+// which differs from database to database). A village written with other
+// ids or linked elsewhere in the chain changes it.
+func demoDigest(t *testing.T, db *sqldb.DB, b demoBase) string {
+	t.Helper()
+	h := sha256.New()
+	for _, q := range []string{
+		fmt.Sprintf("SELECT id, name, home_org_id, volunteer_no FROM people WHERE id > %d ORDER BY id", b.people),
+		fmt.Sprintf("SELECT id, person_id, activity_id, minutes FROM service_records WHERE id > %d ORDER BY id", b.records),
+		fmt.Sprintf("SELECT id, hash, '' , '' FROM ledger_transactions WHERE id > %d ORDER BY id", b.txs),
+		fmt.Sprintf(`SELECT number, tx_count, root, '' FROM blocks
+			WHERE number > (SELECT COALESCE(MAX(block_number), 0) FROM block_items WHERE tx_id <= %d) ORDER BY number`, b.txs),
+	} {
+		rows, err := db.DemoQueryForTest(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		n := 0
+		for rows.Next() {
+			var c [4]string
+			if err := rows.Scan(&c[0], &c[1], &c[2], &c[3]); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			fmt.Fprintf(h, "%q\n", c)
+			n++
+		}
+		rows.Close()
+		if n == 0 {
+			t.Fatalf("%s: no rows", q)
+		}
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// demoSteps lists the villages the progress table holds as finished.
+func demoSteps(t *testing.T, db *sqldb.DB) []int {
+	t.Helper()
+	rows, err := db.DemoQueryForTest("SELECT step FROM demogen_progress WHERE step > 0 ORDER BY step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var s int
+		rows.Scan(&s)
+		out = append(out, s)
+	}
+	return out
+}
+
+// afterStep returns a function for DemoGenHooked that holds a village
+// listed in fail open until village wait has committed beside it, then
+// fails it.
+func afterStep(db *sqldb.DB, wait int, fail ...int) func(step int) error {
+	return func(step int) error {
+		if !slices.Contains(fail, step) {
+			return nil
+		}
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			var n int
+			if err := db.DemoQueryRowForTest(fmt.Sprintf("SELECT COUNT(*) FROM demogen_progress WHERE step = %d", wait)).Scan(&n); err != nil {
+				return err
+			}
+			if n == 1 {
+				return errStopped
+			}
+		}
+		return fmt.Errorf("village %d never committed while village %d waited", wait, step)
+	}
+}
+
+var errStopped = errors.New("stopped on purpose")
+
 func TestGenerateDemo(t *testing.T) {
 	for name, dsn := range sqldbtest.DSNs(t) {
 		t.Run(name, func(t *testing.T) {
@@ -68,6 +162,7 @@ func TestGenerateDemo(t *testing.T) {
 			// An uninterrupted run.
 			whole := loadDemoCounty(t, dsn(t))
 			before := demoFigures(t, whole)
+			base := demoBases(t, whole)
 			began := time.Now()
 			rep, err := whole.GenerateDemo(bg, demoGen)
 			if err != nil {
@@ -75,6 +170,7 @@ func TestGenerateDemo(t *testing.T) {
 			}
 			t.Logf("%s: %d villages in %s", name, rep.Villages, time.Since(began).Round(time.Millisecond))
 			want := demoFigures(t, whole)
+			wantDigest := demoDigest(t, whole, base)
 
 			// The ratios of the issue.
 			people := want["SELECT COUNT(*) FROM people"] - before["SELECT COUNT(*) FROM people"]
@@ -101,6 +197,7 @@ func TestGenerateDemo(t *testing.T) {
 
 			// Interrupted a little after 40%, then run again.
 			resumed := loadDemoCounty(t, dsn(t))
+			resumedBase := demoBases(t, resumed)
 			ctx, cancel := context.WithCancel(bg)
 			defer cancel()
 			var stopAt int
@@ -152,6 +249,9 @@ func TestGenerateDemo(t *testing.T) {
 					t.Errorf("%s: %d after an interrupted run and a rerun, %d after one run", q, again[q], n)
 				}
 			}
+			if d := demoDigest(t, resumed, resumedBase); d != wantDigest {
+				t.Error("after an interrupted run and a rerun, the generated ids or ledger hashes differ from one run's")
+			}
 			// Rerunning a finished county writes nothing more.
 			if _, err := resumed.GenerateDemo(bg, demoGen); err != nil {
 				t.Fatal(err)
@@ -166,7 +266,75 @@ func TestGenerateDemo(t *testing.T) {
 				t.Errorf("another seed on a generated database: %v", err)
 			}
 
-			for _, db := range []*sqldb.DB{whole, resumed} {
+			dbs := []*sqldb.DB{whole, resumed}
+
+			// Two villages are written at once on PostgreSQL: village 3
+			// commits while village 2 fails. The rerun must write village 2
+			// with the ids and chain head it had, not after village 3's.
+			if name == "postgres" {
+				gap := loadDemoCounty(t, dsn(t))
+				gapBase := demoBases(t, gap)
+				_, err := gap.GenerateDemo(bg, sqldb.DemoGenHooked(demoGen, afterStep(gap, 3, 2)))
+				if !errors.Is(err, errStopped) {
+					t.Fatalf("a run whose village 2 fails answered %v", err)
+				}
+				if got := demoSteps(t, gap); !slices.Equal(got, []int{1, 3}) {
+					t.Fatalf("finished villages %v after village 2 failed beside village 3, want [1 3]", got)
+				}
+				rep, err := gap.GenerateDemo(bg, demoGen)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Resumed != 2 {
+					t.Errorf("the rerun found %d villages written before, want 2", rep.Resumed)
+				}
+				checkSame(t, "villages finished out of order, then a rerun", gap, gapBase, want, wantDigest)
+				dbs = append(dbs, gap)
+			}
+
+			// A county an older jifen began: its progress rows keep no ids
+			// (it wrote villages in order and went on from MAX(id)).
+			old := loadDemoCounty(t, dsn(t))
+			oldBase := demoBases(t, old)
+			if _, err := old.GenerateDemo(bg, sqldb.DemoGenHooked(demoGen, afterStep(old, 1, 2, 3))); !errors.Is(err, errStopped) {
+				t.Fatalf("a run stopped after village 1 answered %v", err)
+			}
+			if got := demoSteps(t, old); !slices.Equal(got, []int{1}) {
+				t.Fatalf("finished villages %v, want [1]", got)
+			}
+			rows, err = old.DemoQueryForTest("SELECT step, note FROM demogen_progress WHERE step > 0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			notes := map[int]string{}
+			for rows.Next() {
+				var step int
+				var note string
+				rows.Scan(&step, &note)
+				notes[step] = note
+			}
+			rows.Close()
+			if err := old.ExecForTest(bg, "DELETE FROM demogen_progress WHERE step < 0"); err != nil {
+				t.Fatal(err)
+			}
+			for step, note := range notes {
+				text, _, ok := strings.Cut(note, " | ")
+				if !ok {
+					t.Fatalf("progress note %q keeps no ids", note)
+				}
+				if err := old.ExecForTest(bg, "UPDATE demogen_progress SET note = ? WHERE step = ?", text, step); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rep, err := old.GenerateDemo(bg, demoGen); err != nil {
+				t.Fatal(err)
+			} else if rep.Resumed != 1 {
+				t.Errorf("the rerun of an older county found %d villages written before, want 1", rep.Resumed)
+			}
+			checkSame(t, "a county an older jifen began, then a rerun", old, oldBase, want, wantDigest)
+			dbs = append(dbs, old)
+
+			for _, db := range dbs {
 				if name == "sqlite" {
 					// The load does not check foreign keys row by row on
 					// SQLite; every reference must hold all the same.
@@ -201,5 +369,19 @@ func TestGenerateDemo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkSame compares a county with the one an uninterrupted run wrote.
+func checkSame(t *testing.T, what string, db *sqldb.DB, base demoBase, want map[string]int64, wantDigest string) {
+	t.Helper()
+	got := demoFigures(t, db)
+	for q, n := range want {
+		if got[q] != n {
+			t.Errorf("%s: %s: %d, %d after one run", what, q, got[q], n)
+		}
+	}
+	if d := demoDigest(t, db, base); d != wantDigest {
+		t.Errorf("%s: the generated ids or ledger hashes differ from one run's", what)
 	}
 }

@@ -39,6 +39,9 @@ type DB struct {
 
 	// group shares commits between concurrent writes; nil writes alone.
 	group *committer
+	// awardGroup shares commits between awards that wait on no row, on
+	// PostgreSQL (group.go).
+	awardGroup *committer
 	// accounts names accounts already seen (accounts.go).
 	accounts accountNames
 	// config keeps the rules and settings decisions read (cache.go).
@@ -75,6 +78,8 @@ func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
 	}
 	if db.dialect.name() == "sqlite" {
 		db.group = newCommitter(db, 1, groupMax)
+	} else {
+		db.awardGroup = newCommitter(db, awardGroupLeaders, groupMax)
 	}
 	return db, nil
 }

@@ -326,11 +326,16 @@ func (s *PointsService) Award(ctx context.Context, in jifen.AwardInput) (*jifen.
 		})
 		var aw *jifen.Award
 		if err == nil {
-			err = s.db.inTx(ctx, func(tx *Tx) error {
+			write := func(tx *Tx) error {
 				var err error
 				aw, err = tx.writeAward(ctx, p)
 				return err
-			})
+			}
+			if s.db.awardGroup != nil && !p.waits() {
+				err = s.db.awardGroup.do(ctx, write)
+			} else {
+				err = s.db.inTx(ctx, write)
+			}
 		}
 		if err == nil {
 			return aw, nil
@@ -603,7 +608,7 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 	// Caps are counted under the account's lock, so two awards for one
 	// person are counted one after the other; with nothing to count there
 	// is nothing to lock.
-	if r.DailyCap+r.MonthlyCap+r.YearlyCap+r.LifeCap > 0 || (p.points > 0 && g.settings.DailyCap > 0) {
+	if p.countsCaps() {
 		if err := t.lockAccount(ctx, g.accountID); err != nil {
 			return nil, err
 		}
@@ -677,6 +682,21 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 		}
 	}
 	return out, nil
+}
+
+// countsCaps tells whether the write must count caps, under the
+// beneficiary account's lock.
+func (p *awardPlan) countsCaps() bool {
+	r := p.r
+	return r.DailyCap+r.MonthlyCap+r.YearlyCap+r.LifeCap > 0 || (p.points > 0 && p.g.settings.DailyCap > 0)
+}
+
+// waits tells whether writing the award may wait on a row another
+// transaction holds: the beneficiary's account for its caps, a budget
+// stripe. Awards that wait on nothing may share commits on PostgreSQL
+// (DB.awardGroup).
+func (p *awardPlan) waits() bool {
+	return p.countsCaps() || (p.budget != 0 && p.points > 0)
 }
 
 func sourceOf(source string, claim bool) string {

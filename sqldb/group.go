@@ -27,9 +27,11 @@ import (
 // On PostgreSQL only awards that wait on no row share commits
 // (DB.awardGroup: no caps to count under the account's lock, no budget
 // stripe to take), awardGroupLeaders groups at a time. What such a group
-// touches that others may hold is taken without waiting (a report stripe,
-// FOR UPDATE SKIP LOCKED) or at its very end in account order (credits,
-// later.go), so two groups cannot wait on each other in a circle. Other
+// touches that others may hold is taken at its very end, in one statement
+// (later.go): credits in account order, and a report stripe no one holds
+// (FOR UPDATE SKIP LOCKED; only when all are held does it queue on one).
+// Two groups then almost never wait on each other in a circle; if they
+// do, PostgreSQL breaks the circle and the loser's awards run again alone. Other
 // writes stay one transaction each: PostgreSQL already shares a WAL flush
 // among commits that arrive together, and groups of sales would hold
 // buyers', items' and stripes' locks of all their members at once in no

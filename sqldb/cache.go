@@ -91,7 +91,7 @@ func (c *configCache) changed() {
 // cached returns the value for key from the cache when t is a read-only
 // transaction that may use it, and otherwise reads it with load (keeping
 // it when t may fill the cache).
-func cached[T any](ctx context.Context, t *Tx, key any, load func() (T, error)) (T, error) {
+func cached[T any](t *Tx, key any, load func() (T, error)) (T, error) {
 	if !t.readOnly {
 		return load()
 	}
@@ -150,25 +150,25 @@ type (
 // person is getPerson through the config cache. The row is shared:
 // callers must not change it.
 func (t *Tx) person(ctx context.Context, id int64) (*personRow, error) {
-	return cached(ctx, t, personKey(id), func() (*personRow, error) { return t.db.getPerson(ctx, t.tx, id) })
+	return cached(t, personKey(id), func() (*personRow, error) { return t.db.getPerson(ctx, t.tx, id) })
 }
 
 // rule is getRule through the config cache. The row is shared: callers
 // must not change it.
 func (t *Tx) rule(ctx context.Context, id int64) (*ruleRow, error) {
-	return cached(ctx, t, ruleKey(id), func() (*ruleRow, error) { return getRule(ctx, t, id) })
+	return cached(t, ruleKey(id), func() (*ruleRow, error) { return getRule(ctx, t, id) })
 }
 
 // settings is settingsAt through the config cache.
 func (t *Tx) settings(ctx context.Context, orgID int64, path string) (jifen.PointsSettings, error) {
-	return cached(ctx, t, settingsKey{orgID, path}, func() (jifen.PointsSettings, error) { return settingsAt(ctx, t, orgID, path) })
+	return cached(t, settingsKey{orgID, path}, func() (jifen.PointsSettings, error) { return settingsAt(ctx, t, orgID, path) })
 }
 
 // ruleInForce is the id of the rule in force for code at an org path: its
 // own org's or the nearest ancestor's (an override hides the rule above
 // it, archived or not); 0 for none.
 func (t *Tx) ruleInForce(ctx context.Context, code, path string) (int64, error) {
-	return cached(ctx, t, inForceKey{code, path}, func() (int64, error) {
+	return cached(t, inForceKey{code, path}, func() (int64, error) {
 		ids := append([]int64{0}, jifen.PathIDs(path)...)
 		args := []any{code}
 		for _, id := range ids {

@@ -100,7 +100,7 @@ func (t *Tx) takeBudget(ctx context.Context, orgID, key, points int64) error {
 
 // yearlyBudget is an issuing org's yearly budget, 0 for none.
 func (t *Tx) yearlyBudget(ctx context.Context, orgID int64) (int64, error) {
-	return cached(ctx, t, budgetKey(orgID), func() (int64, error) {
+	return cached(t, budgetKey(orgID), func() (int64, error) {
 		var budget int64
 		err := t.queryRow(ctx, "SELECT yearly_budget FROM points_settings WHERE org_id = ?", orgID).Scan(&budget)
 		if errors.Is(err, sql.ErrNoRows) {

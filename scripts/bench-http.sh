@@ -43,6 +43,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Read before anything of ours runs: the machine is shared.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
 echo "building jifen…" >&2
 (cd "$root" && CGO_ENABLED=0 go build -o "$tmp/jifen" ./cmd/jifen)
 
@@ -106,7 +109,7 @@ bench "rate$rate" --duration "$duration" --rate "$rate"
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 echo
-echo "### $db_kind — $(date -u +%Y-%m-%d), $(nproc) × $cpu, load before: $(cut -d' ' -f1-3 /proc/loadavg), $("$tmp/jifen" version)"
+echo "### $db_kind — $(date -u +%Y-%m-%d), $(nproc) × $cpu, load before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg), $("$tmp/jifen" version)"
 echo
 echo "| run | request | count | ok | req/s | ok/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"

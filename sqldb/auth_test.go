@@ -281,19 +281,9 @@ func TestPurgeExpiredSessions(t *testing.T) {
 			if len(heard) == 0 {
 				t.Fatal("the purge's statement was not heard")
 			}
-			rows, err := db.QueryForTest(sys, "EXPLAIN QUERY PLAN "+heard[0], now, 1000)
+			plan, err := queryPlan(sys, db, heard[0], now, 1000)
 			if err != nil {
 				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
 			}
 			joined := strings.Join(plan, " | ")
 			if strings.Contains(joined, "SCAN sessions") || !strings.Contains(joined, "sessions_expires") {

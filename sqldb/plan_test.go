@@ -91,21 +91,11 @@ func TestHotPathsUseIndexes(t *testing.T) {
 			continue
 		}
 		// The plan does not depend on the values: NULL for each.
-		rows, err := db.QueryForTest(ctx, "EXPLAIN QUERY PLAN "+q, make([]any, strings.Count(q, "?"))...)
+		plan, err := queryPlan(ctx, db, q, make([]any, strings.Count(q, "?"))...)
 		if err != nil {
 			t.Errorf("explain %q: %v", q, err)
 			continue
 		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
 		checked++
 		for _, step := range plan {
 			m := scan.FindStringSubmatch(step)
@@ -119,4 +109,23 @@ func TestHotPathsUseIndexes(t *testing.T) {
 		t.Fatalf("heard only %d statements", checked)
 	}
 	t.Logf("%d statements, each indexed", checked)
+}
+
+// queryPlan is SQLite's plan for a statement, one line per step.
+func queryPlan(ctx context.Context, db *sqldb.DB, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryForTest(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, err
+		}
+		plan = append(plan, detail)
+	}
+	return plan, rows.Err()
 }

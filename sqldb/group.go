@@ -25,18 +25,19 @@ import (
 // cannot wait on each other.
 //
 // On PostgreSQL only awards that wait on no row share commits
-// (DB.awardGroup: no caps to count under the account's lock, no budget
-// stripe to take), awardGroupLeaders groups at a time. What such a group
-// touches that others may hold is taken at its very end, in one statement
-// (later.go): credits in account order, and a report stripe no one holds
-// (FOR UPDATE SKIP LOCKED; only when all are held does it queue on one).
-// Two groups then almost never wait on each other in a circle; if they
-// do, PostgreSQL breaks the circle and the loser's awards run again alone. Other
-// writes stay one transaction each: PostgreSQL already shares a WAL flush
-// among commits that arrive together, and groups of sales would hold
-// buyers', items' and stripes' locks of all their members at once in no
-// common order: with every write grouped, two groups of up to 16 at a
-// time, redemptions fell to 12/s while awards ran at 1,883/s.
+// (DB.awardGroup: no caps to count and no deduction to debit under the
+// account's lock, no budget stripe to take), awardGroupLeaders groups at a
+// time. What such a group touches that others may hold is taken at its
+// very end, in one statement (later.go): credits in account order, and a
+// report stripe no one holds (FOR UPDATE SKIP LOCKED; only when all are
+// held does it queue on one). Two groups then almost never wait on each
+// other in a circle; if they do, PostgreSQL breaks the circle and the
+// loser's awards run again alone. Other writes stay one transaction each:
+// PostgreSQL already shares a WAL flush among commits that arrive
+// together, and groups of sales would hold buyers', items' and stripes'
+// locks of all their members at once in no common order: with every write
+// grouped, two groups of up to 16 at a time, redemptions fell to 12/s
+// while awards ran at 1,883/s.
 
 // groupMax bounds a group.
 const groupMax = 64

@@ -54,11 +54,12 @@ type configEntry struct {
 	v    any
 }
 
-func (c *configCache) get(gen uint64, key any) (any, bool) {
+func (c *configCache) get(gen uint64, now time.Time, key any) (any, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[key]
 	c.mu.RUnlock()
-	if !ok || e.gen != gen || time.Since(e.read) > configTTL {
+	// A clock that went back (or a test's) expires the entry too.
+	if age := now.Sub(e.read); !ok || e.gen != gen || age < 0 || age > configTTL {
 		return nil, false
 	}
 	return e.v, true
@@ -95,11 +96,11 @@ func cached[T any](t *Tx, key any, load func() (T, error)) (T, error) {
 	if !t.readOnly {
 		return load()
 	}
-	c := &t.db.config
-	if v, ok := c.get(t.configGen, key); ok {
+	// The database's clock, which tests move.
+	c, read := &t.db.config, t.db.Now()
+	if v, ok := c.get(t.configGen, read, key); ok {
 		return v.(T), nil
 	}
-	read := time.Now()
 	v, err := load()
 	if err == nil {
 		c.put(t.configGen, read, key, v)

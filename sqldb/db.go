@@ -191,11 +191,15 @@ func (t *Tx) noteWrite(query string) {
 // transaction; in a group that is the group's end (group.go).
 func (t *Tx) finish(fn func(tx *Tx) error) error {
 	t.pending, t.laterErr = later{}, nil
-	if err := fn(t); err != nil {
-		return err
-	}
+	err := fn(t)
 	if t.laterErr != nil {
+		// The cause comes first: after a failed write of what waited,
+		// PostgreSQL refuses every statement (25P02), and the write's
+		// own error would hide a deadlock that a retry resolves.
 		return t.laterErr
+	}
+	if err != nil {
+		return err
 	}
 	if t.grouped {
 		return nil

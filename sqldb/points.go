@@ -693,10 +693,12 @@ func (p *awardPlan) countsCaps() bool {
 
 // waits tells whether writing the award may wait on a row another
 // transaction holds: the beneficiary's account for its caps or for a
-// deduction's debit, a budget stripe. Awards that wait on nothing may
-// share commits on PostgreSQL (DB.awardGroup).
+// deduction's debit, a budget stripe, or an account not open yet (two
+// first awards for one person, each opening the account, wait on each
+// other's insert). Awards that wait on nothing may share commits on
+// PostgreSQL (DB.awardGroup).
 func (p *awardPlan) waits() bool {
-	return p.countsCaps() || p.points < 0 || (p.budget != 0 && p.points > 0)
+	return p.countsCaps() || p.points < 0 || (p.budget != 0 && p.points > 0) || p.g.accountID == 0
 }
 
 func sourceOf(source string, claim bool) string {

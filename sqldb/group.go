@@ -26,7 +26,8 @@ import (
 //
 // On PostgreSQL only awards that wait on no row share commits
 // (DB.awardGroup: no caps to count and no deduction to debit under the
-// account's lock, no budget stripe to take), awardGroupLeaders groups at a
+// account's lock, no account to open, no budget stripe to take),
+// awardGroupLeaders groups at a
 // time. What such a group touches that others may hold is taken at its
 // very end, in one statement (later.go): credits in account order, and a
 // report stripe no one holds (FOR UPDATE SKIP LOCKED; only when all are

@@ -298,8 +298,10 @@ func adult(name, phone string, org int64) jifen.SignupInput {
 		ConsentVersion: jifen.PrivacyNoticeVersion}
 }
 
+// birthYearsAgo counts on the calendar of Asia/Shanghai, as sign-up does:
+// between 16:00 and 24:00 UTC that is already tomorrow.
 func birthYearsAgo(years, days int) string {
-	return time.Now().AddDate(-years, 0, days).Format("2006-01-02")
+	return time.Now().In(jifen.Zone).AddDate(-years, 0, days).Format("2006-01-02")
 }
 
 func TestSignup(t *testing.T) {
@@ -377,7 +379,7 @@ func TestSignup(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				if strings.Contains(tc.name, "turning 14") && time.Now().Format("0102") == "0229" {
+				if strings.Contains(tc.name, "turning 14") && time.Now().In(jifen.Zone).Format("0102") == "0229" {
 					t.Skip("nobody turns 14 on a leap day")
 				}
 				people := f.peopleCount(t)

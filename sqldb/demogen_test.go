@@ -28,11 +28,23 @@ var demoLogins = []string{"13900000000", "13900000001", "13900000002", "13900000
 func loadDemoCounty(t *testing.T, dsn string) *sqldb.DB {
 	t.Helper()
 	db := sqldbtest.Open(t, dsn)
+	db.Now = demoClock
 	if _, err := demo.Load(context.Background(), wire.Demo(db)); err != nil {
 		t.Fatal(err)
 	}
 	return db
 }
+
+// demoClock runs from noon today in Asia/Shanghai. The generated county
+// is dated from the local day its first run saw, so the runs one test
+// compares must not see midnight pass between them; the real clock did,
+// in a CI run that began just before midnight in Shanghai.
+var demoClock = func() func() time.Time {
+	began := time.Now()
+	y, m, d := began.In(jifen.Zone).Date()
+	noon := time.Date(y, m, d, 12, 0, 0, 0, jifen.Zone)
+	return func() time.Time { return noon.Add(time.Since(began)).UTC() }
+}()
 
 // demoFigures are what two runs with one seed must agree on: row counts
 // and the sums that a difference in any generated value would move.

@@ -143,11 +143,12 @@ func (s *PersonService) Person(ctx context.Context, id int64) (*jifen.Person, er
 }
 
 // volunteerNo draws a public volunteer number: 12 digits starting with
-// the year, random after it so numbers cannot be walked.
+// the year (in Asia/Shanghai, where the new year comes 8 hours before
+// UTC's), random after it so numbers cannot be walked.
 func (db *DB) volunteerNo(ctx context.Context, tx *Tx) (string, error) {
 	for range 10 {
 		n, _ := rand.Int(rand.Reader, big.NewInt(1e8))
-		no := fmt.Sprintf("%d%08d", db.Now().Year(), n.Int64())
+		no := fmt.Sprintf("%d%08d", db.Now().In(jifen.Zone).Year(), n.Int64())
 		var c int
 		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM people WHERE volunteer_no = ?", no).Scan(&c); err != nil {
 			return "", err

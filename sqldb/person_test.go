@@ -72,7 +72,7 @@ func TestCreatePersonWithIDNumber(t *testing.T) {
 				if p.IDMasked != tc.masked || p.BirthDate != tc.birth || p.Gender != tc.in.Gender || p.Status != jifen.PersonActive {
 					t.Fatalf("person = masked %q birth %q gender %s status %s", p.IDMasked, p.BirthDate, p.Gender, p.Status)
 				}
-				if len(p.VolunteerNo) != 12 || !strings.HasPrefix(p.VolunteerNo, fmt.Sprint(time.Now().Year())) {
+				if len(p.VolunteerNo) != 12 || !strings.HasPrefix(p.VolunteerNo, fmt.Sprint(time.Now().In(jifen.Zone).Year())) {
 					t.Fatalf("volunteer number %q", p.VolunteerNo)
 				}
 				if tc.masked != "" && strings.Contains(fmt.Sprintf("%+v", *p), strings.TrimSpace(strings.ToUpper(tc.in.IDNumber))) {

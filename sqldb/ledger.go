@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -515,6 +514,11 @@ func (s *LedgerService) Verify(ctx context.Context, anchor string) (*jifen.Verif
 
 // verify reads everything inside one snapshot, so writes landing while it
 // runs are either wholly in it or wholly out of it, never half.
+//
+// It streams: transactions, postings and blocks pass through once each, and
+// what stays in memory is a few dozen bytes per account (its kind and owner
+// for the hashes, the sums of its postings). A county of 13 M transactions
+// and 1 M accounts verifies in the memory of its accounts, not its history.
 func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jifen.VerifyReport, error) {
 	r := &jifen.VerifyReport{}
 	fail := func(format string, args ...any) (*jifen.VerifyReport, error) {
@@ -522,33 +526,49 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 		return r, nil
 	}
 	accts := map[int64]accountID{}
+	kinds := map[string]jifen.AccountKind{} // one string per kind, not per account
 	arows0, err := tx.query(ctx, "SELECT id, kind, owner_id FROM accounts")
 	if err != nil {
 		return nil, err
 	}
 	for arows0.Next() {
 		var id int64
+		var kind string
 		var a accountID
-		if err := arows0.Scan(&id, &a.kind, &a.owner); err != nil {
+		if err := arows0.Scan(&id, &kind, &a.owner); err != nil {
 			arows0.Close()
 			return nil, err
 		}
+		k, ok := kinds[kind]
+		if !ok {
+			k = jifen.AccountKind(kind)
+			kinds[kind] = k
+		}
+		a.kind = k
 		accts[id] = a
 	}
 	arows0.Close()
+	if err := arows0.Err(); err != nil {
+		return nil, err
+	}
 	// 1. Every transaction: its postings sum to zero and its hash holds.
-	rows, err := tx.query(ctx, `SELECT t.id, t.kind, t.idem_key, COALESCE(t.org_id, 0), t.created_at, t.reverses_id, t.shortfall, t.hash, p.account_id, p.amount, p.score
-		FROM ledger_transactions t LEFT JOIN postings p ON p.tx_id = t.id ORDER BY t.id, p.account_id, p.id`)
+	// Each row says whether a block seals the transaction or the queue
+	// holds it, for step 4.
+	rows, err := tx.query(ctx, `SELECT t.id, t.kind, t.idem_key, COALESCE(t.org_id, 0), t.created_at, t.reverses_id, t.shortfall, t.hash, p.account_id, p.amount, p.score,
+			i.tx_id IS NOT NULL, u.tx_id IS NOT NULL
+		FROM ledger_transactions t LEFT JOIN block_items i ON i.tx_id = t.id LEFT JOIN unsealed u ON u.tx_id = t.id
+			LEFT JOIN postings p ON p.tx_id = t.id
+		ORDER BY t.id, p.account_id, p.id`)
 	if err != nil {
 		return nil, err
 	}
 	type sums struct{ balance, score int64 }
-	accounts := map[int64]*sums{}
-	hashes := map[int64]string{}
-	var cur *jifen.Transaction
+	accounts := map[int64]sums{}
+	var cur jifen.Transaction
 	var stored string
+	var outside int64 // the first transaction neither sealed nor queued
 	check := func() string {
-		if cur == nil {
+		if cur.ID == 0 {
 			return ""
 		}
 		var sum int64
@@ -564,7 +584,6 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 		if h := txHash(cur.Kind, cur.Key, cur.OrgID, cur.CreatedAt, cur.Reverses, cur.Shortfall, cur.Postings, accts); h != stored {
 			return fmt.Sprintf("transaction %d: hash mismatch (its content was changed)", cur.ID)
 		}
-		hashes[cur.ID] = stored
 		return ""
 	}
 	for rows.Next() {
@@ -573,32 +592,36 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 		var key, hash string
 		var at time.Time
 		var rev, acct, amount, score sql.NullInt64
-		if err := rows.Scan(&id, &kind, &key, &org, &at, &rev, &shortfall, &hash, &acct, &amount, &score); err != nil {
+		var sealed, queued bool
+		if err := rows.Scan(&id, &kind, &key, &org, &at, &rev, &shortfall, &hash, &acct, &amount, &score, &sealed, &queued); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if cur == nil || cur.ID != id {
+		if cur.ID != id {
 			if p := check(); p != "" {
 				rows.Close()
 				return fail("%s", p)
 			}
-			cur = &jifen.Transaction{ID: id, Kind: kind, Key: key, OrgID: org, CreatedAt: at, Shortfall: shortfall}
+			cur = jifen.Transaction{ID: id, Kind: kind, Key: key, OrgID: org, CreatedAt: at, Shortfall: shortfall, Postings: cur.Postings[:0]}
 			if rev.Valid {
 				v := rev.Int64
 				cur.Reverses = &v
 			}
 			stored = hash
 			r.Transactions++
+			if !sealed {
+				if !queued && outside == 0 {
+					outside = id
+				}
+				r.Unsealed++
+			}
 		}
 		if acct.Valid {
 			cur.Postings = append(cur.Postings, jifen.Posting{AccountID: acct.Int64, Amount: amount.Int64, Score: score.Int64})
 			a := accounts[acct.Int64]
-			if a == nil {
-				a = &sums{}
-				accounts[acct.Int64] = a
-			}
 			a.balance += amount.Int64
 			a.score += score.Int64
+			accounts[acct.Int64] = a
 			r.Postings++
 		}
 	}
@@ -623,9 +646,6 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 		}
 		r.Accounts++
 		got := accounts[id]
-		if got == nil {
-			got = &sums{}
-		}
 		if !kind.Spendable() {
 			// Issuance accounts store nothing: their balance is what their
 			// postings sum to, and the cache must stay at zero.
@@ -649,9 +669,11 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 		return nil, err
 	}
 	// 3. The chain: each block's root over its transactions, its hash, and
-	// the link to the one before.
-	brows, err := tx.query(ctx, `SELECT b.number, b.tx_count, b.root, b.prev_hash, b.hash, b.sealed_at, i.tx_id
-		FROM blocks b LEFT JOIN block_items i ON i.block_number = b.number ORDER BY b.number, i.tx_id`)
+	// the link to the one before. A transaction's stored hash is read
+	// again here; step 1 proved each one matches its content.
+	brows, err := tx.query(ctx, `SELECT b.number, b.tx_count, b.root, b.prev_hash, b.hash, b.sealed_at, i.tx_id, t.hash
+		FROM blocks b LEFT JOIN block_items i ON i.block_number = b.number LEFT JOIN ledger_transactions t ON t.id = i.tx_id
+		ORDER BY b.number, i.tx_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -659,7 +681,6 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 	var blk *jifen.Block
 	var ids []int64
 	var txHashes []string
-	sealed := map[int64]bool{}
 	anchored := anchor == ""
 	closeBlock := func() string {
 		if blk == nil {
@@ -691,7 +712,8 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 	for brows.Next() {
 		var b jifen.Block
 		var txID sql.NullInt64
-		if err := brows.Scan(&b.Number, &b.Count, &b.Root, &b.PrevHash, &b.Hash, &b.SealedAt, &txID); err != nil {
+		var txHash sql.NullString
+		if err := brows.Scan(&b.Number, &b.Count, &b.Root, &b.PrevHash, &b.Hash, &b.SealedAt, &txID, &txHash); err != nil {
 			brows.Close()
 			return nil, err
 		}
@@ -700,16 +722,14 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 				brows.Close()
 				return fail("%s", p)
 			}
-			blk, ids, txHashes = &b, nil, nil
+			blk, ids, txHashes = &b, ids[:0], txHashes[:0]
 		}
 		if txID.Valid {
-			h, ok := hashes[txID.Int64]
-			if !ok {
+			if !txHash.Valid {
 				brows.Close()
 				return fail("block %d seals transaction %d, which is gone", b.Number, txID.Int64)
 			}
-			ids, txHashes = append(ids, txID.Int64), append(txHashes, h)
-			sealed[txID.Int64] = true
+			ids, txHashes = append(ids, txID.Int64), append(txHashes, txHash.String)
 		}
 	}
 	brows.Close()
@@ -724,32 +744,8 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 	}
 	// 4. Every transaction is sealed or waiting in the queue; one that is
 	// neither was slipped in behind the ledger's back.
-	queued := map[int64]bool{}
-	qrows, err := tx.query(ctx, "SELECT tx_id FROM unsealed")
-	if err != nil {
-		return nil, err
-	}
-	for qrows.Next() {
-		var id int64
-		if err := qrows.Scan(&id); err != nil {
-			qrows.Close()
-			return nil, err
-		}
-		queued[id] = true
-	}
-	qrows.Close()
-	ids = ids[:0]
-	for id := range hashes {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids) // name the first one, the same every run
-	for _, id := range ids {
-		if !sealed[id] && !queued[id] {
-			return fail("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", id)
-		}
-		if !sealed[id] {
-			r.Unsealed++
-		}
+	if outside != 0 {
+		return fail("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", outside)
 	}
 	return r, nil
 }

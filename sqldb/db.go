@@ -46,14 +46,15 @@ type DB struct {
 	accounts accountNames
 	// config keeps the rules and settings decisions read (cache.go).
 	config configCache
-	// awardIDs are award ids drawn ahead on PostgreSQL (idblock.go).
-	awardIDs idBlock
+	// awardIDs and txIDs are award and ledger transaction ids drawn
+	// ahead on PostgreSQL (idblock.go).
+	awardIDs, txIDs idBlock
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
 func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
 	db := &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams,
-		Log: slog.Default(), rebinds: map[string]string{}, awardIDs: idBlock{table: "awards"}}
+		Log: slog.Default(), rebinds: map[string]string{}, awardIDs: idBlock{table: "awards"}, txIDs: idBlock{table: "ledger_transactions"}}
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):

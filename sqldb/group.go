@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -125,28 +126,34 @@ func (c *committer) run(batch []*groupReq) {
 			failed = append(failed, r)
 			continue
 		}
-		if _, err := sqltx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
+		sp := &savepointConn{tx: sqltx}
+		tx.tx, tx.heldWritten = sp, later{}
+		err := runSafely(tx, r.fn)
+		tx.tx = sqltx
+		if sp.err != nil {
 			broken = true
 			failed = append(failed, r)
 			continue
 		}
-		tx.heldWritten = later{}
-		err := runSafely(tx, r.fn)
 		if err != nil {
-			if _, rerr := sqltx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
-				broken = true
-				failed = append(failed, r)
-				continue
+			if sp.open {
+				if _, rerr := sqltx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
+					broken = true
+					failed = append(failed, r)
+					continue
+				}
 			}
 			// Its rows are dropped; the group's rows it wrote are
 			// rolled back with it and wait again (later.go).
 			tx.heldWritten.add(&tx.held)
 			tx.held, tx.heldWritten, tx.pending = tx.heldWritten, later{}, later{}
 		}
-		if _, rerr := sqltx.ExecContext(ctx, "RELEASE SAVEPOINT g"); rerr != nil {
-			broken = true
-			failed = append(failed, r)
-			continue
+		if sp.open {
+			if _, rerr := sqltx.ExecContext(ctx, "RELEASE SAVEPOINT g"); rerr != nil {
+				broken = true
+				failed = append(failed, r)
+				continue
+			}
 		}
 		if err == nil {
 			tx.held.add(&tx.pending)
@@ -186,6 +193,51 @@ func (c *committer) run(batch []*groupReq) {
 	for _, r := range failed {
 		answer(r, c.db.retryTx(context.Background(), r.fn))
 	}
+}
+
+// savepointConn runs a grouped write's statements inside its savepoint,
+// opened with the write's first statement: a write that sends none (a
+// grouped award on PostgreSQL leaves all its rows for the group's end)
+// costs no round trip for a savepoint it would not use.
+type savepointConn struct {
+	tx   *sql.Tx
+	open bool
+	// err is a failure to open the savepoint: the group's transaction is
+	// then in doubt, and the group runs again write by write.
+	err error
+}
+
+func (s *savepointConn) begin(ctx context.Context) error {
+	if !s.open && s.err == nil {
+		if _, err := s.tx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
+			s.err = err
+		} else {
+			s.open = true
+		}
+	}
+	return s.err
+}
+
+func (s *savepointConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	return s.tx.ExecContext(ctx, query, args...)
+}
+
+func (s *savepointConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	return s.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext cannot hand back the savepoint's failure in a Row; the
+// group sees it in err, and the query itself fails in the transaction
+// that the failed SAVEPOINT left aborted.
+func (s *savepointConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s.begin(ctx)
+	return s.tx.QueryRowContext(ctx, query, args...)
 }
 
 // runSafely turns a panic in one request into its own error, so the rest

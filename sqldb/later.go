@@ -25,8 +25,33 @@ import (
 // (its statement named their table), its rollback takes them out of the
 // database again, so they go back to waiting.
 
-// laterTables are the tables whose rows may wait.
-var laterTables = []string{"accounts", "audit_log", "messages", "postings", "unsealed", "report_months", "report_stores", "stock_movements"}
+// laterTables are the tables whose rows may wait. A statement that
+// names one of them writes first what waits for it (beforeStatement); a
+// row that refers to a waiting row (a foreign key) waits too, so no
+// statement meets a reference to a row not yet written. The ledger's
+// transactions and the awards wait only in PostgreSQL's award groups,
+// whose writes then send no statement of their own (Tx.defersRows).
+var laterTables = []string{"accounts", "audit_log", "messages", "postings", "unsealed", "report_months", "report_stores", "stock_movements",
+	"ledger_transactions", "awards", "award_evidence"}
+
+// defersRows tells whether the rows a write adds under ids it knows ahead
+// (a ledger transaction, an award and its evidence) wait too: in an award
+// group on PostgreSQL, whose writes then cost no round trip each, and
+// whose rows go as one statement per table at the group's end. A
+// duplicate key among them fails the group's end, and the group's awards
+// run again alone (group.go), where the duplicate is answered as usual.
+func (t *Tx) defersRows() bool {
+	return t.grouped && t.db.dialect.name() == "postgres"
+}
+
+// laterBit is a table's bit in a statementFlag.
+func laterBit(table string) statementFlag {
+	i := slices.Index(laterTables, table)
+	if i < 0 {
+		panic("sqldb: rows of " + table + " wait, but it is not in laterTables")
+	}
+	return 1 << i
+}
 
 // later is what a transaction (or a group) has left to write.
 type later struct {
@@ -44,12 +69,31 @@ type credit struct{ amount, score int64 }
 // laterRows are rows of one table with one column list, in order.
 type laterRows struct {
 	table, cols string
+	bit         statementFlag
 	width       int
 	args        []any
 }
 
 func (l *later) empty() bool {
 	return len(l.rows) == 0 && len(l.months) == 0 && len(l.stores) == 0 && len(l.credits) == 0
+}
+
+// tables are the bits of the tables l has rows or changes waiting for.
+func (l *later) tables() statementFlag {
+	var m statementFlag
+	for _, r := range l.rows {
+		m |= r.bit
+	}
+	if len(l.credits) > 0 {
+		m |= laterBit("accounts")
+	}
+	if len(l.months) > 0 {
+		m |= laterBit("report_months")
+	}
+	if len(l.stores) > 0 {
+		m |= laterBit("report_stores")
+	}
+	return m
 }
 
 func (l *later) credit(account, amount, score int64) {
@@ -113,7 +157,7 @@ func (l *later) append(table, cols string, width int, args []any) {
 			return
 		}
 	}
-	l.rows = append(l.rows, &laterRows{table: table, cols: cols, width: width, args: append([]any(nil), args...)})
+	l.rows = append(l.rows, &laterRows{table: table, cols: cols, bit: laterBit(table), width: width, args: append([]any(nil), args...)})
 }
 
 // insertLater leaves a row of table for the end of the transaction.
@@ -121,14 +165,13 @@ func (t *Tx) insertLater(table, cols string, args ...any) {
 	t.pending.append(table, cols, len(args), args)
 }
 
-// statementFlag says what a statement text touches; the answer is kept
-// per text.
-type statementFlag uint8
+// statementFlag says what a statement text touches: one bit for each of
+// laterTables it names, and flagWritesConfig. The answer is kept per text.
+type statementFlag uint32
 
-const (
-	flagNamesLater   statementFlag = 1 << iota // names a table whose rows may wait
-	flagWritesConfig                           // writes a table of the config cache (cache.go)
-)
+// flagWritesConfig marks a statement that writes a table of the config
+// cache (cache.go).
+const flagWritesConfig statementFlag = 1 << 31
 
 func (db *DB) statementFlags(query string) statementFlag {
 	db.rebindMu.RLock()
@@ -137,10 +180,9 @@ func (db *DB) statementFlags(query string) statementFlag {
 	if ok {
 		return v
 	}
-	for _, table := range laterTables {
+	for i, table := range laterTables {
 		if strings.Contains(query, table) {
-			v |= flagNamesLater
-			break
+			v |= 1 << i
 		}
 	}
 	if writesConfig(query) {
@@ -155,12 +197,14 @@ func (db *DB) statementFlags(query string) statementFlag {
 	return v
 }
 
-// beforeStatement writes what waits when the statement could read it.
+// beforeStatement writes what waits when the statement names a table
+// that has rows waiting: an award's statements go on while its postings
+// wait, and a sale's while its stock movements do.
 func (t *Tx) beforeStatement(ctx context.Context, query string) error {
 	if t.pending.empty() && t.held.empty() {
 		return nil
 	}
-	if t.db.statementFlags(query)&flagNamesLater == 0 {
+	if t.db.statementFlags(query)&(t.pending.tables()|t.held.tables()) == 0 {
 		return nil
 	}
 	return t.writeLater(ctx)

@@ -123,17 +123,18 @@ var errMismatch = jifen.Conflict("idempotency_mismatch", "这个幂等键已用�
 // accounts are debited by a conditional update, so no balance ever goes
 // below zero whatever runs beside it; issuance accounts are not updated.
 func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, error) {
-	return t.postKeyed(ctx, in, false)
+	return t.postKeyed(ctx, in, false, 0)
 }
 
 // postFresh is post for a key no transaction can hold yet, because it is
 // made from a row written in this same transaction ("award:<id>"): the
 // idempotency lookup is skipped; the unique index still stands behind it.
-func (t *Tx) postFresh(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, error) {
-	return t.postKeyed(ctx, in, true)
+// id, when not 0, is the transaction's id drawn ahead (idblock.go).
+func (t *Tx) postFresh(ctx context.Context, in jifen.TxInput, id int64) (*jifen.Transaction, error) {
+	return t.postKeyed(ctx, in, true, id)
 }
 
-func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool) (*jifen.Transaction, error) {
+func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int64) (*jifen.Transaction, error) {
 	if !in.Kind.Valid() {
 		return nil, jifen.Invalid("kind", "交易类型不正确", "Unknown transaction kind")
 	}
@@ -231,10 +232,23 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool) (*jife
 	if in.OrgID != 0 {
 		org = in.OrgID
 	}
-	tx.ID, err = t.insert(ctx, `INSERT INTO ledger_transactions (kind, idem_key, request_hash, reason, org_id, reverses_id, shortfall, created_by, created_at, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, in.Kind, in.Key, rh, in.Reason, org, in.Reverses, shortfall, actorID(jifen.ActorFrom(ctx)), now, tx.Hash)
-	if err != nil {
-		return nil, err
+	args := []any{in.Kind, in.Key, rh, in.Reason, org, in.Reverses, shortfall, actorID(jifen.ActorFrom(ctx)), now, tx.Hash}
+	const cols = "kind, idem_key, request_hash, reason, org_id, reverses_id, shortfall, created_by, created_at, hash"
+	switch {
+	case id != 0 && t.defersRows():
+		// Its key is fresh and its id known: the row waits with its
+		// postings, and an award group sends it with the group's rows.
+		tx.ID = id
+		t.insertLater("ledger_transactions", "id, "+cols, append([]any{id}, args...)...)
+	case id != 0:
+		tx.ID = id
+		if _, err := t.exec(ctx, "INSERT INTO ledger_transactions (id, "+cols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", append([]any{id}, args...)...); err != nil {
+			return nil, err
+		}
+	default:
+		if tx.ID, err = t.insert(ctx, "INSERT INTO ledger_transactions ("+cols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...); err != nil {
+			return nil, err
+		}
 	}
 	// Nothing in this transaction reads them back: they are written with
 	// the others' at its end (later.go).

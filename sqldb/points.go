@@ -218,6 +218,8 @@ type awardRow struct {
 	// budget is the issuer's yearly budget (0 for none) when already
 	// read; the taking itself is a conditional update under the writer.
 	budget *int64
+	// txID is its ledger transaction's id when drawn ahead.
+	txID int64
 }
 
 const awardCols = `a.id, a.org_id, o.name, a.org_path, a.issuer_org_id, a.rule_id, v.version, a.rule_version_id, r.code, v.name, v.category,
@@ -465,6 +467,7 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
 // which rule, how many points, whether it posts now.
 type awardPlan struct {
 	id              int64 // the award's id when drawn ahead (PostgreSQL)
+	txID            int64 // its ledger transaction's, when it posts now
 	in              jifen.AwardInput
 	requestHash     string
 	g               *target
@@ -584,6 +587,13 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	if claim || r.NeedsReview {
 		p.status = jifen.AwardPending
 	}
+	if id != 0 && p.status == jifen.AwardPosted {
+		// Its ledger transaction's id too, so that in an award group
+		// neither row needs a round trip of its own (later.go, defersRows).
+		if p.txID, err = t.db.txIDs.next(ctx, t); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -641,7 +651,7 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 		out.HouseholdID, out.HouseholdName = &g.householdID, g.name
 	}
 	var txID, postedAt, publicUntil, appealUntil any // NULL while pending
-	aw := &awardRow{Award: out, issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget}
+	aw := &awardRow{Award: out, issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget, txID: p.txID}
 	if p.status == jifen.AwardPosted {
 		tx, err := t.postAwardLedger(ctx, aw, g)
 		if err != nil {
@@ -656,17 +666,27 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 	// A retry that raced this one past the plan meets the unique key on
 	// (created_by, idem_key) here and is answered as a duplicate, which
 	// Award turns into the first request's award.
-	if _, err := t.exec(ctx, `INSERT INTO awards (id, org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
-		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at, tx_id, shortfall, posted_at, public_until, appeal_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
+	const cols = `id, org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
+		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at, tx_id, shortfall, posted_at, public_until, appeal_until`
+	args := []any{id, g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
 		p.points, in.Note, out.Status, p.source, p.onBehalf, in.Key, p.requestHash, p.day, a.PersonID, p.now,
-		txID, out.Shortfall, postedAt, publicUntil, appealUntil); err != nil {
-		return nil, err
-	}
-	if p.evidence != nil {
-		if _, err := t.exec(ctx, "INSERT INTO award_evidence (award_id, data) VALUES (?, ?)", id, p.evidence); err != nil {
+		txID, out.Shortfall, postedAt, publicUntil, appealUntil}
+	if p.id != 0 && t.defersRows() {
+		// In an award group on PostgreSQL the rows wait for the group's
+		// end, where a duplicate key fails the group and the awards run
+		// again alone (later.go, defersRows).
+		t.insertLater("awards", cols, args...)
+		if p.evidence != nil {
+			t.insertLater("award_evidence", "award_id, data", id, p.evidence)
+		}
+	} else {
+		if _, err := t.exec(ctx, "INSERT INTO awards ("+cols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...); err != nil {
 			return nil, err
+		}
+		if p.evidence != nil {
+			if _, err := t.exec(ctx, "INSERT INTO award_evidence (award_id, data) VALUES (?, ?)", id, p.evidence); err != nil {
+				return nil, err
+			}
 		}
 	}
 	action := "award.create"
@@ -779,7 +799,9 @@ func (t *Tx) postAwardLedger(ctx context.Context, aw *awardRow, g *target) (*jif
 	}
 	post := t.post
 	if aw.fresh {
-		post = t.postFresh
+		post = func(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, error) {
+			return t.postFresh(ctx, in, aw.txID)
+		}
 	}
 	tx, err := post(ctx, jifen.TxInput{
 		Kind: kind, Key: "award:" + strconv.FormatInt(aw.ID, 10), Reason: reason, OrgID: aw.OrgID,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -227,20 +228,40 @@ func (s *AuthService) Authenticate(ctx context.Context, token string, ip netip.A
 	if token == "" || len(token) > 200 {
 		return nil, jifen.ErrUnauthorized
 	}
-	a := &jifen.Actor{IP: ip, SessionHash: secret.SHA256(token)}
-	var expires time.Time
-	err := s.db.queryRow(ctx, `SELECT p.id, p.name, p.home_org_id, p.home_org_path, s.expires_at FROM sessions s JOIN people p ON p.id = s.person_id
-		WHERE s.token_hash = ? AND p.status = 'active'`, secret.SHA256(token)).Scan(&a.PersonID, &a.Name, &a.HomeOrgID, &a.HomeOrgPath, &expires)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && s.db.now().After(expires)) {
+	hash := secret.SHA256(token)
+	// Every request asks this; the answer is kept in the config cache
+	// (cache.go), which a sign-in, a sign-out, a grant or a person changed
+	// through this server drops at once, and which forgets a change made
+	// elsewhere (another server, the command line) within a second.
+	sa, err := cachedRead(s.db, sessionKey(hash), func() (*signedIn, error) {
+		sa := &signedIn{}
+		err := s.db.queryRow(ctx, `SELECT p.id, p.name, p.home_org_id, p.home_org_path, s.expires_at FROM sessions s JOIN people p ON p.id = s.person_id
+			WHERE s.token_hash = ? AND p.status = 'active'`, hash).Scan(&sa.PersonID, &sa.Name, &sa.HomeOrgID, &sa.HomeOrgPath, &sa.expires)
+		if err != nil {
+			return nil, err
+		}
+		if sa.Grants, err = s.db.grants(ctx, sa.PersonID); err != nil {
+			return nil, err
+		}
+		return sa, nil
+	})
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && s.db.now().After(sa.expires)) {
 		return nil, jifen.ErrUnauthorized
 	}
 	if err != nil {
 		return nil, err
 	}
-	if a.Grants, err = s.db.grants(ctx, a.PersonID); err != nil {
-		return nil, err
-	}
+	a := &jifen.Actor{IP: ip, SessionHash: hash, PersonID: sa.PersonID, Name: sa.Name, HomeOrgID: sa.HomeOrgID, HomeOrgPath: sa.HomeOrgPath,
+		Grants: slices.Clone(sa.Grants)}
 	return a, nil
+}
+
+// signedIn is who a session token signs in, as the config cache keeps it.
+type signedIn struct {
+	PersonID, HomeOrgID int64
+	Name, HomeOrgPath   string
+	Grants              []jifen.Grant
+	expires             time.Time
 }
 
 func (db *DB) grants(ctx context.Context, personID int64) ([]jifen.Grant, error) {

@@ -45,8 +45,11 @@ const configTTL = time.Second
 
 // configTables are the tables whose rows the cache keeps (as query
 // results): a write to any of them drops every entry. Orgs are here for
-// the org names a person's row carries.
-var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs"}
+// the org names a person's row carries; sessions and grants for the
+// signed-in actor every request is authenticated as (a sign-in, a
+// sign-out or a grant changed drops the lot, and the next award reads its
+// few rows again).
+var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs", "sessions", "grants"}
 
 type configEntry struct {
 	gen  uint64
@@ -108,6 +111,20 @@ func cached[T any](t *Tx, key any, load func() (T, error)) (T, error) {
 	return v, err
 }
 
+// cachedRead is cached for a read on the pool, outside any transaction:
+// the generation is taken before the read, as readOnlyTx takes it.
+func cachedRead[T any](db *DB, key any, load func() (T, error)) (T, error) {
+	c, gen, read := &db.config, db.config.gen.Load(), db.Now()
+	if v, ok := c.get(gen, read, key); ok {
+		return v.(T), nil
+	}
+	v, err := load()
+	if err == nil {
+		c.put(gen, read, key, v)
+	}
+	return v, err
+}
+
 // writesConfig tells whether a statement writes one of configTables.
 func writesConfig(query string) bool {
 	head := strings.ToUpper(strings.TrimSpace(query))
@@ -144,8 +161,9 @@ type (
 		org  int64
 		path string
 	}
-	budgetKey int64
-	personKey int64
+	budgetKey  int64
+	personKey  int64
+	sessionKey string // the token's hash
 )
 
 // person is getPerson through the config cache. The row is shared:

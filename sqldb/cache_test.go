@@ -1,6 +1,8 @@
 package sqldb_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -55,6 +57,63 @@ func TestConfigCache(t *testing.T) {
 			if aw := p.posted(t, p.adminA.ctx, who, r2); aw.Points != 4 || aw.PersonName != "居民甲改" {
 				t.Fatalf("a second later: %d points for %q, want 4 for 居民甲改", aw.Points, aw.PersonName)
 			}
+		})
+	})
+}
+
+// Every request is authenticated through the same cache: a sign-out, a
+// grant taken back or a password changed through this process counts for
+// the very next request; a session deleted behind its back within a
+// second.
+func TestSessionCache(t *testing.T) {
+	t.Parallel()
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		ctx := context.Background()
+		signIn := func(t *testing.T, phone string) string {
+			t.Helper()
+			tok := must(p.auth.SignIn(ctx, phone, pw, "web", localIP))(t)
+			must(p.auth.Authenticate(ctx, tok, localIP))(t) // now cached
+			return tok
+		}
+		refused := func(t *testing.T, tok, when string) {
+			t.Helper()
+			if a, err := p.auth.Authenticate(ctx, tok, localIP); !errors.Is(err, jifen.ErrUnauthorized) {
+				t.Fatalf("%s: authenticated as %v (err %v), want refused", when, a, err)
+			}
+		}
+		t.Run("signing out counts at once", func(t *testing.T) {
+			tok := signIn(t, p.resident.phone)
+			if err := p.auth.SignOut(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			refused(t, tok, "after signing out")
+		})
+		t.Run("a grant taken back counts at once", func(t *testing.T) {
+			u := p.user(t, "撤权", p.villageA, p.villageA, jifen.RoleOrgAdmin)
+			tok := signIn(t, u.phone)
+			gs := must(p.auth.Grants(p.super.ctx, u.p.ID))(t)
+			if len(gs) != 1 {
+				t.Fatalf("grants %v", gs)
+			}
+			if err := p.auth.RevokeGrant(p.super.ctx, gs[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			if a := must(p.auth.Authenticate(ctx, tok, localIP))(t); len(a.Grants) != 0 {
+				t.Fatalf("after the grant was taken back the actor holds %v", a.Grants)
+			}
+		})
+		t.Run("a session deleted behind the server's back is refused within a second", func(t *testing.T) {
+			tok := signIn(t, p.resident.phone)
+			p.exec(t, "DELETE FROM sessions WHERE person_id = ?", p.resident.p.ID)
+			// Within the second the cache still answers.
+			must(p.auth.Authenticate(ctx, tok, localIP))(t)
+			p.clock.Advance(1100 * time.Millisecond)
+			refused(t, tok, "a second later")
+		})
+		t.Run("a session past its lifetime is refused", func(t *testing.T) {
+			tok := signIn(t, p.resident.phone)
+			p.clock.Advance(31 * 24 * time.Hour)
+			refused(t, tok, "a month later")
 		})
 	})
 }

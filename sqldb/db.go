@@ -164,6 +164,8 @@ type Tx struct {
 	// cache keeps (cache.go).
 	configGen   uint64
 	wroteConfig bool
+	// drawn are the last ids nextID handed out, by table (SQLite).
+	drawn map[string]drawnID
 }
 
 // readOnlyTx wraps a connection or transaction that reads only. The

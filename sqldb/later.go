@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -31,17 +32,55 @@ import (
 // statement meets a reference to a row not yet written. The ledger's
 // transactions and the awards wait only in PostgreSQL's award groups,
 // whose writes then send no statement of their own (Tx.defersRows).
-var laterTables = []string{"accounts", "audit_log", "messages", "postings", "unsealed", "report_months", "report_stores", "stock_movements",
-	"ledger_transactions", "awards", "award_evidence"}
+//
+// They are written in this order, a table before those whose rows refer
+// to it, whatever order the rows came in: a group's first write may be a
+// sale, whose postings wait, and a later award's ledger transaction, which
+// its postings refer to, comes after them.
+var laterTables = []string{"ledger_transactions", "awards", "award_evidence", "postings", "unsealed", "stock_movements", "audit_log", "messages",
+	"accounts", "report_months", "report_stores"}
 
-// defersRows tells whether the rows a write adds under ids it knows ahead
-// (a ledger transaction, an award and its evidence) wait too: in an award
-// group on PostgreSQL, whose writes then cost no round trip each, and
-// whose rows go as one statement per table at the group's end. A
-// duplicate key among them fails the group's end, and the group's awards
-// run again alone (group.go), where the duplicate is answered as usual.
+// defersRows tells whether an award's own rows (its ledger transaction,
+// the award, its evidence), whose ids it knows ahead, wait too: in a
+// group, whose awards then send no statement each, and whose rows go as
+// one multi-row statement per table at the group's end. A duplicate key
+// among them fails the group's end, and the group's writes run again
+// alone (group.go), where the duplicate is answered as usual.
 func (t *Tx) defersRows() bool {
-	return t.grouped && t.db.dialect.name() == "postgres"
+	return t.grouped
+}
+
+// nextID hands out the next id of table on SQLite, whose one writer is
+// the only one adding rows while its transaction lasts: the first id
+// reads MAX(id), as SQLite itself would, and the rest count on in
+// memory, so rows waiting for the end need no statement to get theirs. A
+// statement naming the table may add rows by itself: beforeStatement
+// then forgets the count, and the next id reads MAX(id) again (after
+// what waits is written).
+// The MAX(id) statement names the table, so rows of it still waiting
+// (handed out ids before, or waiting again after a failed write's
+// rollback) are written first and counted.
+func (t *Tx) nextID(ctx context.Context, table string) (int64, error) {
+	d, ok := t.drawn[table]
+	if !ok || d.stale {
+		if err := t.queryRow(ctx, "SELECT COALESCE(MAX(id), 0) FROM "+table).Scan(&d.last); err != nil {
+			return 0, err
+		}
+	}
+	d.last++
+	d.stale = false
+	if t.drawn == nil {
+		t.drawn = map[string]drawnID{}
+	}
+	t.drawn[table] = d
+	return d.last, nil
+}
+
+// drawnID is the last id nextID handed out for a table; stale when a
+// statement may have added rows since.
+type drawnID struct {
+	last  int64
+	stale bool
 }
 
 // laterBit is a table's bit in a statementFlag.
@@ -201,6 +240,15 @@ func (db *DB) statementFlags(query string) statementFlag {
 // that has rows waiting: an award's statements go on while its postings
 // wait, and a sale's while its stock movements do.
 func (t *Tx) beforeStatement(ctx context.Context, query string) error {
+	if len(t.drawn) > 0 {
+		f := t.db.statementFlags(query)
+		for table, d := range t.drawn {
+			if f&laterBit(table) != 0 && !d.stale {
+				d.stale = true
+				t.drawn[table] = d
+			}
+		}
+	}
 	if t.pending.empty() && t.held.empty() {
 		return nil
 	}
@@ -245,7 +293,9 @@ type laterStmt struct {
 
 func (t *Tx) writeRows(ctx context.Context, l *later) error {
 	var stmts []laterStmt
-	for _, r := range l.rows {
+	rows := slices.Clone(l.rows)
+	slices.SortStableFunc(rows, func(a, b *laterRows) int { return cmp.Compare(a.bit, b.bit) })
+	for _, r := range rows {
 		n := len(r.args) / r.width
 		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", r.width), ", ") + ")"
 		at := 0

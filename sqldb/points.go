@@ -412,15 +412,20 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 	if len(in) > 2000 {
 		return nil, jifen.Invalid("lines", "一次最多2000条", "At most 2000 lines at a time")
 	}
+	out := make([]*jifen.Award, len(in))
 	ids := make([]int64, len(in))
 	var err error
 	for try := 0; try < 2; try++ {
 		err = s.db.inTx(ctx, func(tx *Tx) error {
+			// A run rolled back (a deadlock, a failed group) leaves
+			// nothing behind for the next.
+			clear(out)
+			clear(ids)
 			for i, line := range in {
 				line.Key = key + "/" + strconv.Itoa(i+1)
 				line.Source = jifen.SourceBulk
 				var err error
-				if ids[i], err = tx.award(ctx, line); err != nil {
+				if out[i], ids[i], err = tx.award(ctx, line); err != nil {
 					return rowErr(i, err)
 				}
 			}
@@ -435,9 +440,11 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*jifen.Award, len(ids))
 	for i, id := range ids {
-		r, err := getAward(ctx, s.db, id)
+		if out[i] != nil {
+			continue // written now: answered as written
+		}
+		r, err := getAward(ctx, s.db, id) // a retry's: the first run's award
 		if err != nil {
 			return nil, err
 		}
@@ -446,21 +453,22 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 	return out, nil
 }
 
-// award does the work of Award inside one transaction.
-func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (int64, error) {
+// award does the work of Award inside one transaction: the award it
+// wrote, or the id of the one a retry's key names.
+func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (*jifen.Award, int64, error) {
 	existing, err := t.awardByKey(ctx, in)
 	if err != nil || existing != 0 {
-		return existing, err
+		return nil, existing, err
 	}
 	p, err := t.planAward(ctx, in)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	aw, err := t.writeAward(ctx, p)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	return aw.ID, nil
+	return aw, aw.ID, nil
 }
 
 // awardPlan is an award decided and not yet written: who it is for, by
@@ -628,10 +636,19 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 	}
 	issuer := r.OrgID
 	id := p.id
+	txID := p.txID
 	if id == 0 {
 		// SQLite: the one writer is the only one adding awards.
-		if err := t.queryRow(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM awards").Scan(&id); err != nil {
+		var err error
+		if id, err = t.nextID(ctx, "awards"); err != nil {
 			return nil, err
+		}
+		if p.status == jifen.AwardPosted && t.defersRows() {
+			// In a group its ledger transaction waits with it, so it
+			// needs its id now.
+			if txID, err = t.nextID(ctx, "ledger_transactions"); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// An award that posts now is written once, posted: the ledger first
@@ -650,8 +667,8 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 	} else {
 		out.HouseholdID, out.HouseholdName = &g.householdID, g.name
 	}
-	var txID, postedAt, publicUntil, appealUntil any // NULL while pending
-	aw := &awardRow{Award: out, issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget, txID: p.txID}
+	var postedTx, postedAt, publicUntil, appealUntil any // NULL while pending
+	aw := &awardRow{Award: out, issuer: issuer, accountID: g.accountID, onDay: p.day, fresh: true, issuerAccount: p.issuerAccount, budget: &p.budget, txID: txID}
 	if p.status == jifen.AwardPosted {
 		tx, err := t.postAwardLedger(ctx, aw, g)
 		if err != nil {
@@ -659,7 +676,7 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 		}
 		now := t.db.now()
 		public, appeal := now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays)
-		txID, postedAt, publicUntil, appealUntil = tx.ID, now, public, appeal
+		postedTx, postedAt, publicUntil, appealUntil = tx.ID, now, public, appeal
 		posted, public, appeal := now.In(jifen.Zone), public.In(jifen.Zone), appeal.In(jifen.Zone)
 		out.Status, out.TxID, out.Shortfall, out.PostedAt, out.PublicUntil, out.AppealUntil = jifen.AwardPosted, &tx.ID, tx.Shortfall, &posted, &public, &appeal
 	}
@@ -670,11 +687,11 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 		points, note, status, source, on_behalf, idem_key, request_hash, day, created_by, created_at, tx_id, shortfall, posted_at, public_until, appeal_until`
 	args := []any{id, g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, in.Quantity,
 		p.points, in.Note, out.Status, p.source, p.onBehalf, in.Key, p.requestHash, p.day, a.PersonID, p.now,
-		txID, out.Shortfall, postedAt, publicUntil, appealUntil}
-	if p.id != 0 && t.defersRows() {
-		// In an award group on PostgreSQL the rows wait for the group's
-		// end, where a duplicate key fails the group and the awards run
-		// again alone (later.go, defersRows).
+		postedTx, out.Shortfall, postedAt, publicUntil, appealUntil}
+	if t.defersRows() {
+		// In a group the rows wait for the group's end, where a duplicate
+		// key fails the group and its writes run again alone (later.go,
+		// defersRows).
 		t.insertLater("awards", cols, args...)
 		if p.evidence != nil {
 			t.insertLater("award_evidence", "award_id, data", id, p.evidence)

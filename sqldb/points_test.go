@@ -1132,12 +1132,19 @@ func TestPointsAwardBulk(t *testing.T) {
 			}
 			p.wantPoints(t, a.ID, 10, 10)
 			p.wantPoints(t, b.ID, 20, 20)
+			// Answered as written, with no read-back: as GetAward reads it.
+			for _, aw := range first {
+				p.sameAsRead(t, p.adminA.ctx, aw)
+			}
 		})
 		t.Run("the same list under the same key again answers the same awards and writes nothing", func(t *testing.T) {
 			before := p.rows(t)
 			again := must(p.pts.AwardBulk(p.adminA.ctx, "bulk-1", lines))(t)
 			if len(again) != 2 || again[0].ID != first[0].ID || again[1].ID != first[1].ID {
 				t.Fatalf("retry %+v", again)
+			}
+			for _, aw := range again {
+				p.sameAsRead(t, p.adminA.ctx, aw)
 			}
 			p.unchanged(t, before)
 		})

@@ -30,8 +30,8 @@ import (
 // names one of them writes first what waits for it (beforeStatement); a
 // row that refers to a waiting row (a foreign key) waits too, so no
 // statement meets a reference to a row not yet written. The ledger's
-// transactions and the awards wait only in PostgreSQL's award groups,
-// whose writes then send no statement of their own (Tx.defersRows).
+// transactions and the awards wait only for an award in a group, which
+// then sends no statement of its own (Tx.defersRows).
 //
 // They are written in this order, a table before those whose rows refer
 // to it, whatever order the rows came in: a group's first write may be a
@@ -55,11 +55,10 @@ func (t *Tx) defersRows() bool {
 // reads MAX(id), as SQLite itself would, and the rest count on in
 // memory, so rows waiting for the end need no statement to get theirs. A
 // statement naming the table may add rows by itself: beforeStatement
-// then forgets the count, and the next id reads MAX(id) again (after
-// what waits is written).
-// The MAX(id) statement names the table, so rows of it still waiting
-// (handed out ids before, or waiting again after a failed write's
-// rollback) are written first and counted.
+// then marks the count stale, and the next id reads MAX(id) again. That
+// statement names the table too, so rows of it still waiting (given ids
+// before, or waiting again after a failed write's rollback) are written
+// first and counted.
 func (t *Tx) nextID(ctx context.Context, table string) (int64, error) {
 	d, ok := t.drawn[table]
 	if !ok || d.stale {

@@ -282,7 +282,7 @@ func (db *DB) GenerateDemo(ctx context.Context, g DemoGen) (*DemoGenReport, erro
 		// The cache is left large: shrinking it frees a gigabyte page by
 		// page (20 s of madvise calls), and the command exits next.
 		defer func() {
-			for _, q := range []string{"PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"} {
+			for _, q := range []string{"PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"} {
 				db.w.ExecContext(context.WithoutCancel(ctx), q)
 			}
 		}()

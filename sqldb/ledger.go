@@ -566,12 +566,13 @@ func (s *LedgerService) verify(ctx context.Context, tx *Tx, anchor string) (*jif
 		return nil, err
 	}
 	// 1. Every transaction: its postings sum to zero and its hash holds.
-	// Each row says whether a block seals the transaction or the queue
-	// holds it, for step 4.
+	// Each row says whether a block seals the transaction (an item of a
+	// block that exists: an item left behind by a deleted block seals
+	// nothing) or the queue holds it, for step 4.
 	rows, err := tx.query(ctx, `SELECT t.id, t.kind, t.idem_key, COALESCE(t.org_id, 0), t.created_at, t.reverses_id, t.shortfall, t.hash, p.account_id, p.amount, p.score,
-			i.tx_id IS NOT NULL, u.tx_id IS NOT NULL
-		FROM ledger_transactions t LEFT JOIN block_items i ON i.tx_id = t.id LEFT JOIN unsealed u ON u.tx_id = t.id
-			LEFT JOIN postings p ON p.tx_id = t.id
+			b.number IS NOT NULL, u.tx_id IS NOT NULL
+		FROM ledger_transactions t LEFT JOIN block_items i ON i.tx_id = t.id LEFT JOIN blocks b ON b.number = i.block_number
+			LEFT JOIN unsealed u ON u.tx_id = t.id LEFT JOIN postings p ON p.tx_id = t.id
 		ORDER BY t.id, p.account_id, p.id`)
 	if err != nil {
 		return nil, err

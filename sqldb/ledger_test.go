@@ -1166,6 +1166,29 @@ func TestLedgerVerifyCatchesTampering(t *testing.T) {
 			want: func(c *chain) string {
 				return fmt.Sprintf("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", c.tx[6].ID)
 			}},
+		{name: "the last block deleted, its items left behind",
+			tamper: func(t *testing.T, f *ledgerFx, c *chain) {
+				if f.pg {
+					// SQLite's raw connection checks no foreign keys; here
+					// the attacker drops the one in the way first.
+					f.exec(t, "ALTER TABLE block_items DROP CONSTRAINT block_items_block_number_fkey")
+				}
+				f.exec(t, "DELETE FROM blocks WHERE number = 3")
+			},
+			want: func(c *chain) string {
+				return fmt.Sprintf("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", c.tx[6].ID)
+			}},
+		{name: "a transaction inserted as sealed by a block that does not exist",
+			tamper: func(t *testing.T, f *ledgerFx, c *chain) {
+				if f.pg {
+					f.exec(t, "ALTER TABLE block_items DROP CONSTRAINT block_items_block_number_fkey")
+				}
+				id := forge(t, f, c)
+				f.exec(t, "INSERT INTO block_items (block_number, tx_id) VALUES (999, ?)", id)
+			},
+			want: func(c *chain) string {
+				return fmt.Sprintf("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", c.tx[8].ID+1)
+			}},
 		{name: "the last block deleted and its transactions queued again: only the anchor catches it",
 			tamper: func(t *testing.T, f *ledgerFx, c *chain) {
 				deleteBlock(t, f, 3)

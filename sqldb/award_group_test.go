@@ -178,13 +178,19 @@ func TestAwardGroupRows(t *testing.T) {
 			}
 
 			// 2. A retry of a beside a new award: the duplicate key fails
-			// the group's end, both run again alone, and the retry is
+			// the group, its writes run again alone, and the retry is
 			// refused as a duplicate.
+			// A transfer after them makes the waiting rows (the retry's
+			// among them) be written by its first statement: that failure
+			// is not the transfer's, which must run again and succeed.
 			d := &award{in: jifen.AwardInput{PersonID: folk[1], RuleID: rule.ID, Quantity: 1, Key: "d"}}
 			again := &award{in: a.in}
-			dr, againr := write(d), write(again)
-			run(dr, againr)
+			dr, againr, third := write(d), write(again), transfer("opening-3")
+			run(dr, againr, third)
 			answered(d, dr.err)
+			if third.err != nil {
+				t.Errorf("a transfer grouped after a retried award answered %v", third.err)
+			}
 			var je *jifen.Error
 			if !errors.As(againr.err, &je) || je.Code != "duplicate" {
 				t.Errorf("the retry in the group answered %v, want the duplicate key refused", againr.err)

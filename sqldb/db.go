@@ -164,6 +164,9 @@ type Tx struct {
 	// cache keeps (cache.go).
 	configGen   uint64
 	wroteConfig bool
+	// heldFailed marks a failure to write the group's earlier writes'
+	// rows (later.go), which is no fault of the current write.
+	heldFailed bool
 	// drawn are the last ids nextID handed out, by table (SQLite).
 	drawn map[string]drawnID
 }

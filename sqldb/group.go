@@ -127,10 +127,14 @@ func (c *committer) run(batch []*groupReq) {
 			continue
 		}
 		sp := &savepointConn{tx: sqltx}
-		tx.tx, tx.heldWritten = sp, later{}
+		tx.tx, tx.heldWritten, tx.heldFailed = sp, later{}, false
 		err := runSafely(tx, r.fn)
 		tx.tx = sqltx
-		if sp.err != nil {
+		if sp.err != nil || tx.heldFailed {
+			// The savepoint did not open, or the rows the group's
+			// earlier writes left failed to be written (a duplicate key
+			// of a retried award): not this write's fault, and they would
+			// fail every write after it. All run again alone.
 			broken = true
 			failed = append(failed, r)
 			continue

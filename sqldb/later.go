@@ -263,6 +263,10 @@ func (t *Tx) beforeStatement(ctx context.Context, query string) error {
 func (t *Tx) writeLater(ctx context.Context) error {
 	if !t.held.empty() {
 		if err := t.writeRows(ctx, &t.held); err != nil {
+			// The group's rows, not this write's, failed (a retried
+			// award's key among them): the group runs again write by
+			// write (group.go).
+			t.heldFailed = true
 			return err
 		}
 		t.heldWritten.add(&t.held)

@@ -1052,6 +1052,14 @@ func TestLedgerVerifyCatchesTampering(t *testing.T) {
 		f.exec(t, "DELETE FROM block_items WHERE block_number = ?", n)
 		f.exec(t, "DELETE FROM blocks WHERE number = ?", n)
 	}
+	// unchecked lets block items name a block that is not there: SQLite's
+	// raw connection checks no foreign keys, and on PostgreSQL the
+	// attacker drops the one in the way first.
+	unchecked := func(t *testing.T, f *ledgerFx) {
+		if f.pg {
+			f.exec(t, "ALTER TABLE block_items DROP CONSTRAINT block_items_block_number_fkey")
+		}
+	}
 	hashMismatch := func(i int) func(c *chain) string {
 		return func(c *chain) string { return fmt.Sprintf("transaction %d: hash mismatch", c.tx[i].ID) }
 	}
@@ -1168,11 +1176,7 @@ func TestLedgerVerifyCatchesTampering(t *testing.T) {
 			}},
 		{name: "the last block deleted, its items left behind",
 			tamper: func(t *testing.T, f *ledgerFx, c *chain) {
-				if f.pg {
-					// SQLite's raw connection checks no foreign keys; here
-					// the attacker drops the one in the way first.
-					f.exec(t, "ALTER TABLE block_items DROP CONSTRAINT block_items_block_number_fkey")
-				}
+				unchecked(t, f)
 				f.exec(t, "DELETE FROM blocks WHERE number = 3")
 			},
 			want: func(c *chain) string {
@@ -1180,9 +1184,7 @@ func TestLedgerVerifyCatchesTampering(t *testing.T) {
 			}},
 		{name: "a transaction inserted as sealed by a block that does not exist",
 			tamper: func(t *testing.T, f *ledgerFx, c *chain) {
-				if f.pg {
-					f.exec(t, "ALTER TABLE block_items DROP CONSTRAINT block_items_block_number_fkey")
-				}
+				unchecked(t, f)
 				id := forge(t, f, c)
 				f.exec(t, "INSERT INTO block_items (block_number, tx_id) VALUES (999, ?)", id)
 			},

@@ -236,11 +236,11 @@ func (s *AuthService) Authenticate(ctx context.Context, token string, ip netip.A
 	sa, err := cachedRead(s.db, sessionKey(hash), func() (*signedIn, error) {
 		sa := &signedIn{}
 		err := s.db.queryRow(ctx, `SELECT p.id, p.name, p.home_org_id, p.home_org_path, s.expires_at FROM sessions s JOIN people p ON p.id = s.person_id
-			WHERE s.token_hash = ? AND p.status = 'active'`, hash).Scan(&sa.PersonID, &sa.Name, &sa.HomeOrgID, &sa.HomeOrgPath, &sa.expires)
+			WHERE s.token_hash = ? AND p.status = 'active'`, hash).Scan(&sa.personID, &sa.name, &sa.homeOrgID, &sa.homeOrgPath, &sa.expires)
 		if err != nil {
 			return nil, err
 		}
-		if sa.Grants, err = s.db.grants(ctx, sa.PersonID); err != nil {
+		if sa.grants, err = s.db.grants(ctx, sa.personID); err != nil {
 			return nil, err
 		}
 		return sa, nil
@@ -251,16 +251,16 @@ func (s *AuthService) Authenticate(ctx context.Context, token string, ip netip.A
 	if err != nil {
 		return nil, err
 	}
-	a := &jifen.Actor{IP: ip, SessionHash: hash, PersonID: sa.PersonID, Name: sa.Name, HomeOrgID: sa.HomeOrgID, HomeOrgPath: sa.HomeOrgPath,
-		Grants: slices.Clone(sa.Grants)}
+	a := &jifen.Actor{IP: ip, SessionHash: hash, PersonID: sa.personID, Name: sa.name, HomeOrgID: sa.homeOrgID, HomeOrgPath: sa.homeOrgPath,
+		Grants: slices.Clone(sa.grants)}
 	return a, nil
 }
 
 // signedIn is who a session token signs in, as the config cache keeps it.
 type signedIn struct {
-	PersonID, HomeOrgID int64
-	Name, HomeOrgPath   string
-	Grants              []jifen.Grant
+	personID, homeOrgID int64
+	name, homeOrgPath   string
+	grants              []jifen.Grant
 	expires             time.Time
 }
 

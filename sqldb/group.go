@@ -201,8 +201,8 @@ func (c *committer) run(batch []*groupReq) {
 
 // savepointConn runs a grouped write's statements inside its savepoint,
 // opened with the write's first statement: a write that sends none (a
-// grouped award on PostgreSQL leaves all its rows for the group's end)
-// costs no round trip for a savepoint it would not use.
+// grouped award leaves all its rows for the group's end, later.go
+// defersRows) costs no savepoint it would not use.
 type savepointConn struct {
 	tx   *sql.Tx
 	open bool

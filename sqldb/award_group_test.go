@@ -115,6 +115,33 @@ func TestAwardGroupRows(t *testing.T) {
 				}
 			}
 
+			// 0. Ledger transaction ids grow with time whichever kind of
+			// write takes them: a person's history lists them newest first
+			// by id (on PostgreSQL awards draw theirs ahead, 64 at a time,
+			// and every other posting must draw from the same block).
+			var last int64
+			for i, kind := range []string{"post", "award", "post", "award"} {
+				var id int64
+				if kind == "post" {
+					from, err := NewLedgerService(db).Account(sys, jifen.AccountIssuance, village.ID)
+					must(err)
+					to, err := NewLedgerService(db).Account(sys, jifen.AccountPerson, folk[0])
+					must(err)
+					tx, err := NewLedgerService(db).Post(sys, jifen.TxInput{Kind: jifen.TxOpening, Key: fmt.Sprintf("order-%d", i), OrgID: village.ID,
+						Postings: []jifen.Posting{{AccountID: from.ID, Amount: -1}, {AccountID: to.ID, Amount: 1, Score: 1}}})
+					must(err)
+					id = tx.ID
+				} else {
+					aw, err := points.Award(ctx, jifen.AwardInput{PersonID: folk[0], RuleID: rule.ID, Quantity: 1, Key: fmt.Sprintf("order-%d", i)})
+					must(err)
+					id = *aw.TxID
+				}
+				if id <= last {
+					t.Fatalf("write %d (%s) took ledger transaction %d after %d: ids must grow with time", i, kind, id, last)
+				}
+				last = id
+			}
+
 			// 1. A group whose first write is a transfer (its postings
 			// wait, before any award's ledger transaction that theirs
 			// will refer to), then awards, and a write that causes the

@@ -53,8 +53,7 @@ type DB struct {
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
 func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
-	db := &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams,
-		Log: slog.Default(), rebinds: map[string]string{}, awardIDs: idBlock{table: "awards"}, txIDs: idBlock{table: "ledger_transactions"}}
+	db := newDB(keys)
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
@@ -83,6 +82,12 @@ func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
 		db.awardGroup = newCommitter(db, awardGroupLeaders, groupMax)
 	}
 	return db, nil
+}
+
+// newDB is a DB not yet connected.
+func newDB(keys *secret.Keys) *DB {
+	return &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams,
+		Log: slog.Default(), rebinds: map[string]string{}, awardIDs: idBlock{table: "awards"}, txIDs: idBlock{table: "ledger_transactions"}}
 }
 
 // Close closes both pools.

@@ -2,15 +2,19 @@ package sqldb
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
 // idBlock hands out ids drawn from a PostgreSQL sequence a block at a
 // time, so a write that needs its id before it starts (an award's ledger
-// key names it) does not pay a round trip for each. Ids are unique as the
-// sequence's are; like any sequence's, they may leave gaps (a block not
-// used up when the server stops, a write that fails) and, between two
-// servers, do not follow the order of commits.
+// key names it) does not pay a round trip for each. Every row of its
+// table this process adds takes its id from the block, never from the
+// sequence directly: ids then grow with time within the process (a
+// person's history, newest first by id, stays in order), as SQLite's do.
+// Ids are unique as the sequence's are; like any sequence's, they may
+// leave gaps (a block not used up when the server stops, a write that
+// fails) and, between two servers, do not follow the order of commits.
 type idBlock struct {
 	table string
 	mu    sync.Mutex
@@ -20,27 +24,46 @@ type idBlock struct {
 // idBlockSize is how many ids one round trip draws.
 const idBlockSize = 64
 
+// next hands out the smallest id left, drawing a block when none is. The
+// draw runs on t's connection as it is, writing nothing that waits
+// (nextval reads no table), and without the lock held: a write waiting
+// on a row must never hold up another goroutine's id.
 func (b *idBlock) next(ctx context.Context, t *Tx) (int64, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.ids) == 0 {
-		rows, err := t.query(ctx, "SELECT nextval(pg_get_serial_sequence('"+b.table+"', 'id')) FROM generate_series(1, ?)", idBlockSize)
+	for {
+		b.mu.Lock()
+		if len(b.ids) > 0 {
+			id := b.ids[0]
+			b.ids = b.ids[1:]
+			b.mu.Unlock()
+			return id, nil
+		}
+		b.mu.Unlock()
+		drawn, err := b.draw(ctx, t)
 		if err != nil {
 			return 0, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return 0, err
-			}
-			b.ids = append(b.ids, id)
-		}
-		if err := rows.Err(); err != nil {
-			return 0, err
-		}
+		b.mu.Lock()
+		// Two goroutines may draw at once: both blocks are used,
+		// smallest first.
+		b.ids = append(b.ids, drawn...)
+		slices.Sort(b.ids)
+		b.mu.Unlock()
 	}
-	id := b.ids[0]
-	b.ids = b.ids[1:]
-	return id, nil
+}
+
+func (b *idBlock) draw(ctx context.Context, t *Tx) ([]int64, error) {
+	rows, err := t.tx.QueryContext(t.ctx(ctx), t.db.q("SELECT nextval(pg_get_serial_sequence('"+b.table+"', 'id')) FROM generate_series(1, ?)"), idBlockSize)
+	if err != nil {
+		return nil, t.db.mapErr(err)
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, idBlockSize)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

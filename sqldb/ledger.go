@@ -232,12 +232,20 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int
 	if in.OrgID != 0 {
 		org = in.OrgID
 	}
+	if id == 0 && t.db.dialect.name() == "postgres" {
+		// From the process's block, as every ledger transaction's id
+		// (idblock.go).
+		if id, err = t.db.txIDs.next(ctx, t); err != nil {
+			return nil, err
+		}
+	}
 	args := []any{in.Kind, in.Key, rh, in.Reason, org, in.Reverses, shortfall, actorID(jifen.ActorFrom(ctx)), now, tx.Hash}
 	const cols = "kind, idem_key, request_hash, reason, org_id, reverses_id, shortfall, created_by, created_at, hash"
 	switch {
-	case id != 0 && t.defersRows():
-		// Its key is fresh and its id known: the row waits with its
-		// postings, and an award group sends it with the group's rows.
+	case fresh && id != 0 && t.defersRows():
+		// An award's, in a group: its id is known and the award row,
+		// which refers to it, waits too; the row waits with its postings
+		// and goes with the group's rows.
 		tx.ID = id
 		t.insertLater("ledger_transactions", "id, "+cols, append([]any{id}, args...)...)
 	case id != 0:

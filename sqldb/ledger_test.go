@@ -928,6 +928,8 @@ type chain struct {
 	iss1, iss2, alice, bob, store *jifen.Account
 	tx                            [9]*jifen.Transaction // 1-based
 	blocks                        [4]*jifen.Block       // 1-based
+	// forged is the id of a transaction a tamper case slipped in.
+	forged int64
 }
 
 func buildChain(t *testing.T, f *ledgerFx) *chain {
@@ -1037,6 +1039,7 @@ func TestLedgerVerifyCatchesTampering(t *testing.T) {
 			jifen.TxCorrection, "forged", "x", "", at, h).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
+		c.forged = id
 		for _, p := range ps {
 			f.exec(t, "INSERT INTO postings (tx_id, account_id, amount, score) VALUES (?, ?, ?, ?)", id, p.AccountID, p.Amount, p.Score)
 		}
@@ -1135,14 +1138,14 @@ func TestLedgerVerifyCatchesTampering(t *testing.T) {
 		{name: "a transaction inserted with no block item and no queue row",
 			tamper: func(t *testing.T, f *ledgerFx, c *chain) { forge(t, f, c) },
 			want: func(c *chain) string {
-				return fmt.Sprintf("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", c.tx[8].ID+1)
+				return fmt.Sprintf("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", c.forged)
 			}},
 		{name: "a transaction inserted with a bad hash",
 			tamper: func(t *testing.T, f *ledgerFx, c *chain) {
 				id := forge(t, f, c)
 				f.exec(t, "UPDATE ledger_transactions SET hash = ? WHERE id = ?", hexSHA("x"), id)
 				f.exec(t, "INSERT INTO unsealed (tx_id) VALUES (?)", id)
-			}, want: func(c *chain) string { return fmt.Sprintf("transaction %d: hash mismatch", c.tx[8].ID+1) }},
+			}, want: func(c *chain) string { return fmt.Sprintf("transaction %d: hash mismatch", c.forged) }},
 		{name: "a block's root changed",
 			tamper: func(t *testing.T, f *ledgerFx, c *chain) {
 				f.exec(t, "UPDATE blocks SET root = ? WHERE number = 2", hexSHA("root"))
@@ -1189,7 +1192,7 @@ func TestLedgerVerifyCatchesTampering(t *testing.T) {
 				f.exec(t, "INSERT INTO block_items (block_number, tx_id) VALUES (999, ?)", id)
 			},
 			want: func(c *chain) string {
-				return fmt.Sprintf("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", c.tx[8].ID+1)
+				return fmt.Sprintf("transaction %d is neither sealed nor waiting to be: it was inserted outside the ledger", c.forged)
 			}},
 		{name: "the last block deleted and its transactions queued again: only the anchor catches it",
 			tamper: func(t *testing.T, f *ledgerFx, c *chain) {

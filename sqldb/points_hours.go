@@ -97,11 +97,22 @@ func (t *Tx) awardService(ctx context.Context, recordID, personID int64, act *ji
 func (t *Tx) postService(ctx context.Context, g *target, r *jifen.Rule, issuer, recordID, minutes, points int64, note, day string) error {
 	a := jifen.ActorFrom(ctx)
 	now := t.db.now()
-	id, err := t.insert(ctx, `INSERT INTO awards (org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
-		minutes, points, note, status, source, record_id, idem_key, day, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 'service', ?, ?, ?, ?, ?)`,
-		g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, (minutes+30)/60,
-		minutes, points, note, recordID, fmt.Sprintf("service:%d", recordID), day, actorIDOrZero(a), now)
+	const cols = `org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
+		minutes, points, note, status, source, record_id, idem_key, day, created_by, created_at`
+	args := []any{g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, (minutes + 30) / 60,
+		minutes, points, note, recordID, fmt.Sprintf("service:%d", recordID), day, actorIDOrZero(a), now}
+	const values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 'service', ?, ?, ?, ?, ?"
+	var id int64
+	var err error
+	if t.db.dialect.name() == "postgres" {
+		// From the process's block, as every award's id (idblock.go).
+		if id, err = t.db.awardIDs.next(ctx, t); err != nil {
+			return err
+		}
+		_, err = t.exec(ctx, "INSERT INTO awards (id, "+cols+") VALUES (?, "+values+")", append([]any{id}, args...)...)
+	} else {
+		id, err = t.insert(ctx, "INSERT INTO awards ("+cols+") VALUES ("+values+")", args...)
+	}
 	if err != nil {
 		return err
 	}

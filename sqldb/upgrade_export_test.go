@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
-	"time"
 
 	"jifen/secret"
 )
@@ -17,7 +16,7 @@ import (
 
 // OpenUnmigrated connects to dsn like Open but applies no migration.
 func OpenUnmigrated(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
-	db := &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams, rebinds: map[string]string{}}
+	db := newDB(keys)
 	var err error
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):

@@ -67,3 +67,18 @@ func (b *idBlock) draw(ctx context.Context, t *Tx) ([]int64, error) {
 	}
 	return ids, rows.Err()
 }
+
+// insertRow adds a row of b's table and returns its id: on PostgreSQL the
+// next one of the process's block, so that ids grow with time; on SQLite
+// the one SQLite picks. values are the placeholders of cols.
+func (t *Tx) insertRow(ctx context.Context, b *idBlock, cols, values string, args ...any) (int64, error) {
+	if t.db.dialect.name() != "postgres" {
+		return t.insert(ctx, "INSERT INTO "+b.table+" ("+cols+") VALUES ("+values+")", args...)
+	}
+	id, err := b.next(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.exec(ctx, "INSERT INTO "+b.table+" (id, "+cols+") VALUES (?, "+values+")", append([]any{id}, args...)...)
+	return id, err
+}

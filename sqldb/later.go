@@ -123,16 +123,19 @@ func (l *later) tables() statementFlag {
 		m |= r.bit
 	}
 	if len(l.credits) > 0 {
-		m |= laterBit("accounts")
+		m |= bitAccounts
 	}
 	if len(l.months) > 0 {
-		m |= laterBit("report_months")
+		m |= bitReportMonths
 	}
 	if len(l.stores) > 0 {
-		m |= laterBit("report_stores")
+		m |= bitReportStores
 	}
 	return m
 }
+
+// The bits of the tables that credits and roll-ups wait for.
+var bitAccounts, bitReportMonths, bitReportStores = laterBit("accounts"), laterBit("report_months"), laterBit("report_stores")
 
 func (l *later) credit(account, amount, score int64) {
 	if l.credits == nil {
@@ -239,19 +242,18 @@ func (db *DB) statementFlags(query string) statementFlag {
 // that has rows waiting: an award's statements go on while its postings
 // wait, and a sale's while its stock movements do.
 func (t *Tx) beforeStatement(ctx context.Context, query string) error {
-	if len(t.drawn) > 0 {
-		f := t.db.statementFlags(query)
-		for table, d := range t.drawn {
-			if f&laterBit(table) != 0 && !d.stale {
-				d.stale = true
-				t.drawn[table] = d
-			}
-		}
-	}
-	if t.pending.empty() && t.held.empty() {
+	waiting := !t.pending.empty() || !t.held.empty()
+	if len(t.drawn) == 0 && !waiting {
 		return nil
 	}
-	if t.db.statementFlags(query)&(t.pending.tables()|t.held.tables()) == 0 {
+	f := t.db.statementFlags(query)
+	for table, d := range t.drawn {
+		if f&laterBit(table) != 0 && !d.stale {
+			d.stale = true
+			t.drawn[table] = d
+		}
+	}
+	if !waiting || f&(t.pending.tables()|t.held.tables()) == 0 {
 		return nil
 	}
 	return t.writeLater(ctx)

@@ -232,15 +232,8 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int
 	if in.OrgID != 0 {
 		org = in.OrgID
 	}
-	if id == 0 && t.db.dialect.name() == "postgres" {
-		// From the process's block, as every ledger transaction's id
-		// (idblock.go).
-		if id, err = t.db.txIDs.next(ctx, t); err != nil {
-			return nil, err
-		}
-	}
 	args := []any{in.Kind, in.Key, rh, in.Reason, org, in.Reverses, shortfall, actorID(jifen.ActorFrom(ctx)), now, tx.Hash}
-	const cols = "kind, idem_key, request_hash, reason, org_id, reverses_id, shortfall, created_by, created_at, hash"
+	const cols, values = "kind, idem_key, request_hash, reason, org_id, reverses_id, shortfall, created_by, created_at, hash", "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	switch {
 	case fresh && id != 0 && t.defersRows():
 		// An award's, in a group: its id is known and the award row,
@@ -250,11 +243,11 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int
 		t.insertLater("ledger_transactions", "id, "+cols, append([]any{id}, args...)...)
 	case id != 0:
 		tx.ID = id
-		if _, err := t.exec(ctx, "INSERT INTO ledger_transactions (id, "+cols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", append([]any{id}, args...)...); err != nil {
+		if _, err := t.exec(ctx, "INSERT INTO ledger_transactions (id, "+cols+") VALUES (?, "+values+")", append([]any{id}, args...)...); err != nil {
 			return nil, err
 		}
 	default:
-		if tx.ID, err = t.insert(ctx, "INSERT INTO ledger_transactions ("+cols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", args...); err != nil {
+		if tx.ID, err = t.insertRow(ctx, &t.db.txIDs, cols, values, args...); err != nil {
 			return nil, err
 		}
 	}

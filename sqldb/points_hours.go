@@ -102,17 +102,7 @@ func (t *Tx) postService(ctx context.Context, g *target, r *jifen.Rule, issuer, 
 	args := []any{g.orgID, g.path, issuer, r.ID, r.VersionID, nullZero(g.personID), nullZero(g.householdID), g.accountID, (minutes + 30) / 60,
 		minutes, points, note, recordID, fmt.Sprintf("service:%d", recordID), day, actorIDOrZero(a), now}
 	const values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 'service', ?, ?, ?, ?, ?"
-	var id int64
-	var err error
-	if t.db.dialect.name() == "postgres" {
-		// From the process's block, as every award's id (idblock.go).
-		if id, err = t.db.awardIDs.next(ctx, t); err != nil {
-			return err
-		}
-		_, err = t.exec(ctx, "INSERT INTO awards (id, "+cols+") VALUES (?, "+values+")", append([]any{id}, args...)...)
-	} else {
-		id, err = t.insert(ctx, "INSERT INTO awards ("+cols+") VALUES ("+values+")", args...)
-	}
+	id, err := t.insertRow(ctx, &t.db.awardIDs, cols, values, args...)
 	if err != nil {
 		return err
 	}

@@ -3,13 +3,21 @@ package jifen
 import (
 	"strings"
 	"time"
+	"unicode"
 )
 
-// NormalizeIDNumber trims an ID number and upper-cases the check letter.
+// NormalizeIDNumber drops every space (a copied number often carries
+// full-width or non-breaking ones) and upper-cases the check letter. It
+// works rune by rune and strings.Map turns each stray byte into U+FFFD, so
+// dropping a space can never join two stray bytes into a new space:
+// normalising twice changes nothing.
 func NormalizeIDNumber(s string) string {
-	s = strings.TrimSpace(s)
-	s = strings.ReplaceAll(s, " ", "")
-	return strings.ToUpper(s)
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, s)
 }
 
 var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}

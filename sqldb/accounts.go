@@ -12,9 +12,9 @@ import (
 // accountNames keeps which account belongs to whom. An account never
 // changes kind or owner and is never deleted, so once seen committed the
 // pair holds for the life of the database; an award then needs no query to
-// name its two accounts. Only what a read-only transaction saw is kept:
-// a write transaction may see an account it opened itself and later rolls
-// back, whose id SQLite would hand out again.
+// name its two accounts. Only what a transaction saw committed is kept:
+// one that opened an account (openedAccount) may see that account, which
+// it may yet roll back, and whose id SQLite would then hand out again.
 type accountNames struct {
 	mu      sync.RWMutex
 	byID    map[int64]accountID
@@ -62,8 +62,15 @@ func (t *Tx) accountID(ctx context.Context, kind jifen.AccountKind, owner int64)
 	if err != nil {
 		return 0, err
 	}
-	if t.readOnly {
+	if t.sawCommittedAccounts() {
 		t.db.accounts.keep(id, kind, owner)
 	}
 	return id, nil
+}
+
+// sawCommittedAccounts tells whether every account t can read is
+// committed: t opened none. In a group the flag stays set for the group's
+// later writes, which read the earlier ones' accounts.
+func (t *Tx) sawCommittedAccounts() bool {
+	return t.readOnly || !t.openedAccount
 }

@@ -26,8 +26,10 @@ import (
 //     not) the generation moves on, which drops every entry;
 //   - an entry carries the generation its transaction saw before its first
 //     read, so a read that raced a commit is never kept past it;
-//   - only read-only transactions (the plans of awards) use and fill it: a
-//     write that changed a rule reads its own change from the database.
+//   - only read-only transactions (the plans of awards) and writes that
+//     ask to and have not written a config table (a counter sale) use and
+//     fill it: a write that changed a rule reads its own change from the
+//     database.
 //
 // Another process on the same database (a second server on PostgreSQL, a
 // command-line import) does not move this one's generation, so entries also
@@ -48,8 +50,8 @@ const configTTL = time.Second
 // the org names a person's row carries; sessions and grants for the
 // signed-in actor every request is authenticated as (a sign-in, a
 // sign-out or a grant changed drops the lot, and the next award reads its
-// few rows again).
-var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs", "sessions", "grants"}
+// few rows again); stores and their clerks for a counter sale.
+var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs", "sessions", "grants", "stores", "store_clerks"}
 
 type configEntry struct {
 	gen  uint64
@@ -92,11 +94,16 @@ func (c *configCache) changed() {
 	c.mu.Unlock()
 }
 
-// cached returns the value for key from the cache when t is a read-only
-// transaction that may use it, and otherwise reads it with load (keeping
-// it when t may fill the cache).
+// cached returns the value for key from the cache when t may use it, and
+// otherwise reads it with load. t may use it when it is a read-only
+// transaction, or a write that asked to (cacheReads: a counter sale
+// decides on the buyer and the settings as an award's plan does) and has
+// written none of configTables yet: until then what it would read of them
+// is what others committed, which is what the cache holds. Other writes
+// read the database, so that one which updates a row reads the row as it
+// is, not as another server had it a second ago.
 func cached[T any](t *Tx, key any, load func() (T, error)) (T, error) {
-	if !t.readOnly {
+	if !t.readOnly && (!t.cacheReads || t.wroteConfig) {
 		return load()
 	}
 	// The database's clock, which tests move.
@@ -164,7 +171,23 @@ type (
 	budgetKey  int64
 	personKey  int64
 	sessionKey string // the token's hash
+	storeIDKey int64
+	clerkKey   struct{ store, person int64 }
 )
+
+// cachedStore is getStore through the config cache, and cachedSells
+// sells: a till rings up many sales a minute at one store. The row is
+// shared: callers must not change it.
+func (db *DB) cachedStore(ctx context.Context, id int64) (*storeRow, error) {
+	return cachedRead(db, storeIDKey(id), func() (*storeRow, error) { return getStore(ctx, db, id) })
+}
+
+func (db *DB) cachedSells(ctx context.Context, a *jifen.Actor, st *storeRow) (bool, error) {
+	if manages(a, st) {
+		return true, nil
+	}
+	return cachedRead(db, clerkKey{st.ID, a.PersonID}, func() (bool, error) { return isClerk(ctx, db, st.ID, a.PersonID) })
+}
 
 // person is getPerson through the config cache. The row is shared:
 // callers must not change it.

@@ -46,9 +46,9 @@ type DB struct {
 	accounts accountNames
 	// config keeps the rules and settings decisions read (cache.go).
 	config configCache
-	// awardIDs and txIDs are award and ledger transaction ids drawn
-	// ahead on PostgreSQL (idblock.go).
-	awardIDs, txIDs idBlock
+	// awardIDs, txIDs and redemptionIDs are award, ledger transaction
+	// and sale ids drawn ahead on PostgreSQL (idblock.go).
+	awardIDs, txIDs, redemptionIDs idBlock
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
@@ -87,7 +87,8 @@ func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
 // newDB is a DB not yet connected.
 func newDB(keys *secret.Keys) *DB {
 	return &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams,
-		Log: slog.Default(), rebinds: map[string]string{}, awardIDs: idBlock{table: "awards"}, txIDs: idBlock{table: "ledger_transactions"}}
+		Log: slog.Default(), rebinds: map[string]string{}, awardIDs: idBlock{table: "awards"}, txIDs: idBlock{table: "ledger_transactions"},
+		redemptionIDs: idBlock{table: "redemptions"}}
 }
 
 // Close closes both pools.
@@ -164,11 +165,17 @@ type Tx struct {
 	// readOnly is a transaction on a read snapshot: what it reads is
 	// committed.
 	readOnly bool
-	// configGen is the config cache's generation before a read-only
+	// configGen is the config cache's generation before the
 	// transaction's first read; wroteConfig marks a write to a table the
-	// cache keeps (cache.go).
+	// cache keeps (cache.go). cacheReads lets a write transaction decide
+	// on the cache, as a read-only one does, until it writes such a table.
 	configGen   uint64
 	wroteConfig bool
+	cacheReads  bool
+	// openedAccount marks a transaction that opened an account: an
+	// account it reads may then be its own, not yet committed, and is not
+	// kept in memory (accounts.go).
+	openedAccount bool
 	// heldFailed marks a failure to write the group's earlier writes'
 	// rows (later.go), which is no fault of the current write.
 	heldFailed bool
@@ -286,11 +293,12 @@ func (db *DB) retryTx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
+	gen := db.config.gen.Load()
 	sqltx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.mapErr(err)
 	}
-	tx := &Tx{tx: sqltx, db: db}
+	tx := &Tx{tx: sqltx, db: db, configGen: gen}
 	defer tx.ended()
 	if err := tx.finish(fn); err != nil {
 		sqltx.Rollback()

@@ -110,6 +110,7 @@ func (c *committer) run(batch []*groupReq) {
 	// The group's transaction belongs to no one request, so no request's
 	// cancellation may end it.
 	ctx := context.Background()
+	gen := c.db.config.gen.Load()
 	sqltx, err := c.db.w.BeginTx(ctx, nil)
 	if err != nil {
 		for _, r := range batch {
@@ -117,7 +118,7 @@ func (c *committer) run(batch []*groupReq) {
 		}
 		return
 	}
-	tx := &Tx{tx: sqltx, db: c.db, grouped: true}
+	tx := &Tx{tx: sqltx, db: c.db, grouped: true, configGen: gen}
 	var ok []*groupReq
 	var failed []*groupReq
 	broken := false

@@ -31,14 +31,16 @@ import (
 // row that refers to a waiting row (a foreign key) waits too, so no
 // statement meets a reference to a row not yet written. The ledger's
 // transactions and the awards wait only for an award in a group, which
-// then sends no statement of its own (Tx.defersRows).
+// then sends no statement of its own (Tx.defersRows); a sale's ledger
+// transaction, its row and its lines always wait (redeem).
 //
 // They are written in this order, a table before those whose rows refer
 // to it, whatever order the rows came in: a group's first write may be a
 // sale, whose postings wait, and a later award's ledger transaction, which
-// its postings refer to, comes after them.
-var laterTables = []string{"ledger_transactions", "awards", "award_evidence", "postings", "unsealed", "stock_movements", "audit_log", "messages",
-	"accounts", "report_months", "report_stores"}
+// its postings refer to, comes after them. A sale refers to its ledger
+// transaction, its lines and stock movements to the sale.
+var laterTables = []string{"ledger_transactions", "awards", "award_evidence", "redemptions", "redemption_lines", "postings", "unsealed",
+	"stock_movements", "audit_log", "messages", "accounts", "report_months", "report_stores"}
 
 // defersRows tells whether an award's own rows (its ledger transaction,
 // the award, its evidence), whose ids it knows ahead, wait too: in a
@@ -73,6 +75,16 @@ func (t *Tx) nextID(ctx context.Context, table string) (int64, error) {
 	}
 	t.drawn[table] = d
 	return d.last, nil
+}
+
+// aheadID is an id for a row of b's table that waits (later rows) and
+// that other rows refer to before it is written: on PostgreSQL the next
+// of the process's block, on SQLite the writer's count.
+func (t *Tx) aheadID(ctx context.Context, b *idBlock) (int64, error) {
+	if t.db.dialect.name() == "postgres" {
+		return b.next(ctx, t)
+	}
+	return t.nextID(ctx, b.table)
 }
 
 // drawnID is the last id nextID handed out for a table; stale when a

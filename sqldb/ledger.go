@@ -110,6 +110,7 @@ func (t *Tx) account(ctx context.Context, kind jifen.AccountKind, owner int64) (
 	if err := get(); !errors.Is(err, sql.ErrNoRows) {
 		return a, err
 	}
+	t.openedAccount = true
 	if _, err := t.exec(ctx, "INSERT INTO accounts (kind, owner_id, created_at) VALUES (?, ?, ?) ON CONFLICT (kind, owner_id) DO NOTHING",
 		kind, owner, t.db.now()); err != nil {
 		return nil, err
@@ -123,7 +124,7 @@ var errMismatch = jifen.Conflict("idempotency_mismatch", "这个幂等键已用�
 // accounts are debited by a conditional update, so no balance ever goes
 // below zero whatever runs beside it; issuance accounts are not updated.
 func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, error) {
-	return t.postKeyed(ctx, in, false, 0)
+	return t.postKeyed(ctx, in, false, 0, false)
 }
 
 // postFresh is post for a key no transaction can hold yet, because it is
@@ -131,10 +132,17 @@ func (t *Tx) post(ctx context.Context, in jifen.TxInput) (*jifen.Transaction, er
 // idempotency lookup is skipped; the unique index still stands behind it.
 // id, when not 0, is the transaction's id drawn ahead (idblock.go).
 func (t *Tx) postFresh(ctx context.Context, in jifen.TxInput, id int64) (*jifen.Transaction, error) {
-	return t.postKeyed(ctx, in, true, id)
+	return t.postKeyed(ctx, in, true, id, t.defersRows())
 }
 
-func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int64) (*jifen.Transaction, error) {
+// postLater is postFresh for a transaction whose row always waits with
+// its postings for the end (a sale's: redeem): id must be drawn ahead
+// (aheadID).
+func (t *Tx) postLater(ctx context.Context, in jifen.TxInput, id int64) (*jifen.Transaction, error) {
+	return t.postKeyed(ctx, in, true, id, true)
+}
+
+func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int64, waits bool) (*jifen.Transaction, error) {
 	if !in.Kind.Valid() {
 		return nil, jifen.Invalid("kind", "交易类型不正确", "Unknown transaction kind")
 	}
@@ -235,10 +243,10 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int
 	args := []any{in.Kind, in.Key, rh, in.Reason, org, in.Reverses, shortfall, actorID(jifen.ActorFrom(ctx)), now, tx.Hash}
 	const cols, values = "kind, idem_key, request_hash, reason, org_id, reverses_id, shortfall, created_by, created_at, hash", "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 	switch {
-	case fresh && id != 0 && t.defersRows():
-		// An award's, in a group: its id is known and the award row,
-		// which refers to it, waits too; the row waits with its postings
-		// and goes with the group's rows.
+	case fresh && id != 0 && waits:
+		// An award's in a group, or a sale's: its id is known and the
+		// row that refers to it waits too; the row waits with its
+		// postings and goes with the others at the end.
 		tx.ID = id
 		t.insertLater("ledger_transactions", "id, "+cols, append([]any{id}, args...)...)
 	case id != 0:
@@ -291,7 +299,7 @@ func (t *Tx) nameAccounts(ctx context.Context, ps []jifen.Posting, kinds map[int
 			return err
 		}
 		kinds[id], accts[id] = a.kind, a
-		if t.readOnly {
+		if t.sawCommittedAccounts() {
 			t.db.accounts.keep(id, a.kind, a.owner)
 		}
 	}

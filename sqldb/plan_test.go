@@ -105,7 +105,10 @@ func TestHotPathsUseIndexes(t *testing.T) {
 			t.Errorf("reads %s whole (%s):\n  %s\n  plan: %s", m[1], step, strings.Join(strings.Fields(q), " "), strings.Join(plan, " | "))
 		}
 	}
-	if checked < 50 {
+	// A floor that only a broken hearing misses: the caches and the rows
+	// written at the end make the distinct statements fewer as the paths
+	// get faster (47 when sales stopped reading back what they wrote).
+	if checked < 40 {
 		t.Fatalf("heard only %d statements", checked)
 	}
 	t.Logf("%d statements, each indexed", checked)

@@ -135,9 +135,12 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 	if err := checkKey(in.Key); err != nil {
 		return nil, err
 	}
-	st, err := getStore(ctx, s.db, in.StoreID)
-	if err != nil {
+	st, err := s.db.cachedStore(ctx, in.StoreID)
+	if jifen.ErrorCode(err) == "not_found" {
 		return nil, jifen.Errorf(jifen.KindNotFound, "not_found", "store_id", "积分超市或商户不存在", "No such store")
+	}
+	if err != nil {
+		return nil, err
 	}
 	counter := in.Paycode != "" || in.VolunteerNo != ""
 	type throttle struct {
@@ -146,7 +149,7 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 	}
 	var throttles []throttle
 	if counter {
-		ok, err := sells(ctx, s.db, a, st)
+		ok, err := s.db.cachedSells(ctx, a, st)
 		if err != nil {
 			return nil, err
 		}
@@ -181,10 +184,11 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 		return nil, jifen.Conflict("store_closed", "这家店已停业", "This store is closed")
 	}
 	var id int64
+	var out *jifen.Redemption
 	for try := 0; try < 2; try++ {
 		err = s.db.inTx(ctx, func(tx *Tx) error {
 			var err error
-			id, err = tx.redeem(ctx, st, in, counter)
+			id, out, err = tx.redeem(ctx, st, in, counter)
 			return err
 		})
 		if jifen.ErrorCode(err) != "duplicate" {
@@ -209,10 +213,28 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 	if err != nil {
 		return nil, err
 	}
-	return s.redemption(ctx, id)
+	if out == nil {
+		return s.redemption(ctx, id) // a retry: the first request's sale
+	}
+	if out.PersonID != a.PersonID {
+		out.PickupCode = "" // the code is the buyer's to show (redemption)
+	}
+	return out, nil
 }
 
-func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput, counter bool) (int64, error) {
+// redeem writes a sale or an order. It returns the new redemption as
+// getRedemption would read it back, or, for a retry of an earlier
+// request, that request's id and no redemption.
+//
+// It sends few statements, because on PostgreSQL a counter rush is paid
+// in round trips: the buyer, the settings and the accounts are decided
+// from memory (cacheReads, as an award's plan), and the sale's rows (the
+// redemption, its lines, its ledger transaction and postings, stock
+// movements) take ids drawn ahead and wait for the end, where they go in
+// one statement with the roll-ups (later.go). What is left are the
+// statements that decide: the idempotency lookup, the pay code, the
+// buyer's lock and debit, the item, and the stock.
+func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput, counter bool) (int64, *jifen.Redemption, error) {
 	a := jifen.ActorFrom(ctx)
 	rh := redemptionRequestHash(in)
 	var existing int64
@@ -220,49 +242,47 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	err := t.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, strings.TrimSpace(in.Key)).Scan(&existing, &existingHash)
 	if err == nil {
 		if existingHash != rh {
-			return 0, errMismatch
+			return 0, nil, errMismatch
 		}
-		return existing, nil
+		return existing, nil, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
+		return 0, nil, err
 	}
+	t.cacheReads = true
+	defer func() { t.cacheReads = false }()
 	buyer := a.PersonID
 	pinGiven := false
 	switch {
 	case in.Paycode != "":
 		if buyer, err = t.buyerFromPaycode(ctx, in.Paycode); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if in.PIN != "" {
 			var hash sql.NullString
 			if err := t.queryRow(ctx, "SELECT pin_hash FROM people WHERE id = ?", buyer).Scan(&hash); err != nil {
-				return 0, err
+				return 0, nil, err
 			}
 			if !hash.Valid || !secret.CheckPassword(in.PIN, hash.String) {
-				return 0, errBadPIN
+				return 0, nil, errBadPIN
 			}
 			pinGiven = true
 		}
 	case in.VolunteerNo != "":
 		if buyer, err = t.buyerFromCard(ctx, in.VolunteerNo, in.PIN); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		pinGiven = true
 	}
 	if counter && buyer == a.PersonID {
-		return 0, jifen.Conflict("self_approval", "店员不能给自己收银，请由其他店员操作", "A clerk cannot ring up their own purchase")
+		return 0, nil, jifen.Conflict("self_approval", "店员不能给自己收银，请由其他店员操作", "A clerk cannot ring up their own purchase")
 	}
 	g, err := t.resolveTarget(ctx, buyer, 0)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if !jifen.PathContains(st.serves, g.path) {
-		return 0, jifen.Errorf(jifen.KindForbidden, "not_served", "store_id", "这家店不为您所在的组织服务", "This store does not serve the buyer's org")
-	}
-	// One buyer at a time: limits are counted under the account's lock.
-	if err := t.lockAccount(ctx, g.accountID); err != nil {
-		return 0, err
+		return 0, nil, jifen.Errorf(jifen.KindForbidden, "not_served", "store_id", "这家店不为您所在的组织服务", "This store does not serve the buyer's org")
 	}
 	now := t.db.now()
 	lines := append([]jifen.Line(nil), in.Lines...)
@@ -270,23 +290,33 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	var total int64
 	day := localDay(now)
 	stocked := map[int64]bool{}
+	locked := false
 	for i, l := range lines {
 		it, err := getItem(ctx, t, l.ItemID)
 		if err != nil || it.StoreID != st.ID {
-			return 0, jifen.Errorf(jifen.KindInvalid, "invalid", "item_id", "商品不属于这家店", "The item is not sold here")
+			return 0, nil, jifen.Errorf(jifen.KindInvalid, "invalid", "item_id", "商品不属于这家店", "The item is not sold here")
 		}
 		if it.Archived || (it.ValidFrom != "" && day < it.ValidFrom) || (it.ValidTo != "" && day > it.ValidTo) {
-			return 0, jifen.Errorf(jifen.KindInvalid, "invalid", "item_id", "“"+it.Name+"”已下架或不在兑换期内", it.Name+" is not on sale")
+			return 0, nil, jifen.Errorf(jifen.KindInvalid, "invalid", "item_id", "“"+it.Name+"”已下架或不在兑换期内", it.Name+" is not on sale")
 		}
 		if it.PerPersonLimit > 0 {
+			// One buyer at a time: limits are counted under the account's
+			// lock. With no limit to count there is nothing to lock: the
+			// debit is a conditional update that no overdraft gets past.
+			if !locked {
+				if err := t.lockAccount(ctx, g.accountID); err != nil {
+					return 0, nil, err
+				}
+				locked = true
+			}
 			var used int64
 			if err := t.queryRow(ctx, `SELECT COALESCE(SUM(l.quantity), 0) FROM redemption_lines l JOIN redemptions r ON r.id = l.redemption_id
 				WHERE r.person_id = ? AND l.item_id = ? AND r.status IN ('completed', 'held', 'confirming') AND r.created_at >= ?`,
 				buyer, it.ID, it.LimitPeriod.Start(now).UTC()).Scan(&used); err != nil {
-				return 0, err
+				return 0, nil, err
 			}
 			if used+l.Quantity > it.PerPersonLimit {
-				return 0, jifen.Conflict("limit_reached", fmt.Sprintf("“%s”%s每人限兑%d件，已兑%d件", it.Name, it.LimitPeriod.Zh(), it.PerPersonLimit, used),
+				return 0, nil, jifen.Conflict("limit_reached", fmt.Sprintf("“%s”%s每人限兑%d件，已兑%d件", it.Name, it.LimitPeriod.Zh(), it.PerPersonLimit, used),
 					fmt.Sprintf("%s is limited to %d per person per %s; %d taken", it.Name, it.PerPersonLimit, it.LimitPeriod, used))
 			}
 		}
@@ -295,7 +325,7 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 			// was a moment ago; enough is decided by the conditional
 			// update at the end.
 			if *it.Stock < l.Quantity {
-				return 0, errOutOfStock(it.Name)
+				return 0, nil, errOutOfStock(it.Name)
 			}
 			stocked[it.ID] = true
 		}
@@ -321,34 +351,42 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	if counter {
 		clerk = a.PersonID
 	}
-	id, err := t.insert(ctx, `INSERT INTO redemptions (store_id, person_id, household_id, account_id, status, points, pickup_code, held_until, clerk_id,
-		idem_key, request_hash, created_by, created_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		st.ID, buyer, nullZero(g.householdID), g.accountID, status, total, pickup, heldUntil, clerk, strings.TrimSpace(in.Key), rh, a.PersonID, now, doneAt)
+	id, err := t.aheadID(ctx, &t.db.redemptionIDs)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	for _, l := range lines {
-		if _, err := t.exec(ctx, "INSERT INTO redemption_lines (redemption_id, item_id, name, quantity, points) VALUES (?, ?, ?, ?, ?)",
-			id, l.ItemID, l.Name, l.Quantity, l.Points); err != nil {
-			return 0, err
+	txID, err := t.aheadID(ctx, &t.db.txIDs)
+	if err != nil {
+		return 0, nil, err
+	}
+	storeAcct, err := t.accountID(ctx, jifen.AccountStore, st.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if storeAcct == 0 {
+		acct, err := t.account(ctx, jifen.AccountStore, st.ID)
+		if err != nil {
+			return 0, nil, err
 		}
+		storeAcct = acct.ID
 	}
-	storeAcct, err := t.account(ctx, jifen.AccountStore, st.ID)
-	if err != nil {
-		return 0, err
-	}
-	tx, err := t.post(ctx, jifen.TxInput{Kind: jifen.TxRedemption, Key: "redemption:" + strconv.FormatInt(id, 10), OrgID: st.OrgID,
+	if _, err := t.postLater(ctx, jifen.TxInput{Kind: jifen.TxRedemption, Key: "redemption:" + strconv.FormatInt(id, 10), OrgID: st.OrgID,
 		Reason:   fmt.Sprintf("%s：%s", st.Name, linesText(lines)),
-		Postings: []jifen.Posting{{AccountID: g.accountID, Amount: -total}, {AccountID: storeAcct.ID, Amount: total}}})
-	if err != nil {
-		return 0, err
+		Postings: []jifen.Posting{{AccountID: g.accountID, Amount: -total}, {AccountID: storeAcct, Amount: total}}}, txID); err != nil {
+		return 0, nil, err
 	}
-	if _, err := t.exec(ctx, "UPDATE redemptions SET tx_id = ? WHERE id = ?", tx.ID, id); err != nil {
-		return 0, err
+	// A retry that raced this one here meets the unique key on
+	// (created_by, idem_key) at the end, and Redeem answers it with the
+	// first request's sale.
+	t.insertLater("redemptions", `id, store_id, person_id, household_id, account_id, status, points, pickup_code, held_until, clerk_id,
+		idem_key, request_hash, created_by, created_at, done_at, tx_id`,
+		id, st.ID, buyer, nullZero(g.householdID), g.accountID, status, total, pickup, heldUntil, clerk, strings.TrimSpace(in.Key), rh, a.PersonID, now, doneAt, txID)
+	for _, l := range lines {
+		t.insertLater("redemption_lines", "redemption_id, item_id, name, quantity, points", id, l.ItemID, l.Name, l.Quantity, l.Points)
 	}
 	_, key := g.subject()
 	if err := t.tallySale(ctx, g.orgID, g.path, key, st.ID, month(now), total, false); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	// Stock is taken last, in item order: a popular item's row is then
 	// locked only from here to the commit, not for the whole sale (at a
@@ -362,15 +400,31 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 		var after int64
 		err := t.queryRow(ctx, "UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ? RETURNING stock", l.Quantity, l.ItemID, l.Quantity).Scan(&after)
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, errOutOfStock(l.Name)
+			return 0, nil, errOutOfStock(l.Name)
 		}
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		t.insertLater("stock_movements", "item_id, delta, kind, note, stock_after, redemption_id, created_by, created_at",
 			l.ItemID, -l.Quantity, kind, "", after, id, actorID(a), now)
 	}
-	return id, nil
+	out := &jifen.Redemption{ID: id, StoreID: st.ID, StoreName: st.Name, PersonID: buyer, PersonName: g.name, Status: status, Points: total,
+		Lines: lines, PickupCode: pickup, TxID: &txID, CreatedAt: now.In(jifen.Zone)}
+	if g.householdID != 0 {
+		out.HouseholdID = &g.householdID
+	}
+	if counter {
+		out.ClerkID = &a.PersonID
+	}
+	if held, ok := heldUntil.(time.Time); ok {
+		held = held.In(jifen.Zone)
+		out.HeldUntil = &held
+	}
+	if status == jifen.RedemptionCompleted {
+		done := now.In(jifen.Zone)
+		out.DoneAt = &done
+	}
+	return id, out, nil
 }
 
 func linesText(lines []jifen.Line) string {

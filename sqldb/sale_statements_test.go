@@ -1,0 +1,64 @@
+package sqldb_test
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"jifen"
+	"jifen/sqldb"
+)
+
+// TestSaleStatements: a counter sale answers with the sale exactly as it
+// reads back, without reading it back, and sends only the statements that
+// decide it (redeem: the idempotency lookup, the pay code, the debit, the
+// item, the stock and the rows written at the end); the buyer, the
+// settings, the accounts, the store and the clerk come from memory once
+// seen. Not parallel: it hears every statement the package sends.
+func TestSaleStatements(t *testing.T) {
+	eachShop(t, func(t *testing.T, s *shopFx) {
+		soap := s.goods(t, "肥皂", 10, ptr[int64](100))
+		s.fund(t, s.resident.p.ID, 1000)
+
+		same := func(t *testing.T, got *jifen.Redemption, reader user) {
+			t.Helper()
+			back := must(s.stores.Redemption(reader.ctx, got.ID))(t)
+			a, _ := json.Marshal(got)
+			b, _ := json.Marshal(back)
+			if string(a) != string(b) {
+				t.Fatalf("the answer\n  %s\nreads back as\n  %s", a, b)
+			}
+		}
+		same(t, s.sell(t, s.resident, lineOf(soap, 2)), s.clerk)
+		same(t, s.order(t, s.resident, lineOf(soap, 1)), s.resident)
+
+		code := s.code(t, s.resident)
+		var mu sync.Mutex
+		var heard []string
+		stop := sqldb.HearStatements(func(q string) {
+			mu.Lock()
+			heard = append(heard, strings.Join(strings.Fields(q), " "))
+			mu.Unlock()
+		})
+		r, err := s.ringUp(s.clerk, code, lineOf(soap, 1))
+		stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, r, s.clerk)
+		if s.pg {
+			return // HearStatements hears SQLite's statements only
+		}
+		// Eight decide: the throttle's failure count, the idempotency
+		// lookup, the pay code, the item, the two ids counted on, the
+		// debit and the stock. Ten write what waited, one a table and
+		// kind of row (on PostgreSQL they are one statement). Before the
+		// caches and the rows at the end a sale sent 26, and four more
+		// read it back.
+		if len(heard) > 18 {
+			t.Fatalf("a warm sale sent %d statements, want at most 18:\n  %s", len(heard), strings.Join(heard, "\n  "))
+		}
+		t.Logf("%d statements", len(heard))
+	})
+}

@@ -50,8 +50,9 @@ const configTTL = time.Second
 // the org names a person's row carries; sessions and grants for the
 // signed-in actor every request is authenticated as (a sign-in, a
 // sign-out or a grant changed drops the lot, and the next award reads its
-// few rows again); stores and their clerks for a counter sale.
-var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs", "sessions", "grants", "stores", "store_clerks"}
+// few rows again); stores, their clerks and the counter's failure count
+// for a counter sale (a failure recorded here drops them at once).
+var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs", "sessions", "grants", "stores", "store_clerks", "throttles"}
 
 type configEntry struct {
 	gen  uint64
@@ -103,7 +104,7 @@ func (c *configCache) changed() {
 // read the database, so that one which updates a row reads the row as it
 // is, not as another server had it a second ago.
 func cached[T any](t *Tx, key any, load func() (T, error)) (T, error) {
-	if !t.readOnly && (!t.cacheReads || t.wroteConfig) {
+	if !t.mayCache() {
 		return load()
 	}
 	// The database's clock, which tests move.
@@ -116,6 +117,31 @@ func cached[T any](t *Tx, key any, load func() (T, error)) (T, error) {
 		c.put(t.configGen, read, key, v)
 	}
 	return v, err
+}
+
+func (t *Tx) mayCache() bool { return t.readOnly || t.cacheReads && !t.wroteConfig }
+
+// changesConfig marks t as writing what the cache keeps through a table
+// that is not one of configTables: an item's name, price, limits and
+// dates (saleItem), whose table every sale also writes (the stock).
+func (t *Tx) changesConfig() { t.wroteConfig = true }
+
+// saleItem is an item for a sale of quantity: from the cache when t may
+// use it and the stock it remembers covers the quantity, which then only
+// saves a read (the conditional update at the end decides the stock);
+// otherwise, and for a refusal, read now. A miss is read in t, never on
+// the pool: on PostgreSQL a sale holding its connection while it waits
+// for a second one starves the pool when many sell at once. What t reads
+// of an item it has not edited (mayCache) is the committed row but for
+// the stock, which is only a hint.
+func (t *Tx) saleItem(ctx context.Context, id, quantity int64) (*jifen.Item, error) {
+	if t.mayCache() {
+		it, err := cachedRead(t.db, itemKey(id), func() (*jifen.Item, error) { return getItem(ctx, t, id) })
+		if err == nil && (it.Stock == nil || *it.Stock >= quantity) {
+			return it, nil
+		}
+	}
+	return getItem(ctx, t, id)
 }
 
 // cachedRead is cached for a read on the pool, outside any transaction:
@@ -168,11 +194,13 @@ type (
 		org  int64
 		path string
 	}
-	budgetKey  int64
-	personKey  int64
-	sessionKey string // the token's hash
-	storeIDKey int64
-	clerkKey   struct{ store, person int64 }
+	budgetKey   int64
+	personKey   int64
+	sessionKey  string // the token's hash
+	storeIDKey  int64
+	clerkKey    struct{ store, person int64 }
+	throttleKey string
+	itemKey     int64
 )
 
 // cachedStore is getStore through the config cache, and cachedSells
@@ -180,6 +208,12 @@ type (
 // shared: callers must not change it.
 func (db *DB) cachedStore(ctx context.Context, id int64) (*storeRow, error) {
 	return cachedRead(db, storeIDKey(id), func() (*storeRow, error) { return getStore(ctx, db, id) })
+}
+
+// cachedFailures is failures through the config cache: every counter
+// sale asks whether its clerk is throttled.
+func (db *DB) cachedFailures(ctx context.Context, key string) (int, error) {
+	return cachedRead(db, throttleKey(key), func() (int, error) { return db.failures(ctx, key) })
 }
 
 func (db *DB) cachedSells(ctx context.Context, a *jifen.Actor, st *storeRow) (bool, error) {

@@ -376,7 +376,7 @@ func creditsInOrder(ids []int64, credits map[int64]*credit) laterStmt {
 // laterBundle bounds how many statements, and how many arguments, go to
 // PostgreSQL as one.
 const (
-	laterBundle     = 8
+	laterBundle     = 16
 	laterBundleArgs = 30000
 )
 

@@ -24,6 +24,10 @@ import (
 //     clamp);
 //   - redemption: LedgerService.Post of a person → store transfer, over 8
 //     stores and all into one store (one hot row);
+//   - sale: a counter sale as the API makes it, two writes: the buyer's
+//     StoreService.NewPaycode, then a clerk's StoreService.Redeem with it
+//     (store, clerk, throttle, pay code, buyer, item, stock, debit, the
+//     sale's rows, roll-ups), over 8 stores with one stocked item each;
 //   - bare_sql: one transaction of the same writes a transfer needs (the
 //     transaction row with its idempotency key, two postings, two balance
 //     updates, the sealing queue row), over 8 stores and into one.
@@ -132,6 +136,30 @@ func BenchmarkAward(b *testing.B) {
 				return nil
 			}))
 
+			// Eight stores of the village, one stocked item and one clerk
+			// each; the buyers are the villagers.
+			shops := NewStoreService(db)
+			type till struct {
+				store, item int64
+				clerk       context.Context
+			}
+			tills := make([]till, nStores)
+			for i := range tills {
+				st, err := shops.CreateStore(adminCtx, jifen.StoreInput{OrgID: village.ID, Name: fmt.Sprintf("积分超市%d", i+1)})
+				fatal(err)
+				it, err := shops.CreateItem(adminCtx, st.ID, jifen.ItemInput{Name: "肥皂", Points: 1, Stock: func(n int64) *int64 { return &n }(1_000_000)})
+				fatal(err)
+				clerk, err := people.CreatePerson(sys, jifen.PersonInput{Name: fmt.Sprintf("店员%d", i+1), Gender: jifen.Female, OrgID: village.ID})
+				fatal(err)
+				fatal(shops.AddClerk(adminCtx, st.ID, clerk.ID))
+				tills[i] = till{st.ID, it.ID, jifen.WithActor(context.Background(),
+					&jifen.Actor{PersonID: clerk.ID, Name: clerk.Name, HomeOrgID: village.ID, HomeOrgPath: village.Path})}
+			}
+			buyers := make([]context.Context, n)
+			for i, id := range ids {
+				buyers[i] = jifen.WithActor(context.Background(), &jifen.Actor{PersonID: id, Name: rows[i].Name, HomeOrgID: village.ID, HomeOrgPath: village.Path})
+			}
+
 			var seq atomic.Int64
 			key := func() string { return fmt.Sprintf("%s-%d-%d", name, time.Now().UnixNano(), seq.Add(1)) }
 			byRule := func(rule int64) func(int64) error {
@@ -149,6 +177,16 @@ func BenchmarkAward(b *testing.B) {
 						Postings: []jifen.Posting{{AccountID: accounts[i%n], Amount: -1}, {AccountID: stores[i%spread], Amount: 1}}})
 					return err
 				}
+			}
+			sale := func(i int64) error {
+				pc, err := shops.NewPaycode(buyers[i%n])
+				if err != nil {
+					return err
+				}
+				t := tills[i%nStores]
+				_, err = shops.Redeem(t.clerk, jifen.RedemptionInput{StoreID: t.store, Paycode: pc.Code, Key: key(),
+					Lines: []jifen.Line{{ItemID: t.item, Quantity: 1}}})
+				return err
 			}
 			// The same SQL as BenchmarkLedgerPost's bare transfer.
 			bare := func(spread int64) func(int64) error {
@@ -303,6 +341,7 @@ func BenchmarkAward(b *testing.B) {
 				{"deduction", byRule(take.ID)},
 				{"redemption_stores", redeem(nStores)},
 				{"redemption_one_store", redeem(1)},
+				{"sale", sale},
 				{"bare_sql_stores", bare(nStores)},
 				{"bare_sql_one_store", bare(1)},
 				{"bare_sql_grouped_stores", grouped(nStores)},

@@ -432,6 +432,7 @@ func (s *StoreService) UpdateItem(ctx context.Context, id int64, in jifen.ItemIn
 		}
 	}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
+		tx.changesConfig() // sales decide on the cached item (saleItem)
 		if _, err := tx.exec(ctx, `UPDATE items SET name = ?, points = ?, per_person_limit = ?, limit_period = ?, low_stock = ?, valid_from = ?, valid_to = ?,
 			photo = COALESCE(?, photo), archived_at = CASE WHEN ? THEN COALESCE(archived_at, ?) ELSE NULL END WHERE id = ?`,
 			in.Name, in.Points, in.PerPersonLimit, in.LimitPeriod, in.LowStock, in.ValidFrom, in.ValidTo, pic, in.Archived, s.db.now(), id); err != nil {

@@ -58,6 +58,11 @@ func (db *DB) failures(ctx context.Context, key string) (int, error) {
 // old one has passed. The throttle lives in the database so every instance
 // sees the same counts.
 func (db *DB) recordFailure(ctx context.Context, keys ...string) error {
+	defer func() {
+		for _, key := range keys {
+			db.config.forget(throttleKey(key)) // cachedFailures
+		}
+	}()
 	return db.inTx(ctx, func(tx *Tx) error {
 		now := db.now()
 		for _, key := range keys {
@@ -74,6 +79,7 @@ func (db *DB) recordFailure(ctx context.Context, keys ...string) error {
 }
 
 func (db *DB) clearFailures(ctx context.Context, key string) error {
+	defer db.config.forget(throttleKey(key))
 	return db.inTx(ctx, func(tx *Tx) error {
 		_, err := tx.exec(ctx, "DELETE FROM throttles WHERE key = ?", key)
 		return err

@@ -26,10 +26,11 @@ import (
 //     not) the generation moves on, which drops every entry;
 //   - an entry carries the generation its transaction saw before its first
 //     read, so a read that raced a commit is never kept past it;
-//   - only read-only transactions (the plans of awards) and writes that
-//     ask to and have not written a config table (a counter sale) use and
-//     fill it: a write that changed a rule reads its own change from the
-//     database.
+//   - only read-only transactions (the plans of awards), writes that
+//     ask to and have not written a config table (a counter sale), and
+//     reads on the pool outside any transaction (cachedRead: the signed-in
+//     actor, a sale's store and clerk) use and fill it: a write that
+//     changed a rule reads its own change from the database.
 //
 // Another process on the same database (a second server on PostgreSQL, a
 // command-line import) does not move this one's generation, so entries also
@@ -50,9 +51,8 @@ const configTTL = time.Second
 // the org names a person's row carries; sessions and grants for the
 // signed-in actor every request is authenticated as (a sign-in, a
 // sign-out or a grant changed drops the lot, and the next award reads its
-// few rows again); stores, their clerks and the counter's failure count
-// for a counter sale (a failure recorded here drops them at once).
-var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs", "sessions", "grants", "stores", "store_clerks", "throttles"}
+// few rows again); stores and their clerks for a counter sale.
+var configTables = []string{"rules", "rule_versions", "points_settings", "people", "orgs", "sessions", "grants", "stores", "store_clerks"}
 
 type configEntry struct {
 	gen  uint64
@@ -84,6 +84,13 @@ func (c *configCache) put(gen uint64, read time.Time, key, v any) {
 		c.entries = map[any]configEntry{}
 	}
 	c.entries[key] = configEntry{gen: gen, read: read, v: v}
+}
+
+// forget drops one entry.
+func (c *configCache) forget(key any) {
+	c.mu.Lock()
+	delete(c.entries, key)
+	c.mu.Unlock()
 }
 
 // changed moves the generation on after a transaction that wrote a config
@@ -129,7 +136,7 @@ func (t *Tx) changesConfig() { t.wroteConfig = true }
 // saleItem is an item for a sale of quantity: from the cache when t may
 // use it and the stock it remembers covers the quantity, which then only
 // saves a read (the conditional update at the end decides the stock);
-// otherwise, and for a refusal, read now. A miss is read in t, never on
+// otherwise, and before refusing for stock, read now. A miss is read in t, never on
 // the pool: on PostgreSQL a sale holding its connection while it waits
 // for a second one starves the pool when many sell at once. What t reads
 // of an item it has not edited (mayCache) is the committed row but for
@@ -211,7 +218,11 @@ func (db *DB) cachedStore(ctx context.Context, id int64) (*storeRow, error) {
 }
 
 // cachedFailures is failures through the config cache: every counter
-// sale asks whether its clerk is throttled.
+// sale asks whether its clerk is throttled. A failure recorded here drops
+// its key's entry alone (recordFailure): with the throttles among
+// configTables, every wrong password anyone typed would empty the whole
+// cache. A count read just before a failure and kept just after it may
+// then stand for a second (configTTL), as another instance's does.
 func (db *DB) cachedFailures(ctx context.Context, key string) (int, error) {
 	return cachedRead(db, throttleKey(key), func() (int, error) { return db.failures(ctx, key) })
 }

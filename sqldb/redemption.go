@@ -212,15 +212,21 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 			break
 		}
 	}
-	if code := jifen.ErrorCode(err); code == "invalid_paycode" || code == "invalid_pin" {
-		// A retry racing its first try finds the code spent by that try:
-		// the answer is the first try's sale, not a wrong code.
+	if refused := (*jifen.Error)(nil); errors.As(err, &refused) && refused.Code != "idempotency_mismatch" {
+		// A retry racing its first try is refused by what that try did:
+		// the code it spent, the points it took (the retry waited on the
+		// buyer's debit, then found too little), the last unit it sold.
+		// The sale's row, the only thing that would have made the retry a
+		// duplicate, is written at the end (redeem). The answer is the
+		// first try's sale, not the refusal.
 		var first int64
 		var hash string
 		if qerr := s.db.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, strings.TrimSpace(in.Key)).
 			Scan(&first, &hash); qerr == nil && hash == redemptionRequestHash(in) {
 			return s.redemption(ctx, first)
 		}
+	}
+	if code := jifen.ErrorCode(err); code == "invalid_paycode" || code == "invalid_pin" {
 		for _, th := range throttles {
 			if ferr := s.db.recordFailure(ctx, th.key); ferr != nil {
 				return nil, ferr
@@ -250,7 +256,8 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 // movements) take ids drawn ahead and wait for the end, where they go in
 // one statement with the roll-ups (later.go). What is left are the
 // statements that decide: the idempotency lookup, the pay code, the
-// buyer's lock and debit, the item, and the stock.
+// buyer's debit (and lock, for a limit), and the stock; the item too when
+// its remembered stock would refuse the sale (saleItem).
 func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput, counter bool) (int64, *jifen.Redemption, error) {
 	a := jifen.ActorFrom(ctx)
 	rh := redemptionRequestHash(in)

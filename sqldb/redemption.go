@@ -187,10 +187,7 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 			} else if n >= th.limit {
 				// A throttled counter still gets the answer to a sale it
 				// already made: a retry is not a guess.
-				var first int64
-				var hash string
-				if qerr := s.db.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, strings.TrimSpace(in.Key)).
-					Scan(&first, &hash); qerr == nil && hash == redemptionRequestHash(in) {
+				if first, ok := s.earlierSale(ctx, in); ok {
 					return s.redemption(ctx, first)
 				}
 				return nil, ErrThrottled
@@ -219,10 +216,7 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 		// The sale's row, the only thing that would have made the retry a
 		// duplicate, is written at the end (redeem). The answer is the
 		// first try's sale, not the refusal.
-		var first int64
-		var hash string
-		if qerr := s.db.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, strings.TrimSpace(in.Key)).
-			Scan(&first, &hash); qerr == nil && hash == redemptionRequestHash(in) {
+		if first, ok := s.earlierSale(ctx, in); ok {
 			return s.redemption(ctx, first)
 		}
 	}
@@ -243,6 +237,16 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 		out.PickupCode = "" // the code is the buyer's to show (redemption)
 	}
 	return out, nil
+}
+
+// earlierSale is the id of the actor's committed sale or order under
+// in's key, when it was this same request.
+func (s *StoreService) earlierSale(ctx context.Context, in jifen.RedemptionInput) (int64, bool) {
+	var id int64
+	var hash string
+	err := s.db.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", jifen.ActorFrom(ctx).PersonID, strings.TrimSpace(in.Key)).
+		Scan(&id, &hash)
+	return id, err == nil && hash == redemptionRequestHash(in)
 }
 
 // redeem writes a sale or an order. It returns the new redemption as

@@ -246,6 +246,16 @@ func (t *Tx) rawExec(ctx context.Context, query string, args ...any) (sql.Result
 	return res, t.db.mapErr(err)
 }
 
+// queryRowAround is queryRow for a statement whose answer no waiting row
+// can change, so it writes none first (later.go): a sale's idempotency
+// lookup in a group (SQLite), which a duplicate among the group's waiting
+// rows cannot escape either: the key's unique index refuses the group's
+// end, and its writes run again alone (group.go).
+func (t *Tx) queryRowAround(ctx context.Context, query string, args ...any) *sql.Row {
+	t.noteWrite(query)
+	return t.tx.QueryRowContext(t.ctx(ctx), t.db.q(query), args...)
+}
+
 func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if err := t.beforeStatement(ctx, query); err != nil {
 		// A Row cannot carry the error: the write fails at its end.

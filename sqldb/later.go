@@ -161,6 +161,12 @@ func (l *later) credit(account, amount, score int64) {
 	}
 }
 
+// credited tells whether a credit to account waits.
+func (l *later) credited(account int64) bool {
+	_, ok := l.credits[account]
+	return ok
+}
+
 // add appends another's rows and tallies to l.
 func (l *later) add(o *later) {
 	for _, r := range o.rows {

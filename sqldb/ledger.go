@@ -216,7 +216,14 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int
 		if !kinds[p.AccountID].Spendable() || p.Amount >= 0 {
 			continue
 		}
-		res, err := t.exec(ctx, "UPDATE accounts SET balance = balance + ?, score = score + ? WHERE id = ? AND balance + ? >= 0",
+		// The debit's answer depends on its account's row alone: what
+		// waits to be written for other accounts (a group's earlier sales'
+		// credits to their store) need not be written first.
+		run := t.exec
+		if !t.held.credited(p.AccountID) && !t.pending.credited(p.AccountID) {
+			run = t.rawExec
+		}
+		res, err := run(ctx, "UPDATE accounts SET balance = balance + ?, score = score + ? WHERE id = ? AND balance + ? >= 0",
 			p.Amount, p.Score, p.AccountID, p.Amount)
 		if err != nil {
 			return nil, err

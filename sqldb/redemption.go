@@ -88,10 +88,12 @@ var errBadPaycode = jifen.Errorf(jifen.KindInvalid, "invalid_paycode", "paycode"
 
 var errBadPIN = jifen.Errorf(jifen.KindInvalid, "invalid_pin", "pin", "编号或密码不正确", "The number or PIN is wrong")
 
+func wellFormedPaycode(code string) bool { return len(code) == jifen.PaycodeDigits && isDigits(code) }
+
 // buyerFromPaycode spends a pay code (once, even with two counters at it
 // at the same moment: the conditional update lets one through).
 func (t *Tx) buyerFromPaycode(ctx context.Context, code string) (int64, error) {
-	if len(code) != jifen.PaycodeDigits || !isDigits(code) {
+	if !wellFormedPaycode(code) {
 		return 0, errBadPaycode
 	}
 	var person int64
@@ -261,21 +263,38 @@ func (s *StoreService) earlierSale(ctx context.Context, in jifen.RedemptionInput
 // one statement with the roll-ups (later.go). What is left are the
 // statements that decide: the idempotency lookup, the pay code, the
 // buyer's debit (and lock, for a limit), and the stock; the item too when
-// its remembered stock would refuse the sale (saleItem).
+// its remembered stock would refuse the sale (saleItem). On PostgreSQL
+// the lookup and the pay code are one statement.
 func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput, counter bool) (int64, *jifen.Redemption, error) {
 	a := jifen.ActorFrom(ctx)
 	rh := redemptionRequestHash(in)
-	var existing int64
-	var existingHash string
-	err := t.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, strings.TrimSpace(in.Key)).Scan(&existing, &existingHash)
-	if err == nil {
-		if existingHash != rh {
+	key := strings.TrimSpace(in.Key)
+	var existing, spentBy sql.NullInt64
+	var existingHash sql.NullString
+	var err error
+	// On PostgreSQL the idempotency lookup and the pay code are one round
+	// trip: the code is spent only when the key is new.
+	oneTrip := t.db.dialect.name() == "postgres" && wellFormedPaycode(in.Paycode)
+	if oneTrip {
+		now := t.db.now()
+		err = t.queryRowAround(ctx, `WITH e AS (SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?),
+			p AS (UPDATE paycodes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? AND NOT EXISTS (SELECT 1 FROM e) RETURNING person_id)
+			SELECT (SELECT id FROM e), (SELECT request_hash FROM e), (SELECT person_id FROM p)`,
+			a.PersonID, key, now, paycodeHash(in.Paycode), now).Scan(&existing, &existingHash, &spentBy)
+	} else {
+		err = t.queryRowAround(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, key).Scan(&existing, &existingHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	if existing.Valid {
+		if existingHash.String != rh {
 			return 0, nil, errMismatch
 		}
-		return existing, nil, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, err
+		return existing.Int64, nil, nil
 	}
 	t.cacheReads = true
 	defer func() { t.cacheReads = false }()
@@ -283,8 +302,15 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	pinGiven := false
 	switch {
 	case in.Paycode != "":
-		if buyer, err = t.buyerFromPaycode(ctx, in.Paycode); err != nil {
-			return 0, nil, err
+		switch {
+		case spentBy.Valid:
+			buyer = spentBy.Int64
+		case oneTrip:
+			return 0, nil, errBadPaycode
+		default:
+			if buyer, err = t.buyerFromPaycode(ctx, in.Paycode); err != nil {
+				return 0, nil, err
+			}
 		}
 		if in.PIN != "" {
 			var hash sql.NullString
@@ -408,12 +434,12 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	// first request's sale.
 	t.insertLater("redemptions", `id, store_id, person_id, household_id, account_id, status, points, pickup_code, held_until, clerk_id,
 		idem_key, request_hash, created_by, created_at, done_at, tx_id`,
-		id, st.ID, buyer, nullZero(g.householdID), g.accountID, status, total, pickup, heldUntil, clerk, strings.TrimSpace(in.Key), rh, a.PersonID, now, doneAt, txID)
+		id, st.ID, buyer, nullZero(g.householdID), g.accountID, status, total, pickup, heldUntil, clerk, key, rh, a.PersonID, now, doneAt, txID)
 	for _, l := range lines {
 		t.insertLater("redemption_lines", "redemption_id, item_id, name, quantity, points", id, l.ItemID, l.Name, l.Quantity, l.Points)
 	}
-	_, key := g.subject()
-	if err := t.tallySale(ctx, g.orgID, g.path, key, st.ID, month(now), total, false); err != nil {
+	_, subject := g.subject()
+	if err := t.tallySale(ctx, g.orgID, g.path, subject, st.ID, month(now), total, false); err != nil {
 		return 0, nil, err
 	}
 	// Stock is taken last, in item order: a popular item's row is then

@@ -65,33 +65,52 @@ func TestSaleStatements(t *testing.T) {
 }
 
 // TestRedeemRacingRetry: a retry sent while its first try is still
-// running, by a buyer who can pay only once, gets the first try's order,
-// not insufficient_points. The retry waits on the first try's debit; the
-// order's row, which would make it a duplicate, is written only at the
-// end (redeem), so Redeem looks the key up after any refusal.
+// running gets the first try's order. When the buyer can pay only once,
+// the retry waits on the first try's debit and is refused, not with
+// insufficient_points: the order's row, which would make it a duplicate,
+// is written only at the end (redeem), so Redeem looks the key up after
+// any refusal, and a group tells a refusal only after its commit
+// (group.go). When the buyer can pay twice, the key's unique index stops
+// the second at its end.
 func TestRedeemRacingRetry(t *testing.T) {
 	t.Parallel()
 	eachShop(t, func(t *testing.T, s *shopFx) {
 		soap := s.goods(t, "肥皂", 10, ptr[int64](1000))
+		balance := int64(0)
 		for round := range 30 {
-			s.fund(t, s.resident.p.ID, 10)
+			// Every other round the buyer could pay twice: then no
+			// refusal stops the retry, and in one group (group.go) only
+			// the key's unique index does, at the group's end.
+			before := int64(10 + 10*(round%2))
+			if before > balance {
+				s.fund(t, s.resident.p.ID, before-balance)
+			}
+			balance = before - 10
 			in := jifen.RedemptionInput{StoreID: s.shop.ID, Lines: []jifen.Line{lineOf(soap, 1)}, Key: s.key()}
+			// Two orders of another buyer, sent first, keep the writer
+			// busy, so that on SQLite both tries often queue for one
+			// group.
+			s.fund(t, s.clerk.p.ID, 20)
 			var got [2]*jifen.Redemption
-			var errs [2]error
+			var errs [4]error
 			var wg sync.WaitGroup
+			for i := 2; i < 4; i++ {
+				other := jifen.RedemptionInput{StoreID: s.shop.ID, Lines: []jifen.Line{lineOf(soap, 1)}, Key: s.key()}
+				wg.Go(func() { _, errs[i] = s.stores.Redeem(s.clerk.ctx, other) })
+			}
 			for i := range got {
 				wg.Go(func() { got[i], errs[i] = s.stores.Redeem(s.resident.ctx, in) })
 			}
 			wg.Wait()
-			for i := range got {
-				if errs[i] != nil {
-					t.Fatalf("round %d: try %d: %v", round, i, errs[i])
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: request %d: %v", round, i, err)
 				}
 			}
 			if got[0].ID != got[1].ID {
 				t.Fatalf("round %d: two orders %d and %d for one key", round, got[0].ID, got[1].ID)
 			}
-			s.wantBal(t, s.resident, 0)
+			s.wantBal(t, s.resident, balance)
 		}
 	})
 }

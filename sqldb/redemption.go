@@ -445,7 +445,9 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	// Stock is taken last, in item order: a popular item's row is then
 	// locked only from here to the commit, not for the whole sale (at a
 	// counter rush on PostgreSQL, sales queued on it for most of their
-	// time).
+	// time). Taking it in the statement of the rows at the end, or after
+	// them with the store's credit, held the item and the store longer
+	// and sold less (BENCHMARKS.md, run I).
 	kind := map[bool]string{true: "sale", false: "order"}[counter]
 	for _, l := range lines {
 		if !stocked[l.ItemID] {

@@ -246,11 +246,12 @@ func (t *Tx) rawExec(ctx context.Context, query string, args ...any) (sql.Result
 	return res, t.db.mapErr(err)
 }
 
-// queryRowAround is queryRow for a statement whose answer no waiting row
-// can change, so it writes none first (later.go): a sale's idempotency
-// lookup in a group (SQLite), which a duplicate among the group's waiting
-// rows cannot escape either: the key's unique index refuses the group's
-// end, and its writes run again alone (group.go).
+// queryRowAround is queryRow without writing what waits first (later.go),
+// for a sale's idempotency lookup in a group (SQLite): a waiting row under
+// the same key would only make this sale a duplicate, which the key's
+// unique index refuses at the group's end, whose writes then run again
+// alone (group.go). Such a statement must add no rows: it skips the
+// marking of nextID's counts as stale.
 func (t *Tx) queryRowAround(ctx context.Context, query string, args ...any) *sql.Row {
 	t.noteWrite(query)
 	return t.tx.QueryRowContext(t.ctx(ctx), t.db.q(query), args...)

@@ -232,8 +232,8 @@ func (t *Tx) postKeyed(ctx context.Context, in jifen.TxInput, fresh bool, id int
 			return nil, jifen.Conflict("insufficient_points", "积分不足", "Not enough points")
 		}
 	}
-	// Queued after the debits: a debit's statement names the accounts
-	// table, which would write what waits first.
+	// Queued after the debits: a debit of an account with a credit
+	// waiting writes what waits first.
 	for _, p := range ps {
 		if kinds[p.AccountID].Spendable() && p.Amount >= 0 {
 			t.pending.credit(p.AccountID, p.Amount, p.Score)

@@ -189,7 +189,7 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 			} else if n >= th.limit {
 				// A throttled counter still gets the answer to a sale it
 				// already made: a retry is not a guess.
-				if first, ok := s.earlierSale(ctx, in); ok {
+				if first, same := s.earlierSale(ctx, in); same {
 					return s.redemption(ctx, first)
 				}
 				return nil, ErrThrottled
@@ -212,14 +212,19 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 		}
 	}
 	if refused := (*jifen.Error)(nil); errors.As(err, &refused) && refused.Code != "idempotency_mismatch" {
-		// A retry racing its first try is refused by what that try did:
-		// the code it spent, the points it took (the retry waited on the
-		// buyer's debit, then found too little), the last unit it sold.
-		// The sale's row, the only thing that would have made the retry a
-		// duplicate, is written at the end (redeem). The answer is the
-		// first try's sale, not the refusal.
-		if first, ok := s.earlierSale(ctx, in); ok {
+		// A retry racing its first try (or behind it in one group) is
+		// refused by what that try did: the code it spent, the points it
+		// took, the last unit it sold. The sale's row, the only thing
+		// that would have made the retry a duplicate, is written at the
+		// end (redeem). The answer is the first try's sale, not the
+		// refusal; and for a different request under the same key, the
+		// mismatch, as the lookup would have said, counted as no wrong
+		// code or PIN.
+		switch first, same := s.earlierSale(ctx, in); {
+		case same:
 			return s.redemption(ctx, first)
+		case first != 0:
+			return nil, errMismatch
 		}
 	}
 	if code := jifen.ErrorCode(err); code == "invalid_paycode" || code == "invalid_pin" {
@@ -242,13 +247,15 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 }
 
 // earlierSale is the id of the actor's committed sale or order under
-// in's key, when it was this same request.
-func (s *StoreService) earlierSale(ctx context.Context, in jifen.RedemptionInput) (int64, bool) {
-	var id int64
+// in's key, if any, and whether it was this same request.
+func (s *StoreService) earlierSale(ctx context.Context, in jifen.RedemptionInput) (id int64, same bool) {
 	var hash string
 	err := s.db.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", jifen.ActorFrom(ctx).PersonID, strings.TrimSpace(in.Key)).
 		Scan(&id, &hash)
-	return id, err == nil && hash == redemptionRequestHash(in)
+	if err != nil {
+		return 0, false
+	}
+	return id, hash == redemptionRequestHash(in)
 }
 
 // redeem writes a sale or an order. It returns the new redemption as

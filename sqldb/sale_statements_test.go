@@ -65,13 +65,13 @@ func TestSaleStatements(t *testing.T) {
 }
 
 // TestRedeemRacingRetry: a retry sent while its first try is still
-// running gets the first try's order. When the buyer can pay only once,
-// the retry waits on the first try's debit and is refused, not with
-// insufficient_points: the order's row, which would make it a duplicate,
-// is written only at the end (redeem), so Redeem looks the key up after
-// any refusal, and a group tells a refusal only after its commit
-// (group.go). When the buyer can pay twice, the key's unique index stops
-// the second at its end.
+// running gets the first try's order, not insufficient_points. When the
+// buyer can pay only once, the retry is refused by the first try's debit
+// (waiting on it, or behind it in one SQLite group); the order's row,
+// which would make it a duplicate, is written only at the end (redeem),
+// so Redeem looks the key up after any refusal, and a group tells a
+// refusal only after its commit (group.go). When the buyer can pay twice,
+// the key's unique index stops the second at its end.
 func TestRedeemRacingRetry(t *testing.T) {
 	t.Parallel()
 	eachShop(t, func(t *testing.T, s *shopFx) {
@@ -87,9 +87,9 @@ func TestRedeemRacingRetry(t *testing.T) {
 			}
 			balance = before - 10
 			in := jifen.RedemptionInput{StoreID: s.shop.ID, Lines: []jifen.Line{lineOf(soap, 1)}, Key: s.key()}
-			// Two orders of another buyer, sent first, keep the writer
-			// busy, so that on SQLite both tries often queue for one
-			// group.
+			// Two orders of another buyer, started first, keep the
+			// writer busy, so that on SQLite both tries often queue for
+			// one group.
 			s.fund(t, s.clerk.p.ID, 20)
 			var got [2]*jifen.Redemption
 			var errs [4]error
@@ -112,5 +112,68 @@ func TestRedeemRacingRetry(t *testing.T) {
 			}
 			s.wantBal(t, s.resident, balance)
 		}
+	})
+}
+
+// TestRedeemRacingKeys: at the counter, a retry racing its first try with
+// the same pay code gets the first try's sale (the code it spent refuses
+// the retry, on PostgreSQL in the statement that also looks the key up);
+// a different request under the same key hears idempotency_mismatch, as
+// one transaction after the other would say, not the refusal the first
+// caused, and a refused pay code is no wrong guess for the throttle.
+func TestRedeemRacingKeys(t *testing.T) {
+	t.Parallel()
+	eachShop(t, func(t *testing.T, s *shopFx) {
+		soap := s.goods(t, "肥皂", 10, ptr[int64](1000))
+		towel := s.goods(t, "毛巾", 10, ptr[int64](1000))
+		for round := range 20 {
+			s.fund(t, s.resident.p.ID, 10)
+			pc := must(s.stores.NewPaycode(s.resident.ctx))(t)
+			key := s.key()
+			sale := func(it *jifen.Item) jifen.RedemptionInput {
+				return jifen.RedemptionInput{StoreID: s.shop.ID, Paycode: pc.Code, Key: key, Lines: []jifen.Line{lineOf(it, 1)}}
+			}
+			// Even rounds: the same sale twice. Odd rounds: a different
+			// one (another item at the same price) under the same key.
+			ins := [2]jifen.RedemptionInput{sale(soap), sale(soap)}
+			if round%2 == 1 {
+				ins[1] = sale(towel)
+			}
+			var got [2]*jifen.Redemption
+			var errs [2]error
+			var wg sync.WaitGroup
+			for i := range ins {
+				wg.Go(func() { got[i], errs[i] = s.stores.Redeem(s.clerk.ctx, ins[i]) })
+			}
+			wg.Wait()
+			if round%2 == 0 {
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d: try %d: %v", round, i, err)
+					}
+				}
+				if got[0].ID != got[1].ID {
+					t.Fatalf("round %d: two sales %d and %d for one key", round, got[0].ID, got[1].ID)
+				}
+			} else {
+				sold := 0
+				for i, err := range errs {
+					switch code := jifen.ErrorCode(err); {
+					case err == nil:
+						sold++
+					case code != "idempotency_mismatch":
+						t.Fatalf("round %d: request %d: %v, want a sale or idempotency_mismatch", round, i, err)
+					}
+				}
+				if sold != 1 {
+					t.Fatalf("round %d: %d sales, want 1", round, sold)
+				}
+			}
+		}
+		// Ten mismatches refused by a spent code would have locked the
+		// counter out (maxPaycodeFailures): it still sells.
+		s.fund(t, s.resident.p.ID, 10)
+		pc := must(s.stores.NewPaycode(s.resident.ctx))(t)
+		must(s.stores.Redeem(s.clerk.ctx, jifen.RedemptionInput{StoreID: s.shop.ID, Paycode: pc.Code, Key: s.key(), Lines: []jifen.Line{lineOf(soap, 1)}}))(t)
 	})
 }

@@ -247,11 +247,9 @@ func (t *Tx) rawExec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 // queryRowAround is queryRow without writing what waits first (later.go),
-// for a sale's idempotency lookup in a group (SQLite): a waiting row under
-// the same key would only make this sale a duplicate, which the key's
-// unique index refuses at the group's end, whose writes then run again
-// alone (group.go). Such a statement must add no rows: it skips the
-// marking of nextID's counts as stale.
+// for a sale's idempotency lookup in a group (SQLite), which looks among
+// the group's waiting sales in memory first (redeem). Such a statement
+// must add no rows: it skips the marking of nextID's counts as stale.
 func (t *Tx) queryRowAround(ctx context.Context, query string, args ...any) *sql.Row {
 	t.noteWrite(query)
 	return t.tx.QueryRowContext(t.ctx(ctx), t.db.q(query), args...)

@@ -16,11 +16,10 @@ import (
 // group. A closure that fails rolls back to its savepoint and fails alone;
 // the others commit. Each closure sees the ones before it exactly as if
 // they had committed first, so idempotency keys, caps, stock and balances
-// behave as under one transaction each (a sale's key is looked up around
-// the group's waiting rows: a duplicate among them fails the group's end,
-// below); a refusal is told only after the group's commit, so a retry
-// refused on its first try's doing finds that try's row when it looks
-// (Redeem). If the commit itself fails, every
+// behave as under one transaction each (a sale's key is looked up among
+// the group's waiting rows in memory, then in the database around them);
+// a refusal is told only after the group's commit, so a retry refused on
+// its first try's doing finds that try's row when it looks (Redeem). If the commit itself fails, every
 // closure of the group runs again in a transaction of its own, so nobody
 // is told of a write that did not happen. A writer that arrives while the
 // database is idle leads a group of one and pays nothing for waiting.

@@ -167,6 +167,38 @@ func (l *later) credited(account int64) bool {
 	return ok
 }
 
+// waitingRow is the first row of table waiting in l whose columns hold
+// the values of match (a column, its value, the next column…), as values
+// by column; nil if none. It lets a write in a group see its earlier
+// writes' rows without writing them first.
+func (l *later) waitingRow(table string, match ...any) map[string]any {
+	for _, r := range l.rows {
+		if r.table != table {
+			continue
+		}
+		cols := strings.Split(r.cols, ",")
+		for i := range cols {
+			cols[i] = strings.TrimSpace(cols[i])
+		}
+	rows:
+		for at := 0; at+r.width <= len(r.args); at += r.width {
+			row := r.args[at : at+r.width]
+			for k := 0; k+1 < len(match); k += 2 {
+				i := slices.Index(cols, match[k].(string))
+				if i < 0 || row[i] != match[k+1] {
+					continue rows
+				}
+			}
+			out := make(map[string]any, len(cols))
+			for i, c := range cols {
+				out[c] = row[i]
+			}
+			return out
+		}
+	}
+	return nil
+}
+
 // add appends another's rows and tallies to l.
 func (l *later) add(o *later) {
 	for _, r := range o.rows {

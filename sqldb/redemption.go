@@ -282,7 +282,12 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	// On PostgreSQL the idempotency lookup and the pay code are one round
 	// trip: the code is spent only when the key is new.
 	oneTrip := t.db.dialect.name() == "postgres" && wellFormedPaycode(in.Paycode)
-	if oneTrip {
+	if row := t.held.waitingRow("redemptions", "created_by", a.PersonID, "idem_key", key); row != nil {
+		// In a group, an earlier write's sale under the key waits in
+		// memory: the database is asked around it (queryRowAround).
+		existing = sql.NullInt64{Int64: row["id"].(int64), Valid: true}
+		existingHash = sql.NullString{String: row["request_hash"].(string), Valid: true}
+	} else if oneTrip {
 		now := t.db.now()
 		err = t.queryRowAround(ctx, `WITH e AS (SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?),
 			p AS (UPDATE paycodes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? AND NOT EXISTS (SELECT 1 FROM e) RETURNING person_id)

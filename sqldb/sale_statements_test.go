@@ -71,7 +71,8 @@ func TestSaleStatements(t *testing.T) {
 // which would make it a duplicate, is written only at the end (redeem),
 // so Redeem looks the key up after any refusal, and a group tells a
 // refusal only after its commit (group.go). When the buyer can pay twice,
-// the key's unique index stops the second at its end.
+// the second finds the first's sale among the group's waiting rows (SQLite)
+// or meets the key's unique index at its end (PostgreSQL).
 func TestRedeemRacingRetry(t *testing.T) {
 	t.Parallel()
 	eachShop(t, func(t *testing.T, s *shopFx) {
@@ -79,8 +80,7 @@ func TestRedeemRacingRetry(t *testing.T) {
 		balance := int64(0)
 		for round := range 30 {
 			// Every other round the buyer could pay twice: then no
-			// refusal stops the retry, and in one group (group.go) only
-			// the key's unique index does, at the group's end.
+			// refusal stops the retry, only its key.
 			before := int64(10 + 10*(round%2))
 			if before > balance {
 				s.fund(t, s.resident.p.ID, before-balance)

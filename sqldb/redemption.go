@@ -282,9 +282,10 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	// On PostgreSQL the idempotency lookup and the pay code are one round
 	// trip: the code is spent only when the key is new.
 	oneTrip := t.db.dialect.name() == "postgres" && wellFormedPaycode(in.Paycode)
+	// In a group an earlier write's sale under the key may still wait for
+	// the group's end (later.go): it is looked for in memory, and the
+	// database is asked around the waiting rows (queryRowAround).
 	if row := t.held.waitingRow("redemptions", "created_by", a.PersonID, "idem_key", key); row != nil {
-		// In a group, an earlier write's sale under the key waits in
-		// memory: the database is asked around it (queryRowAround).
 		existing = sql.NullInt64{Int64: row["id"].(int64), Valid: true}
 		existingHash = sql.NullString{String: row["request_hash"].(string), Valid: true}
 	} else if oneTrip {

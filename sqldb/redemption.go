@@ -246,11 +246,14 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 	return out, nil
 }
 
+// saleByKey is the sale (or order) a person made under an idempotency key.
+const saleByKey = "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?"
+
 // earlierSale is the id of the actor's committed sale or order under
 // in's key, if any, and whether it was this same request.
 func (s *StoreService) earlierSale(ctx context.Context, in jifen.RedemptionInput) (id int64, same bool) {
 	var hash string
-	err := s.db.queryRow(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", jifen.ActorFrom(ctx).PersonID, strings.TrimSpace(in.Key)).
+	err := s.db.queryRow(ctx, saleByKey, jifen.ActorFrom(ctx).PersonID, strings.TrimSpace(in.Key)).
 		Scan(&id, &hash)
 	if err != nil {
 		return 0, false
@@ -290,12 +293,12 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 		existingHash = sql.NullString{String: row["request_hash"].(string), Valid: true}
 	} else if oneTrip {
 		now := t.db.now()
-		err = t.queryRowAround(ctx, `WITH e AS (SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?),
+		err = t.queryRowAround(ctx, `WITH e AS (`+saleByKey+`),
 			p AS (UPDATE paycodes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? AND NOT EXISTS (SELECT 1 FROM e) RETURNING person_id)
 			SELECT (SELECT id FROM e), (SELECT request_hash FROM e), (SELECT person_id FROM p)`,
 			a.PersonID, key, now, paycodeHash(in.Paycode), now).Scan(&existing, &existingHash, &spentBy)
 	} else {
-		err = t.queryRowAround(ctx, "SELECT id, request_hash FROM redemptions WHERE created_by = ? AND idem_key = ?", a.PersonID, key).Scan(&existing, &existingHash)
+		err = t.queryRowAround(ctx, saleByKey, a.PersonID, key).Scan(&existing, &existingHash)
 		if errors.Is(err, sql.ErrNoRows) {
 			err = nil
 		}

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"jifen"
 )
 
 // Group commit. Each write of jifen is one closure run in one transaction
@@ -69,6 +73,25 @@ type committer struct {
 	queue   []*groupReq
 	leaders chan struct{}
 	max     int
+	// What the committer has done, for CommitStats; times in
+	// nanoseconds.
+	commits, writes, busy, committing atomic.Int64
+}
+
+// CommitStats sums the database's committers (group commit) since it
+// opened.
+func (db *DB) CommitStats() jifen.CommitStats {
+	var out jifen.CommitStats
+	for _, c := range []*committer{db.group, db.awardGroup} {
+		if c == nil {
+			continue
+		}
+		out.Commits += c.commits.Load()
+		out.Writes += c.writes.Load()
+		out.BusySeconds += time.Duration(c.busy.Load()).Seconds()
+		out.CommitSeconds += time.Duration(c.committing.Load()).Seconds()
+	}
+	return out
 }
 
 func newCommitter(db *DB, leaders, max int) *committer {
@@ -105,6 +128,10 @@ func (c *committer) do(ctx context.Context, fn func(tx *Tx) error) error {
 
 // run applies a group and answers each of its requests.
 func (c *committer) run(batch []*groupReq) {
+	start := time.Now()
+	c.commits.Add(1)
+	c.writes.Add(int64(len(batch)))
+	defer func() { c.busy.Add(int64(time.Since(start))) }()
 	answer := func(r *groupReq, err error) {
 		r.err = err
 		close(r.done)
@@ -196,9 +223,14 @@ func (c *committer) run(batch []*groupReq) {
 		sqltx.Rollback()
 		failed = append(append(ok, refused...), failed...)
 		ok, refused = nil, nil
-	} else if err := sqltx.Commit(); err != nil {
-		failed = append(append(ok, refused...), failed...)
-		ok, refused = nil, nil
+	} else {
+		commitStart := time.Now()
+		err := sqltx.Commit()
+		c.committing.Add(int64(time.Since(commitStart)))
+		if err != nil {
+			failed = append(append(ok, refused...), failed...)
+			ok, refused = nil, nil
+		}
 	}
 	tx.ended()
 	for _, r := range ok {

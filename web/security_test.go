@@ -365,6 +365,12 @@ func TestSecurity(t *testing.T) {
 			if m.Status != http.StatusOK || !strings.Contains(m.Body, "jifen_http_requests_total") || !strings.Contains(m.Body, "jifen_http_request_duration_seconds") {
 				t.Errorf("metrics: %d %.300s", m.Status, m.Body)
 			}
+			// The database's shared commits, which jifen bench reads.
+			for _, name := range []string{"jifen_db_commits_total ", "jifen_db_commit_writes_total ", "jifen_db_writer_busy_seconds_total ", "jifen_db_commit_seconds_total "} {
+				if !strings.Contains(m.Body, "\n"+name) {
+					t.Errorf("metrics lack %s", name)
+				}
+			}
 			if strings.Contains(m.Body, "/api/v1/people/") && regexp.MustCompile(`route="[^"]*/\d+`).MatchString(m.Body) {
 				t.Errorf("metrics label raw paths with ids")
 			}

@@ -191,7 +191,10 @@ type Report struct {
 	// Unsent counts operations of a rate run that were due but never
 	// started: the server fell so far behind that the run was cut off
 	// ten seconds after its end (their latency would have been longer).
-	Unsent int64         `json:"unsent,omitempty"`
+	Unsent int64 `json:"unsent,omitempty"`
+	// Writer is what the server's database writer did in the run, when
+	// the server publishes it (/metrics).
+	Writer *WriterReport `json:"writer,omitempty"`
 	Verify *VerifyResult `json:"verify,omitempty"`
 }
 
@@ -258,8 +261,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	cfg.logf("bench: %d clients, %s, mix %s", cfg.Clients, r.mode(), cfg.Mix)
+	before, counted := c.commitStats(ctx)
 	elapsed := r.drive(ctx)
 	rep := r.report(elapsed)
+	if after, ok := c.commitStats(ctx); ok && counted {
+		rep.Writer = writerReport(before, after, elapsed.Seconds())
+	}
 	rep.SetupRan = fresh
 	if ctx.Err() != nil {
 		return rep, ctx.Err() // interrupted: what was measured, unverified

@@ -125,6 +125,11 @@ func checkReport(t *testing.T, rep *loadgen.Report, popularStock int64, want []s
 	if rep.Verify == nil || !rep.Verify.OK {
 		t.Errorf("ledger not verified after the run: %+v", rep.Verify)
 	}
+	// The server publishes its commits (/metrics): a commit carries one
+	// write or more.
+	if w := rep.Writer; w == nil || w.Writes < w.Commits || w.Busy < 0 || w.CommitShare < 0 || w.CommitShare > 1 {
+		t.Errorf("writer: %+v", rep.Writer)
+	}
 }
 
 func sum(m map[string]int64) int64 {
@@ -184,6 +189,11 @@ func TestBench(t *testing.T) {
 				t.Errorf("first run: setup ran %v, mode %s", rep.SetupRan, rep.Mode)
 			}
 			checkReport(t, rep, popular, []string{"award", "checkin", "checkout", "paycode", "sale", "order"})
+			if name == "sqlite" && (rep.Writer == nil || uint64(rep.Writer.Writes) < rep.Total.OK || rep.Writer.Busy <= 0) {
+				// On SQLite every write goes through the one committer:
+				// each successful request wrote.
+				t.Errorf("sqlite writer: %+v for %d requests that succeeded", rep.Writer, rep.Total.OK)
+			}
 			if got := stock(t, base, state); got != popular-rep.PopularSold {
 				t.Errorf("popular item: stock %d after selling %d of %d", got, rep.PopularSold, popular)
 			}

@@ -29,6 +29,10 @@ func (r *Report) Write(w io.Writer) {
 		row(x)
 	}
 	row(r.Total)
+	if x := r.Writer; x != nil {
+		fmt.Fprintf(w, "\nwriter: %d commits carried %d writes (%.1f each); busy %.0f%% of the run, %.0f%% of that in COMMIT\n",
+			x.Commits, x.Writes, x.WritesPerCommit, 100*x.Busy, 100*x.CommitShare)
+	}
 	switch v := r.Verify; {
 	case v == nil:
 		fmt.Fprintln(w, "\nverify: not run (give --db to check the ledger after the run)")

@@ -241,6 +241,8 @@ func (c *committer) run(batch []*groupReq) {
 	}
 	// What the group could not commit runs alone, as without grouping.
 	for _, r := range failed {
+		c.commits.Add(1)
+		c.writes.Add(1)
 		answer(r, c.db.retryTx(context.Background(), r.fn))
 	}
 }

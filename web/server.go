@@ -41,9 +41,9 @@ type Services struct {
 	Reports jifen.ReportService
 	// Ping checks the database for /healthz.
 	Ping func(ctx context.Context) error
-	// Commits tells what the database's shared commits carried, for
-	// /metrics; nil leaves them out.
-	Commits func() jifen.CommitStats
+	// CommitStats tells what the database's committers (group commit)
+	// did, for /metrics; nil leaves them out.
+	CommitStats func() jifen.CommitStats
 }
 
 // Config is what the web layer needs from the command line.

@@ -20,7 +20,7 @@ func Services(db *sqldb.DB) web.Services {
 		Activities: sqldb.NewActivityService(db), Records: sqldb.NewRecordService(db),
 		Transfers: sqldb.NewTransferService(db), Certificates: sqldb.NewCertificateService(db),
 		Points: sqldb.NewPointsService(db), Ledger: sqldb.NewLedgerService(db), Stores: sqldb.NewStoreService(db),
-		Reports: sqldb.NewReportService(db), Ping: db.Ping, Commits: db.CommitStats,
+		Reports: sqldb.NewReportService(db), Ping: db.Ping, CommitStats: db.CommitStats,
 	}
 }
 

@@ -127,7 +127,7 @@ func checkReport(t *testing.T, rep *loadgen.Report, popularStock int64, want []s
 	}
 	// The server publishes its commits (/metrics): a commit carries one
 	// write or more.
-	if w := rep.Writer; w == nil || w.Writes < w.Commits || w.Busy < 0 || w.CommitShare < 0 || w.CommitShare > 1 {
+	if w := rep.Writer; w == nil || w.Writes < w.Commits || w.BusyShare < 0 || w.CommitShare < 0 || w.CommitShare > 1 {
 		t.Errorf("writer: %+v", rep.Writer)
 	}
 }
@@ -189,7 +189,7 @@ func TestBench(t *testing.T) {
 				t.Errorf("first run: setup ran %v, mode %s", rep.SetupRan, rep.Mode)
 			}
 			checkReport(t, rep, popular, []string{"award", "checkin", "checkout", "paycode", "sale", "order"})
-			if name == "sqlite" && (rep.Writer == nil || uint64(rep.Writer.Writes) < rep.Total.OK || rep.Writer.Busy <= 0) {
+			if name == "sqlite" && (rep.Writer == nil || uint64(rep.Writer.Writes) < rep.Total.OK || rep.Writer.BusyShare <= 0) {
 				// On SQLite every write goes through the one committer:
 				// each successful request wrote.
 				t.Errorf("sqlite writer: %+v for %d requests that succeeded", rep.Writer, rep.Total.OK)

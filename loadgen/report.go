@@ -29,9 +29,9 @@ func (r *Report) Write(w io.Writer) {
 		row(x)
 	}
 	row(r.Total)
-	if x := r.Writer; x != nil {
-		fmt.Fprintf(w, "\nwriter: %d commits carried %d writes (%.1f each); busy %.0f%% of the run, %.0f%% of that in COMMIT\n",
-			x.Commits, x.Writes, x.WritesPerCommit, 100*x.Busy, 100*x.CommitShare)
+	if x := r.Writer; x != nil && x.Commits > 0 {
+		fmt.Fprintf(w, "\nwriter: %d commits ran %d writes (%.1f each, refused ones too); busy %.0f%% of the run, %.0f%% of that in COMMIT of groups\n",
+			x.Commits, x.Writes, x.WritesPerCommit, 100*x.BusyShare, 100*x.CommitShare)
 	}
 	switch v := r.Verify; {
 	case v == nil:

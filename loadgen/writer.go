@@ -11,20 +11,21 @@ import (
 	"jifen"
 )
 
-// WriterReport is what the server's database writer did during the run,
-// read from its /metrics before and after (jifen_db_*, group commit): how
-// many writes a shared commit carried and how much of the run the writer
-// was busy. A writer busy all the time is the ceiling of a closed-loop
-// run; a commit carries about as many writes as there are clients waiting
-// while the one before it runs.
+// WriterReport is what the server's committers (group commit) did during
+// the run, read from its /metrics before and after (jifen_db_*): how many
+// writes a commit carried and how much of the run they were busy. On
+// SQLite that is every write, and a closed-loop run whose one writer is
+// busy nearly all the time is at its ceiling; on PostgreSQL it is the
+// award groups only, and their busy time includes waiting for rows.
 type WriterReport struct {
 	Commits         int64   `json:"commits"`
-	Writes          int64   `json:"writes"`
+	Writes          int64   `json:"writes"` // refused ones too
 	WritesPerCommit float64 `json:"writes_per_commit"`
-	// Busy is the writer's busy time over the run's: above 1 when two
-	// leaders run at once (PostgreSQL's award groups).
-	Busy float64 `json:"busy"`
-	// CommitShare is the part of the busy time spent in COMMIT.
+	// BusyShare is the committers' busy time over the run's: above 1
+	// when two leaders run at once (PostgreSQL's award groups).
+	BusyShare float64 `json:"busy_share"`
+	// CommitShare is the part of the busy time spent in COMMIT, timed
+	// for groups of two or more writes only.
 	CommitShare float64 `json:"commit_share"`
 }
 
@@ -47,22 +48,24 @@ func (c *client) commitStats(ctx context.Context) (jifen.CommitStats, bool) {
 	return parseCommitStats(resp.Body)
 }
 
-// parseCommitStats picks the four counters out of Prometheus's text format.
+// parseCommitStats picks the four counters out of Prometheus's text
+// format (a line is a name, optional labels, a value and an optional
+// timestamp); each must appear once, unlabelled.
 func parseCommitStats(r io.Reader) (jifen.CommitStats, bool) {
 	var out jifen.CommitStats
-	seen := 0
+	seen := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
 			continue
 		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		v, err := strconv.ParseFloat(f[1], 64)
 		if err != nil {
 			continue
 		}
-		switch name {
+		switch f[0] {
 		case "jifen_db_commits_total":
 			out.Commits = int64(v)
 		case "jifen_db_commit_writes_total":
@@ -74,9 +77,12 @@ func parseCommitStats(r io.Reader) (jifen.CommitStats, bool) {
 		default:
 			continue
 		}
-		seen++
+		if seen[f[0]] {
+			return out, false
+		}
+		seen[f[0]] = true
 	}
-	return out, seen == 4 && sc.Err() == nil
+	return out, len(seen) == 4 && sc.Err() == nil
 }
 
 // writerReport is what happened between two readings over secs seconds.
@@ -87,7 +93,7 @@ func writerReport(before, after jifen.CommitStats, secs float64) *WriterReport {
 		w.WritesPerCommit = float64(w.Writes) / float64(w.Commits)
 	}
 	if secs > 0 {
-		w.Busy = busy / secs
+		w.BusyShare = busy / secs
 	}
 	if busy > 0 {
 		w.CommitShare = (after.CommitSeconds - before.CommitSeconds) / busy

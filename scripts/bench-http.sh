@@ -144,11 +144,12 @@ for name in awards redemptions mixed "rate$rate"; do
 	jq -r --arg run "$name" --arg cpu "$(tail -1 "$tmp/$name.cpu")" \
 		'($cpu | split(" ") | map(tonumber) | add) as $c | "- \($run): jifen bench used \($c) s of CPU, \($c * 1e6 / .total.count | round) µs per request"' "$tmp/$name.json"
 done
-# What the server's writer did in each run (its /metrics, read by jifen
-# bench before and after): writes per shared commit, and the share of
-# the run it was busy (above 100 % with two leaders at once).
+# What the server's committers did in each run (its /metrics, read by
+# jifen bench before and after): every write on SQLite, the award groups
+# on PostgreSQL (busy above 100 % with two leaders at once; the COMMIT
+# share is of groups of two or more).
 for name in awards redemptions mixed "rate$rate"; do
 	[[ -s "$tmp/$name.json" ]] || continue
-	jq -r --arg run "$name" 'select(.writer) | .writer |
-		"- \($run): the writer committed \(.writes) writes in \(.commits) commits, \(.writes_per_commit * 10 | round / 10) each; busy \(.busy * 100 | round) % of the run, \(.commit_share * 100 | round) % of that in COMMIT"' "$tmp/$name.json"
+	jq -r --arg run "$name" 'select(.writer and .writer.commits > 0) | .writer |
+		"- \($run): the committers ran \(.writes) writes (refused ones too) in \(.commits) commits, \(.writes_per_commit * 10 | round / 10) each; busy \(.busy_share * 100 | round) % of the run, \(.commit_share * 100 | round) % of that in COMMIT of groups"' "$tmp/$name.json"
 done

@@ -122,6 +122,19 @@ type laterRows struct {
 	bit         statementFlag
 	width       int
 	args        []any
+	// names are cols split, once, for waitingRow.
+	names []string
+}
+
+// columns are the rows' column names.
+func (r *laterRows) columns() []string {
+	if r.names == nil {
+		r.names = strings.Split(r.cols, ",")
+		for i := range r.names {
+			r.names[i] = strings.TrimSpace(r.names[i])
+		}
+	}
+	return r.names
 }
 
 func (l *later) empty() bool {
@@ -176,10 +189,7 @@ func (l *later) waitingRow(table string, match ...any) map[string]any {
 		if r.table != table {
 			continue
 		}
-		cols := strings.Split(r.cols, ",")
-		for i := range cols {
-			cols[i] = strings.TrimSpace(cols[i])
-		}
+		cols := r.columns()
 	rows:
 		for at := 0; at+r.width <= len(r.args); at += r.width {
 			row := r.args[at : at+r.width]

@@ -181,6 +181,9 @@ type Tx struct {
 	heldFailed bool
 	// drawn are the last ids nextID handed out, by table (SQLite).
 	drawn map[string]drawnID
+	// stripesFirst takes a yearly budget by locking all its stripes, in
+	// order, before looking at any (takeFromBudget).
+	stripesFirst bool
 }
 
 // readOnlyTx wraps a connection or transaction that reads only. The
@@ -293,21 +296,27 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 func (db *DB) retryTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
+	stripesFirst := false
 	for try := 0; try < 4; try++ {
-		if err = db.tryTx(ctx, fn); err == nil || !db.dialect.retryable(err) {
+		err = db.tryTx(ctx, fn, stripesFirst)
+		if errors.Is(err, errStripeShort) {
+			stripesFirst = true // again, taking the budget the slow way (takeFromBudget)
+			continue
+		}
+		if err == nil || !db.dialect.retryable(err) {
 			return err
 		}
 	}
 	return err
 }
 
-func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *DB) tryTx(ctx context.Context, fn func(tx *Tx) error, stripesFirst bool) error {
 	gen := db.config.gen.Load()
 	sqltx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.mapErr(err)
 	}
-	tx := &Tx{tx: sqltx, db: db, configGen: gen}
+	tx := &Tx{tx: sqltx, db: db, configGen: gen, stripesFirst: stripesFirst}
 	defer tx.ended()
 	if err := tx.finish(fn); err != nil {
 		sqltx.Rollback()

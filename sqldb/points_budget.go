@@ -83,6 +83,9 @@ func (t *Tx) lockStripes(ctx context.Context, orgID int64, year int) error {
 	return nil
 }
 
+// errStripeShort asks retryTx to run a write again with stripesFirst.
+var errStripeShort = errors.New("sqldb: the budget stripe is short; run again locking every stripe first")
+
 var errBudget = jifen.Conflict("budget_exceeded", "本年度积分发放预算已用完", "The org's yearly points budget is used up")
 
 // takeBudget takes points from an issuing org's yearly budget, if it has
@@ -121,16 +124,27 @@ func (t *Tx) takeFromBudget(ctx context.Context, orgID, budget, key, points int6
 	if stripe < 0 {
 		stripe = -stripe
 	}
-	res, err := t.exec(ctx, "UPDATE budget_stripes SET remaining = remaining - ? WHERE org_id = ? AND year = ? AND stripe = ? AND remaining >= ?",
-		points, orgID, year, stripe, points)
-	if err != nil {
-		return err
+	if !t.stripesFirst {
+		res, err := t.exec(ctx, "UPDATE budget_stripes SET remaining = remaining - ? WHERE org_id = ? AND year = ? AND stripe = ? AND remaining >= ?",
+			points, orgID, year, stripe, points)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		// The stripe is short (or this is the year's first award). On
+		// PostgreSQL an update that waited for the stripe and then found
+		// it short still holds its lock, and locking every stripe in
+		// order while holding it out of order deadlocked with awards
+		// doing the same; the write runs again instead, locking the
+		// stripes first (retryTx). A group (SQLite's, where nothing
+		// deadlocks) goes on.
+		if t.db.dialect.name() == "postgres" && !t.grouped {
+			return errStripeShort
+		}
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return nil
-	}
-	// The stripe is short (or this is the year's first award): lock every
-	// stripe and take from them in order.
+	// Lock every stripe and take from them in order.
 	if err := t.lockStripes(ctx, orgID, year); err != nil {
 		return err
 	}

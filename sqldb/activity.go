@@ -306,6 +306,19 @@ func (s *ActivityService) UpdateActivity(ctx context.Context, id int64, in jifen
 		if act, err = tx.lockedActivity(ctx, id); err != nil {
 			return err
 		}
+		// Check-ins count between the activity's start and end: moving
+		// them once people may be on site would rewrite their time after
+		// the fact (a forgotten check-out closed at an end pushed days
+		// later). A running activity may still end earlier or later; time
+		// that was missed is back-filled, with a reason and a name.
+		now := s.db.now()
+		if !now.Before(act.StartsAt) && !in.StartsAt.Equal(act.StartsAt) {
+			return jifen.Conflict("activity_started", "活动已开始，开始时间不能再改", "The activity has started; its start cannot change")
+		}
+		if !now.Before(act.EndsAt) && !in.EndsAt.Equal(act.EndsAt) {
+			return jifen.Conflict("activity_ended", "活动已结束，结束时间不能再改；少记的时长请补录并写明原因",
+				"The activity has ended; its end cannot change. Back-fill missed time with a reason")
+		}
 		if in.Capacity > 0 && in.Capacity < act.Confirmed {
 			return jifen.Conflict("capacity_below_confirmed", fmt.Sprintf("已有%d人报名成功，人数上限不能低于此数", act.Confirmed),
 				fmt.Sprintf("%d people are already confirmed; the capacity cannot go below that", act.Confirmed))
@@ -1015,6 +1028,14 @@ func (t *Tx) arrive(ctx context.Context, act *jifen.Activity, personID int64, ho
 		return nil, jifen.Conflict("already_checked_in", "已经签到过了，离开时请签退", "Already checked in; check out when you leave")
 	}
 	now := t.db.now()
+	// Whoever arrives here has left any other activity still running
+	// where they are checked in: their time there ends now, so the same
+	// hour is never counted at two places. (An open check-in at an
+	// activity already over is closed at its end when it is verified.)
+	if _, err := t.exec(ctx, `UPDATE attendance SET ended_at = ? WHERE person_id = ? AND ended_at IS NULL AND activity_id <> ?
+		AND EXISTS (SELECT 1 FROM activities a WHERE a.id = attendance.activity_id AND a.ends_at > ?)`, now, personID, act.ID, now); err != nil {
+		return nil, err
+	}
 	a := jifen.ActorFrom(ctx)
 	id, err := t.insert(ctx, "INSERT INTO attendance (activity_id, person_id, started_at, how, lat, lon, recorded_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		act.ID, personID, now, how, nullFloat(lat), nullFloat(lon), actorID(a), now)
@@ -1055,6 +1076,17 @@ func (t *Tx) personByNo(ctx context.Context, no string) (int64, error) {
 	return id, err
 }
 
+// notSelfScan refuses a leader's scan of their own code: a scan is a
+// witness to someone else's presence, and a leader's own time is checked
+// in like anyone's (the rotating code, the place) or back-filled by
+// another organiser.
+func notSelfScan(ctx context.Context, personID int64) error {
+	if a := jifen.ActorFrom(ctx); a != nil && a.PersonID == personID {
+		return jifen.Conflict("self_approval", "不能扫描自己的志愿者码，请用现场签到码签到", "You cannot scan your own code; check in with the activity's code")
+	}
+	return nil
+}
+
 // ScanIn is the leader scanning a volunteer's own QR code or printed card;
 // someone who came without signing up is added if a place is free.
 func (s *ActivityService) ScanIn(ctx context.Context, activityID int64, volunteerNo string) (*jifen.Attendance, error) {
@@ -1069,6 +1101,9 @@ func (s *ActivityService) ScanIn(ctx context.Context, activityID int64, voluntee
 		}
 		pid, err := tx.personByNo(ctx, volunteerNo)
 		if err != nil {
+			return err
+		}
+		if err := notSelfScan(ctx, pid); err != nil {
 			return err
 		}
 		if st, err := tx.signUp(ctx, act, pid); err != nil {
@@ -1100,6 +1135,9 @@ func (s *ActivityService) ScanOut(ctx context.Context, activityID int64, volunte
 		}
 		pid, err := tx.personByNo(ctx, volunteerNo)
 		if err != nil {
+			return err
+		}
+		if err := notSelfScan(ctx, pid); err != nil {
 			return err
 		}
 		att, err = tx.leave(ctx, act, pid)
@@ -1287,20 +1325,23 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 		}
 		type span struct {
 			self, back [][2]time.Time
-			by         int64
-			reasons    []string
+			by         int64    // the first to back-fill, kept on the record
+			bys        []int64  // everyone who back-filled
+			reasons    []string // why, each with who when several did
+			plain      []string // why, without who
 		}
 		people := map[int64]*span{}
 		var order []int64
-		rows, err := tx.query(ctx, "SELECT person_id, started_at, ended_at, how, COALESCE(recorded_by, 0), reason FROM attendance WHERE activity_id = ? ORDER BY person_id, started_at", activityID)
+		rows, err := tx.query(ctx, `SELECT a.person_id, a.started_at, a.ended_at, a.how, COALESCE(a.recorded_by, 0), a.reason, COALESCE(p.name, '')
+			FROM attendance a LEFT JOIN people p ON p.id = a.recorded_by WHERE a.activity_id = ? ORDER BY a.person_id, a.started_at`, activityID)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var pid, by int64
 			var st, en time.Time
-			var how, reason string
-			if err := rows.Scan(&pid, &st, &en, &how, &by, &reason); err != nil {
+			var how, reason, byName string
+			if err := rows.Scan(&pid, &st, &en, &how, &by, &reason, &byName); err != nil {
 				rows.Close()
 				return err
 			}
@@ -1312,9 +1353,17 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 			}
 			if how == jifen.HowBackfilled {
 				sp.back = append(sp.back, [2]time.Time{st, en})
-				sp.by = by
-				if !slices.Contains(sp.reasons, reason) {
-					sp.reasons = append(sp.reasons, reason)
+				if sp.by == 0 {
+					sp.by = by
+				}
+				if !slices.Contains(sp.bys, by) {
+					sp.bys = append(sp.bys, by)
+				}
+				if !slices.Contains(sp.plain, reason) {
+					sp.plain = append(sp.plain, reason)
+				}
+				if r := reason + "（" + byName + "录入）"; !slices.Contains(sp.reasons, r) {
+					sp.reasons = append(sp.reasons, r)
 				}
 			} else {
 				sp.self = append(sp.self, [2]time.Time{st, en})
@@ -1331,14 +1380,19 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 			// Back-filled minutes are what they add beyond the self-recorded ones.
 			backMin := jifen.Presence(append(append([][2]time.Time{}, sp.self...), sp.back...), act.StartsAt, act.EndsAt) - selfMin
 			// A back-filled record keeps who entered it and why (STANDARDS:
-			// back-filled hours always name both).
+			// back-filled hours always name both); when several organisers
+			// back-filled, the reason names each beside what they entered.
+			why := strings.Join(sp.plain, "；")
+			if len(sp.bys) > 1 {
+				why = strings.Join(sp.reasons, "；")
+			}
 			for _, r := range []struct {
 				how     string
 				minutes int
 				spans   [][2]time.Time
 				by      any
 				reason  string
-			}{{jifen.HowSelf, selfMin, sp.self, pid, ""}, {jifen.HowBackfilled, backMin, sp.back, sp.by, strings.Join(sp.reasons, "；")}} {
+			}{{jifen.HowSelf, selfMin, sp.self, pid, ""}, {jifen.HowBackfilled, backMin, sp.back, sp.by, why}} {
 				if r.minutes <= 0 {
 					continue
 				}
@@ -1361,7 +1415,7 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 			}
 			total := selfMin + backMin
 			if total > 0 {
-				if err := tx.sendMessage(ctx, pid, "服务时长已核验", fmt.Sprintf("“%s”的服务时长已核验：%.1f小时。", act.Title, float64(total)/60)); err != nil {
+				if err := tx.sendMessage(ctx, pid, "服务时长已核验", fmt.Sprintf("“%s”的服务时长已核验：%s小时。", act.Title, jifen.HoursText(total))); err != nil {
 					return err
 				}
 			}

@@ -705,10 +705,13 @@ func TestActivityCheckInAndOut(t *testing.T) {
 			p[i] = v.member(t, "志愿者"+string(rune('A'+i)), v.villageA)
 			v.signUp(t, p[i], x, jifen.SignupConfirmed)
 		}
-		v.signUp(t, p[0], geo, jifen.SignupConfirmed)
+		// Someone at x too would leave x by checking in at geo.
+		g := v.member(t, "志愿者G", v.villageA)
+		v.signUp(t, g, geo, jifen.SignupConfirmed)
 		v.signUp(t, p[5], full, jifen.SignupConfirmed)
 		v.signUp(t, p[4], full, jifen.SignupWaitlisted)
-		v.signUp(t, p[1], scan, jifen.SignupConfirmed)
+		h := v.member(t, "志愿者H", v.villageA)
+		v.signUp(t, h, scan, jifen.SignupConfirmed)
 		walkIn := [3]user{v.member(t, "路人甲", v.villageA), v.member(t, "路人乙", v.villageA), v.member(t, "路人丙", v.villageA)}
 
 		checkIn := func(u user, act *jifen.Activity, code string) (*jifen.Attendance, error) {
@@ -778,20 +781,20 @@ func TestActivityCheckInAndOut(t *testing.T) {
 
 		north := func(m float64) *float64 { l := lat + m/111195; return &l }
 		t.Run("with a radius, check-in without a location is refused with location_required", func(t *testing.T) {
-			_, err := v.acts.CheckIn(p[0].ctx, geo.ID, v.code(t, geo), nil, nil)
+			_, err := v.acts.CheckIn(g.ctx, geo.ID, v.code(t, geo), nil, nil)
 			wantErr(t, err, jifen.KindInvalid, "location_required", "lat")
 		})
 		t.Run("with a radius, check-in 2 km away is refused with outside_radius", func(t *testing.T) {
-			_, err := v.acts.CheckIn(p[0].ctx, geo.ID, v.code(t, geo), north(2000), &lon)
+			_, err := v.acts.CheckIn(g.ctx, geo.ID, v.code(t, geo), north(2000), &lon)
 			wantErr(t, err, jifen.KindInvalid, "outside_radius", "lat")
 		})
 		t.Run("with a radius, check-in 50 m away is accepted", func(t *testing.T) {
-			must(v.acts.CheckIn(p[0].ctx, geo.ID, v.code(t, geo), north(50), &lon))(t)
+			must(v.acts.CheckIn(g.ctx, geo.ID, v.code(t, geo), north(50), &lon))(t)
 		})
 		t.Run("with a radius, check-out 2 km away is refused too, 50 m away accepted", func(t *testing.T) {
-			_, err := v.acts.CheckOut(p[0].ctx, geo.ID, v.code(t, geo), north(2000), &lon)
+			_, err := v.acts.CheckOut(g.ctx, geo.ID, v.code(t, geo), north(2000), &lon)
 			wantErr(t, err, jifen.KindInvalid, "outside_radius", "lat")
-			must(v.acts.CheckOut(p[0].ctx, geo.ID, v.code(t, geo), north(50), &lon))(t)
+			must(v.acts.CheckOut(g.ctx, geo.ID, v.code(t, geo), north(50), &lon))(t)
 		})
 
 		t.Run("leaving and coming back records two intervals", func(t *testing.T) {
@@ -839,7 +842,7 @@ func TestActivityCheckInAndOut(t *testing.T) {
 			}
 		})
 		t.Run("a signed-up volunteer is scanned in", func(t *testing.T) {
-			must(v.acts.ScanIn(v.leader.ctx, scan.ID, "JFV:"+p[1].p.VolunteerNo))(t)
+			must(v.acts.ScanIn(v.leader.ctx, scan.ID, "JFV:"+h.p.VolunteerNo))(t)
 		})
 		t.Run("scanning someone present again is refused with already_checked_in", func(t *testing.T) {
 			_, err := v.acts.ScanIn(v.leader.ctx, scan.ID, walkIn[0].p.VolunteerNo)

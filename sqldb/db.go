@@ -397,6 +397,11 @@ func (db *DB) mapErr(err error) error {
 			return &jifen.Error{Kind: jifen.KindConflict, Code: "phone_taken", Field: "phone", Zh: "该手机号已被登记", En: "This phone number is already registered", Err: err}
 		case strings.Contains(c, "id_hash"):
 			return &jifen.Error{Kind: jifen.KindConflict, Code: "id_number_taken", Field: "id_number", Zh: "该身份证号已被登记", En: "This ID number is already registered", Err: err}
+		// The services look first; these meet two requests at once.
+		case strings.Contains(c, "correction_requests"):
+			return &jifen.Error{Kind: jifen.KindConflict, Code: "correction_pending", Zh: "这条记录已有待处理的更正申请", En: "A correction request for this record is already waiting", Err: err}
+		case strings.Contains(c, "transfers"):
+			return &jifen.Error{Kind: jifen.KindConflict, Code: "transfer_pending", Zh: "已有一个待审批的转接申请", En: "A transfer is already waiting for approval", Err: err}
 		}
 		return &jifen.Error{Kind: jifen.KindConflict, Code: "duplicate", Zh: "记录已存在", En: "It already exists", Err: err}
 	}

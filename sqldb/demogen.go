@@ -1083,7 +1083,7 @@ func (p *genPlan) village(k int, ids *genIDs, now time.Time) *genChunk {
 			}
 			open(pp, e.at)
 			aid := ids.take("awards")
-			note := fmt.Sprintf("%s（%.1f小时）", e.title, float64(e.minutes)/60)
+			note := fmt.Sprintf("%s（%s小时）", e.title, jifen.HoursText(int(e.minutes)))
 			in := jifen.TxInput{Kind: jifen.TxAward, Key: "award:" + strconv.FormatInt(aid, 10), Reason: p.serviceRule.Name + "：" + note, OrgID: v.id,
 				Postings: []jifen.Posting{{AccountID: v.issuance, Amount: -points}, {AccountID: pp.account, Amount: points, Score: points}}}
 			tx := post(in, 0, leader, e.at, in.Postings)

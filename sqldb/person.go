@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 
 	"jifen"
 	"jifen/secret"
@@ -542,6 +543,9 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 				return err
 			}
 		}
+		if err := tx.releasePlaces(ctx, id, now); err != nil {
+			return err
+		}
 		// The audit line names the number, not the person.
 		return tx.audit(ctx, p.HomeOrgID, p.path, "person.erase", "person", id, p.VolunteerNo+"："+reason)
 	})
@@ -792,4 +796,51 @@ func (s *PersonService) LookupPerson(ctx context.Context, orgID int64, ident str
 		return nil, err
 	}
 	return p.Person, nil
+}
+
+// releasePlaces cancels an erased person's sign-ups to activities not yet
+// begun: nobody erased will come, and their place goes to the first on
+// the waitlist. Activities under way keep them, with their attendance.
+func (t *Tx) releasePlaces(ctx context.Context, personID int64, now time.Time) error {
+	type held struct {
+		activityID int64
+		status     string
+	}
+	var places []held
+	rows, err := t.query(ctx, `SELECT s.activity_id, s.status FROM signups s JOIN activities a ON a.id = s.activity_id
+		WHERE s.person_id = ? AND s.status IN ('confirmed', 'waitlisted') AND a.status IN ('draft', 'published') AND a.starts_at > ?
+		ORDER BY s.activity_id`, personID, now)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var h held
+		if err := rows.Scan(&h.activityID, &h.status); err != nil {
+			rows.Close()
+			return err
+		}
+		places = append(places, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range places {
+		if err := t.lockActivity(ctx, h.activityID); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "UPDATE signups SET status = 'cancelled', updated_at = ? WHERE activity_id = ? AND person_id = ?", now, h.activityID, personID); err != nil {
+			return err
+		}
+		if h.status != string(jifen.SignupConfirmed) {
+			continue
+		}
+		if _, err := t.exec(ctx, "UPDATE activities SET confirmed = confirmed - 1 WHERE id = ?", h.activityID); err != nil {
+			return err
+		}
+		if err := t.promote(ctx, h.activityID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

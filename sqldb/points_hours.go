@@ -88,7 +88,7 @@ func (t *Tx) awardService(ctx context.Context, recordID, personID int64, act *ji
 	if points <= 0 {
 		return nil
 	}
-	return t.postService(ctx, g, r, act.OrgID, recordID, minutes, points, fmt.Sprintf("%s（%.1f小时）", act.Title, float64(minutes)/60), day)
+	return t.postService(ctx, g, r, act.OrgID, recordID, minutes, points, fmt.Sprintf("%s（%s小时）", act.Title, jifen.HoursText(int(minutes))), day)
 }
 
 // postService records a service award and posts it. When the issuing

@@ -178,6 +178,36 @@ func (t *Tx) currentMinutes(ctx context.Context, recordID int64) (int, error) {
 	return m, err
 }
 
+// correctionLimit is the most a record may be corrected to: its own span,
+// and for an activity's record what the activity's length leaves beside
+// the person's other records of it (a back-filled record spans the whole
+// activity, overlapping the time their own check-ins already count).
+// Called after currentMinutes, which holds the person's row.
+func (t *Tx) correctionLimit(ctx context.Context, r *jifen.ServiceRecord) (limit int, others int, err error) {
+	limit = int(r.EndedAt.Sub(r.StartedAt) / time.Minute)
+	if r.ActivityID == nil {
+		return limit, 0, nil
+	}
+	var starts, ends time.Time
+	if err := t.queryRow(ctx, "SELECT starts_at, ends_at FROM activities WHERE id = ?", *r.ActivityID).Scan(&starts, &ends); err != nil {
+		return 0, 0, err
+	}
+	if err := t.queryRow(ctx, `SELECT COALESCE(SUM(minutes), 0) FROM service_records WHERE person_id = ? AND activity_id = ?
+		AND id <> ? AND (corrects_id IS NULL OR corrects_id <> ?)`, r.PersonID, *r.ActivityID, r.ID, r.ID).Scan(&others); err != nil {
+		return 0, 0, err
+	}
+	return max(0, min(limit, int(ends.Sub(starts)/time.Minute)-others)), others, nil
+}
+
+// overLimit explains a correction beyond correctionLimit.
+func overLimit(field string, limit, others int) error {
+	if others > 0 {
+		return jifen.Invalid(field, fmt.Sprintf("这项活动的其他记录已有%d分钟，这条记录最多%d分钟，合计不能超过活动时长", others, limit),
+			fmt.Sprintf("The activity's other records already hold %d minutes; this one can be at most %d, so the total stays within the activity", others, limit))
+	}
+	return jifen.Invalid(field, fmt.Sprintf("时长不能超过这条记录的起止时间（%d分钟）", limit), fmt.Sprintf("At most the record's span (%d minutes)", limit))
+}
+
 func (t *Tx) getRecord(ctx context.Context, id int64) (*jifen.ServiceRecord, string, error) {
 	var path string
 	r, err := scanRecord(prefixRowScan{t.queryRow(ctx, "SELECT r.org_path, "+recordCols+recordFrom+" WHERE r.id = ?", id), &path})
@@ -216,9 +246,6 @@ func (s *RecordService) RequestCorrection(ctx context.Context, recordID int64, w
 		if r.PersonID != a.PersonID || r.How == jifen.HowCorrection {
 			return jifen.NotFound("record")
 		}
-		if length := int(r.EndedAt.Sub(r.StartedAt) / time.Minute); wanted > length {
-			return jifen.Invalid("wanted_minutes", fmt.Sprintf("时长不能超过这条记录的起止时间（%d分钟）", length), fmt.Sprintf("At most the record's span (%d minutes)", length))
-		}
 		var n int
 		if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM correction_requests WHERE record_id = ? AND status = 'pending'", recordID).Scan(&n); err != nil {
 			return err
@@ -228,6 +255,11 @@ func (s *RecordService) RequestCorrection(ctx context.Context, recordID int64, w
 		}
 		if req.Minutes, err = tx.currentMinutes(ctx, recordID); err != nil {
 			return err
+		}
+		if limit, others, err := tx.correctionLimit(ctx, r); err != nil {
+			return err
+		} else if wanted > limit {
+			return overLimit("wanted_minutes", limit, others)
 		}
 		req.CreatedAt = s.db.now()
 		if req.ID, err = tx.insert(ctx, "INSERT INTO correction_requests (record_id, person_id, wanted_minutes, reason, status, created_at) VALUES (?, ?, ?, ?, 'pending', ?)",
@@ -315,20 +347,24 @@ func (s *RecordService) AnswerCorrection(ctx context.Context, requestID int64, a
 		msg := fmt.Sprintf("您对“%s”的更正申请未通过：%s", r.Content, answer)
 		if accept {
 			newStatus = "accepted"
-			if length := int(r.EndedAt.Sub(r.StartedAt) / time.Minute); wanted > length {
-				return jifen.Invalid("wanted_minutes", fmt.Sprintf("申请的时长超过了记录的起止时间（%d分钟），只能驳回或直接更正", length),
-					fmt.Sprintf("The request exceeds the record's span (%d minutes); reject it or correct the record directly", length))
-			}
 			cur, err := tx.currentMinutes(ctx, recordID)
 			if err != nil {
 				return err
+			}
+			limit, others, err := tx.correctionLimit(ctx, r)
+			if err != nil {
+				return err
+			}
+			if wanted > limit {
+				return jifen.Invalid("wanted_minutes", fmt.Sprintf("申请的时长超过了这条记录最多可记的%d分钟，只能驳回或直接更正", limit),
+					fmt.Sprintf("The request exceeds the %d minutes this record can hold (the activity's other records: %d); reject it or correct the record directly", limit, others))
 			}
 			if wanted != cur {
 				if err := tx.correction(ctx, r, path, cur, wanted, "更正申请#"+fmt.Sprint(requestID)+"："+answer); err != nil {
 					return err
 				}
 			}
-			msg = fmt.Sprintf("您对“%s”的更正申请已通过，时长更正为%.1f小时。", r.Content, float64(wanted)/60)
+			msg = fmt.Sprintf("您对“%s”的更正申请已通过，时长更正为%s小时。", r.Content, jifen.HoursText(wanted))
 		}
 		if _, err := tx.exec(ctx, "UPDATE correction_requests SET status = ?, answer = ?, decided_by = ?, decided_at = ? WHERE id = ?",
 			newStatus, answer, a.PersonID, s.db.now(), requestID); err != nil {
@@ -386,13 +422,14 @@ func (s *RecordService) Correct(ctx context.Context, recordID int64, minutes int
 		if r.How == jifen.HowCorrection {
 			return jifen.Invalid("record_id", "请更正原始记录", "Correct the original record")
 		}
-		length := int(r.EndedAt.Sub(r.StartedAt) / time.Minute)
-		if minutes > length {
-			return jifen.Invalid("minutes", fmt.Sprintf("时长不能超过记录的起止时间（%d分钟）", length), fmt.Sprintf("At most the record's span (%d minutes)", length))
-		}
 		cur, err := tx.currentMinutes(ctx, recordID)
 		if err != nil {
 			return err
+		}
+		if limit, others, err := tx.correctionLimit(ctx, r); err != nil {
+			return err
+		} else if minutes > limit {
+			return overLimit("minutes", limit, others)
 		}
 		if cur == minutes {
 			return jifen.Conflict("no_change", "时长没有变化", "The minutes are unchanged")
@@ -400,7 +437,7 @@ func (s *RecordService) Correct(ctx context.Context, recordID int64, minutes int
 		if err := tx.correction(ctx, r, path, cur, minutes, reason); err != nil {
 			return err
 		}
-		if err := tx.sendMessage(ctx, r.PersonID, "服务记录已更正", fmt.Sprintf("“%s”的时长更正为%.1f小时。原因：%s", r.Content, float64(minutes)/60, reason)); err != nil {
+		if err := tx.sendMessage(ctx, r.PersonID, "服务记录已更正", fmt.Sprintf("“%s”的时长更正为%s小时。原因：%s", r.Content, jifen.HoursText(minutes), reason)); err != nil {
 			return err
 		}
 		out = r

@@ -72,6 +72,9 @@ func FreshSchema(t testing.TB, dsn string) string {
 	}
 	q := u.Query()
 	q.Set("search_path", name)
+	// A test finds its own sessions in pg_stat_activity by this name
+	// (tests of other schemas run beside it).
+	q.Set("application_name", name)
 	u.RawQuery = q.Encode()
 	return u.String()
 }

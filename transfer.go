@@ -22,6 +22,9 @@ type Transfer struct {
 	DecidedAt   *time.Time `json:"decided_at"`
 	Answer      string     `json:"answer,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
+	// ConsentedAt is when the person agreed; a transfer someone else
+	// asked for is approved only after (nil: waiting for them).
+	ConsentedAt *time.Time `json:"consented_at"`
 }
 
 // Transfer statuses.
@@ -36,6 +39,9 @@ type TransferService interface {
 	// RequestTransfer asks to move a person (oneself, or by an admin of
 	// their current org) to another org or team; the receiving side decides.
 	RequestTransfer(ctx context.Context, personID, toOrgID int64, reason string) (*Transfer, error)
+	// Consent is the person's answer to a transfer someone else asked
+	// for: agreeing lets the receiving side decide; refusing ends it.
+	Consent(ctx context.Context, id int64, agree bool) error
 	Approve(ctx context.Context, id int64) error
 	Reject(ctx context.Context, id int64, answer string) error
 	Transfers(ctx context.Context, personID, orgID int64) ([]*Transfer, error)

@@ -62,9 +62,22 @@ func (s *TransferService) RequestTransfer(ctx context.Context, personID, toOrgID
 		if n > 0 {
 			return jifen.Conflict("transfer_pending", "已有一个待审批的转接申请", "A transfer is already waiting for approval")
 		}
-		if id, err = tx.insert(ctx, "INSERT INTO transfers (person_id, from_org_id, to_org_id, reason, status, requested_by, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-			personID, p.HomeOrgID, to.ID, reason, actorID(a), s.db.now()); err != nil {
+		// Asked by the person, it is consented; asked by an admin, it
+		// waits for the person (STANDARDS), who is told.
+		now := s.db.now()
+		var consented any
+		if personID == a.PersonID {
+			consented = now
+		}
+		if id, err = tx.insert(ctx, "INSERT INTO transfers (person_id, from_org_id, to_org_id, reason, status, requested_by, created_at, consented_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+			personID, p.HomeOrgID, to.ID, reason, actorID(a), now, consented); err != nil {
 			return err
+		}
+		if consented == nil {
+			if err := tx.sendMessage(ctx, personID, "转接待您确认", fmt.Sprintf("%s申请将您从%s转到%s（%s）。请在“关系转接”页面同意或拒绝；您同意后，转入方才会审批。",
+				a.Name, p.HomeOrgName, to.Name, reason)); err != nil {
+				return err
+			}
 		}
 		return tx.audit(ctx, to.ID, to.Path, "transfer.request", "person", personID, fmt.Sprintf("%s → %s: %s", p.HomeOrgName, to.Name, reason))
 	})
@@ -87,7 +100,7 @@ func (s *TransferService) get(ctx context.Context, id int64) (*jifen.Transfer, e
 
 func (s *TransferService) list(ctx context.Context, where string, args ...any) ([]*jifen.Transfer, error) {
 	rows, err := s.db.query(ctx, `SELECT t.id, t.person_id, p.name, t.from_org_id, f.name, t.to_org_id, o.name, t.reason, t.status,
-		COALESCE(t.requested_by, 0), t.decided_by, t.decided_at, t.answer, t.created_at
+		COALESCE(t.requested_by, 0), t.decided_by, t.decided_at, t.answer, t.created_at, t.consented_at
 		FROM transfers t JOIN people p ON p.id = t.person_id JOIN orgs f ON f.id = t.from_org_id JOIN orgs o ON o.id = t.to_org_id
 		WHERE `+where+" ORDER BY t.id DESC LIMIT 200", args...)
 	if err != nil {
@@ -98,10 +111,14 @@ func (s *TransferService) list(ctx context.Context, where string, args ...any) (
 	for rows.Next() {
 		t := &jifen.Transfer{}
 		var decidedBy sql.NullInt64
-		var decidedAt sql.NullTime
+		var decidedAt, consentedAt sql.NullTime
 		if err := rows.Scan(&t.ID, &t.PersonID, &t.PersonName, &t.FromOrgID, &t.FromOrgName, &t.ToOrgID, &t.ToOrgName, &t.Reason, &t.Status,
-			&t.RequestedBy, &decidedBy, &decidedAt, &t.Answer, &t.CreatedAt); err != nil {
+			&t.RequestedBy, &decidedBy, &decidedAt, &t.Answer, &t.CreatedAt, &consentedAt); err != nil {
 			return nil, err
+		}
+		if consentedAt.Valid {
+			c := consentedAt.Time.In(jifen.Zone)
+			t.ConsentedAt = &c
 		}
 		if decidedBy.Valid {
 			t.DecidedBy = &decidedBy.Int64
@@ -129,8 +146,12 @@ func (s *TransferService) decide(ctx context.Context, tx *Tx, id int64) (*jifen.
 	}
 	var t jifen.Transfer
 	var requestedBy sql.NullInt64
-	err := tx.queryRow(ctx, "SELECT id, person_id, from_org_id, to_org_id, status, requested_by FROM transfers WHERE id = ?", id).
-		Scan(&t.ID, &t.PersonID, &t.FromOrgID, &t.ToOrgID, &t.Status, &requestedBy)
+	var consentedAt sql.NullTime
+	err := tx.queryRow(ctx, "SELECT id, person_id, from_org_id, to_org_id, status, requested_by, consented_at FROM transfers WHERE id = ?", id).
+		Scan(&t.ID, &t.PersonID, &t.FromOrgID, &t.ToOrgID, &t.Status, &requestedBy, &consentedAt)
+	if consentedAt.Valid {
+		t.ConsentedAt = &consentedAt.Time
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, jifen.NotFound("transfer")
 	}
@@ -157,6 +178,62 @@ func (s *TransferService) decide(ctx context.Context, tx *Tx, id int64) (*jifen.
 	return &t, to, nil
 }
 
+// Consent records the person's answer to a transfer someone else asked
+// for. Agreeing lets the receiving side decide; refusing rejects it, and
+// whoever asked is told.
+func (s *TransferService) Consent(ctx context.Context, id int64, agree bool) error {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return jifen.ErrUnauthorized
+	}
+	return s.db.inTx(ctx, func(tx *Tx) error {
+		// Locked first, as decide does: an answer and a decision at once
+		// see each other.
+		if _, err := tx.exec(ctx, "UPDATE transfers SET status = status WHERE id = ?", id); err != nil {
+			return err
+		}
+		var personID, toOrgID int64
+		var requestedBy sql.NullInt64
+		var status string
+		var consentedAt sql.NullTime
+		err := tx.queryRow(ctx, "SELECT person_id, to_org_id, requested_by, status, consented_at FROM transfers WHERE id = ?", id).
+			Scan(&personID, &toOrgID, &requestedBy, &status, &consentedAt)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && personID != a.PersonID {
+			return jifen.NotFound("transfer") // only the person answers
+		}
+		if err != nil {
+			return err
+		}
+		if status != jifen.TransferPending {
+			return jifen.Conflict("already_decided", "该转接已处理", "This transfer has been decided")
+		}
+		if consentedAt.Valid {
+			return jifen.Conflict("already_consented", "您已同意过这次转接", "You have already agreed to this transfer")
+		}
+		to, err := tx.getOrg(ctx, toOrgID)
+		if err != nil {
+			return err
+		}
+		now := s.db.now()
+		if agree {
+			if _, err := tx.exec(ctx, "UPDATE transfers SET consented_at = ? WHERE id = ?", now, id); err != nil {
+				return err
+			}
+			return tx.audit(ctx, to.ID, to.Path, "transfer.consent", "person", personID, to.Name)
+		}
+		if _, err := tx.exec(ctx, "UPDATE transfers SET status = 'rejected', answer = ?, decided_by = ?, decided_at = ? WHERE id = ?",
+			"本人不同意转接", personID, now, id); err != nil {
+			return err
+		}
+		if requestedBy.Valid && requestedBy.Int64 != personID {
+			if err := tx.sendMessage(ctx, requestedBy.Int64, "转接未获本人同意", fmt.Sprintf("%s不同意转到%s，这次转接已结束。", a.Name, to.Name)); err != nil {
+				return err
+			}
+		}
+		return tx.audit(ctx, to.ID, to.Path, "transfer.decline", "person", personID, to.Name)
+	})
+}
+
 // Approve moves the person: to a team, as a membership; to any other org,
 // as their new home. The person and the sending side are told.
 func (s *TransferService) Approve(ctx context.Context, id int64) error {
@@ -164,6 +241,9 @@ func (s *TransferService) Approve(ctx context.Context, id int64) error {
 		t, to, err := s.decide(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if t.ConsentedAt == nil {
+			return jifen.Conflict("consent_needed", "须等本人同意后才能审批", "The person has not agreed yet")
 		}
 		if err := tx.move(ctx, t.PersonID, t.FromOrgID, to); err != nil {
 			return err

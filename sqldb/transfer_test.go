@@ -174,6 +174,20 @@ func TestTransfer(t *testing.T) {
 			wantErr(t, v.moves.Reject(v.adminB.ctx, tr.ID, "反悔"), jifen.KindConflict, "already_decided", "")
 		})
 
+		t.Run("a person who does not agree ends the transfer an admin asked for", func(t *testing.T) {
+			p5 := v.member(t, "不想走的村民", v.villageA)
+			x := must(v.moves.RequestTransfer(v.adminA.ctx, p5.p.ID, newVillage.ID, "划入新村"))(t)
+			wantErr(t, v.moves.Consent(p5.ctx, x.ID, false), "", "", "")
+			got := must(v.moves.Transfers(p5.ctx, p5.p.ID, 0))(t)
+			if len(got) != 1 || got[0].Status != jifen.TransferRejected || got[0].ConsentedAt != nil {
+				t.Fatalf("after refusing: %+v", got)
+			}
+			wantErr(t, v.moves.Approve(v.super.ctx, x.ID), jifen.KindConflict, "already_decided", "")
+			if v.home(t, p5.p.ID) != v.villageA.ID || len(v.msgs(t, v.adminA.ctx, "转接未获本人同意")) != 1 {
+				t.Fatal("a refused transfer moved the person, or its asker was not told")
+			}
+		})
+
 		t.Run("an admin cannot approve a transfer they asked for; another admin of the receiving side can", func(t *testing.T) {
 			x := must(v.moves.RequestTransfer(v.adminA.ctx, p2.p.ID, newVillage.ID, "新村建成，划入新村"))(t)
 			if x.RequestedBy != v.adminA.p.ID {
@@ -183,6 +197,15 @@ func TestTransfer(t *testing.T) {
 			if v.home(t, p2.p.ID) != v.villageA.ID {
 				t.Fatal("a refused self-approval moved the person")
 			}
+			// Asked for by someone else, it waits for the person's consent
+			// (STANDARDS), which they were asked for in their inbox.
+			if x.ConsentedAt != nil || len(v.msgs(t, p2.ctx, "转接待您确认")) != 1 {
+				t.Fatalf("consented at %v; the person was not asked", x.ConsentedAt)
+			}
+			wantErr(t, v.moves.Approve(v.super.ctx, x.ID), jifen.KindConflict, "consent_needed", "")
+			wantErr(t, v.moves.Consent(v.adminA.ctx, x.ID, true), jifen.KindNotFound, "not_found", "") // only the person answers
+			wantErr(t, v.moves.Consent(p2.ctx, x.ID, true), "", "", "")
+			wantErr(t, v.moves.Consent(p2.ctx, x.ID, true), jifen.KindConflict, "already_consented", "")
 			wantErr(t, v.moves.Approve(v.super.ctx, x.ID), "", "", "")
 			if v.home(t, p2.p.ID) != newVillage.ID {
 				t.Fatal("the approval did not move the person")

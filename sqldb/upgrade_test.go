@@ -122,6 +122,34 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("expired sessions after the migration: %q", got)
 		}
 	},
+	// Indexes only (one waiting correction request per record, one
+	// waiting transfer per person, open check-ins by person): an
+	// installation holds one of each, and a second waiting one is refused.
+	"0009_one_at_a_time": func(t *testing.T, u *upgrading) {
+		start, end := u.now.Add(-30*time.Hour), u.now.Add(-29*time.Hour)
+		record := u.insert(t, `INSERT INTO service_records (person_id, org_id, org_path, activity_id, content, place, started_at, ended_at, minutes, how, recorded_by, verified_by, verified_at)
+			VALUES (?, ?, ?, NULL, '义务理发', '新窑村', ?, ?, 50, 'self', NULL, ?, ?)`, u.resident, u.village, u.villagePath, start, end, u.admin, u.now)
+		request := "INSERT INTO correction_requests (record_id, person_id, wanted_minutes, reason, status, created_at) VALUES (?, ?, 60, '少记了', 'pending', ?)"
+		u.insert(t, request, record, u.resident, u.now)
+		if err := u.db.ExecForTest(u.sys, request, record, u.resident, u.now); err == nil {
+			t.Fatal("a second waiting correction request for one record was stored")
+		}
+		transfer := "INSERT INTO transfers (person_id, from_org_id, to_org_id, reason, status, requested_by, created_at) VALUES (?, ?, ?, '搬家', 'pending', ?, ?)"
+		u.insert(t, transfer, u.resident, u.village, u.city, u.resident, u.now)
+		if err := u.db.ExecForTest(u.sys, transfer, u.resident, u.village, u.city, u.resident, u.now); err == nil {
+			t.Fatal("a second waiting transfer for one person was stored")
+		}
+		u.insert(t, "INSERT INTO attendance (activity_id, person_id, started_at, how, created_at) VALUES (?, ?, ?, 'code', ?)", u.activity, u.admin, u.now, u.now)
+	},
+	// The waiting transfer above was the person's own: consented as it
+	// was made. An admin's request for someone else waits for them.
+	"0010_transfer_consent": func(t *testing.T, u *upgrading) {
+		if got := u.strings(t, "SELECT status FROM transfers WHERE person_id = ? AND consented_at IS NOT NULL", u.resident); len(got) != 1 {
+			t.Fatalf("the person's own waiting transfer after the migration: %q, want it consented", got)
+		}
+		u.insert(t, "INSERT INTO transfers (person_id, from_org_id, to_org_id, reason, status, requested_by, created_at) VALUES (?, ?, ?, '村里调整', 'pending', ?, ?)",
+			u.admin, u.village, u.city, u.resident, u.now)
+	},
 }
 
 // upgrading is a database part-way through its migrations, with the ids

@@ -52,6 +52,11 @@ type (
 	answerRequest struct {
 		Answer string `json:"answer"`
 	}
+	// consentRequest is required to say yes or no: a missing answer must
+	// not read as a refusal.
+	consentRequest struct {
+		Agree *bool `json:"agree"`
+	}
 	certificateRequest struct {
 		PersonID int64    `json:"person_id"`
 		From     flexDate `json:"from"`
@@ -217,6 +222,19 @@ func (s *Server) registerActivityAPI() {
 			}
 			return s.svc.Transfers.RequestTransfer(ctx(r), in.PersonID, in.ToOrgID, in.Reason)
 		}))
+	api("POST", "/transfers/{id}/consent", "The person's answer to a transfer someone else asked for (agree: true or false)", consentRequest{}, statusResponse{},
+		endpoint(s, "transfer", http.StatusOK, func(r *http.Request, id int64, in *consentRequest) (statusResponse, error) {
+			if in.Agree == nil {
+				return statusResponse{}, jifen.Invalid("agree", "请回答是否同意（agree: true 或 false）", "Say whether you agree (agree: true or false)")
+			}
+			if err := s.svc.Transfers.Consent(ctx(r), id, *in.Agree); err != nil {
+				return statusResponse{}, err
+			}
+			if *in.Agree {
+				return statusResponse{jifen.TransferPending}, nil
+			}
+			return statusResponse{jifen.TransferRejected}, nil
+		}))
 	api("POST", "/transfers/{id}/approve", "Approve a transfer (receiving side)", nil, statusResponse{},
 		endpoint(s, "transfer", http.StatusOK, func(r *http.Request, id int64, _ *none) (statusResponse, error) {
 			return statusResponse{jifen.TransferApproved}, s.svc.Transfers.Approve(ctx(r), id)
@@ -301,10 +319,8 @@ func (s *Server) apiActivities(w http.ResponseWriter, r *http.Request) {
 	for i, a := range acts {
 		items[i] = *a
 	}
-	if f.Page < 1 {
-		f.Page = 1
-	}
-	writeJSON(w, http.StatusOK, list[jifen.Activity]{Items: items, Total: total, Page: f.Page, PerPage: 20})
+	served, _ := jifen.Paging(f.Page, 20, 20, 20) // the page the service served
+	writeJSON(w, http.StatusOK, list[jifen.Activity]{Items: items, Total: total, Page: served, PerPage: 20})
 }
 
 // listOf wraps a whole (unpaged) list in the list envelope.

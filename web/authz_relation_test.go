@@ -281,6 +281,7 @@ func init() {
 		"POST /corrections/{id}/answer": {roles: rLead, seen: true},
 		"GET /transfers":                anyone(),
 		"POST /transfers":               by(rAdmin...),
+		"POST /transfers/{id}/consent":  {nobody: true},          // only the person answers
 		"POST /transfers/{id}/approve":  {roles: rLead, late: 1}, // to a team: its leaders decide
 		"POST /transfers/{id}/reject":   {roles: rLead, late: 1},
 		// A bulk move is immediate: to the person's own home, so it changes
@@ -312,6 +313,7 @@ func init() {
 		"GET /api/v1/people/{id}/hours":                      by(rStaff...),
 		"POST /api/v1/service-records/{id}/corrections":      {nobody: true},
 		"POST /api/v1/transfers":                             by(rAdmin...),
+		"POST /api/v1/transfers/{id}/consent":                {nobody: true}, // only the person answers
 		"POST /api/v1/transfers/{id}/approve":                {roles: rLead, late: 1},
 		"POST /api/v1/transfers/{id}/reject":                 {roles: rLead, late: 1},
 		"POST /api/v1/certificates":                          by(rStaff...),

@@ -287,6 +287,7 @@ var matrix = map[string]access{
 	"POST /api/v1/transfers": {body: func(f *foreign) any {
 		return map[string]any{"person_id": f.person, "to_org_id": f.parent, "reason": "越权转接"}
 	}},
+	"POST /api/v1/transfers/{id}/consent": {id: transferTarget, body: func(*foreign) any { return map[string]any{"agree": true} }},
 	"POST /api/v1/transfers/{id}/approve": {id: transferTarget},
 	"POST /api/v1/transfers/{id}/reject":  {id: transferTarget, body: func(*foreign) any { return map[string]any{"answer": "越权驳回"} }},
 	"POST /api/v1/certificates":           {body: func(f *foreign) any { return map[string]any{"person_id": f.person} }},
@@ -303,6 +304,7 @@ var matrix = map[string]access{
 	"POST /transfers": {body: func(f *foreign) any {
 		return form("person_id", itoa(f.person), "to_org_id", itoa(f.parent), "reason", "越权转接")
 	}},
+	"POST /transfers/{id}/consent": {id: transferTarget, body: func(*foreign) any { return form("agree", "1") }},
 	"POST /transfers/{id}/approve": {id: transferTarget},
 	"POST /transfers/{id}/reject":  {id: transferTarget, body: func(*foreign) any { return form("answer", "越权驳回") }},
 	// Bulk moves name people by volunteer number: one outside the scope is

@@ -79,7 +79,10 @@ var serviceCatalog = map[string][2]string{
 	"signup.confirmed": {"已报名", "Confirmed"}, "signup.waitlisted": {"候补", "Waitlisted"}, "signup.cancelled": {"已取消", "Cancelled"},
 	"transfer.pending": {"待审批", "Pending"}, "transfer.approved": {"已转入", "Approved"}, "transfer.rejected": {"未通过", "Rejected"},
 
-	"transfers.approve": {"同意转入", "Approve"}, "transfers.reject": {"不同意", "Reject"}, "transfers.bulk": {"批量转移人员", "Move people in bulk"},
+	"transfers.consent": {"同意转接", "I agree"}, "transfers.decline": {"不同意", "I do not agree"},
+	"transfers.ask_me":         {"等待您同意的转接", "Transfers waiting for your consent"},
+	"transfers.awaits_consent": {"等待本人同意", "Waiting for the person's consent"},
+	"transfers.approve":        {"同意转入", "Approve"}, "transfers.reject": {"不同意", "Reject"}, "transfers.bulk": {"批量转移人员", "Move people in bulk"},
 	"transfers.bulk_numbers": {"志愿者编号（每行一个）", "Volunteer numbers (one per line)"}, "transfers.history": {"我的转接记录", "My transfers"},
 	"transfers.none": {"没有转接记录", "No transfers"}, "transfers.pending": {"等待我审批的转入申请", "Transfers waiting for me"},
 	"transfers.request": {"申请转到其他组织或志愿服务队", "Ask to move to another organisation or team"},

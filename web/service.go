@@ -25,6 +25,7 @@ func (s *Server) registerServicePages() {
 	page("POST", "/corrections/{id}/answer", false, s.answerCorrection)
 	page("GET", "/transfers", false, s.transfersPage)
 	page("POST", "/transfers", false, s.requestTransfer)
+	page("POST", "/transfers/{id}/consent", false, s.consentTransfer)
 	page("POST", "/transfers/{id}/approve", false, s.approveTransfer)
 	page("POST", "/transfers/{id}/reject", false, s.rejectTransfer)
 	page("POST", "/transfers/bulk", false, s.bulkTransfer)
@@ -358,6 +359,12 @@ func (s *Server) requestTransfer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/transfers?done=requested")
+}
+
+// consentTransfer is the person's yes (agree=1) or no to a transfer an
+// admin asked for.
+func (s *Server) consentTransfer(w http.ResponseWriter, r *http.Request) {
+	s.transferAction(w, r, func(id int64) error { return s.svc.Transfers.Consent(r.Context(), id, r.FormValue("agree") == "1") })
 }
 
 func (s *Server) approveTransfer(w http.ResponseWriter, r *http.Request) {

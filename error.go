@@ -101,7 +101,9 @@ func NotFound(what string) *Error {
 
 var whatZh = map[string]string{"org": "该组织", "person": "该人员", "session": "会话", "message": "该消息", "code": "该验证码",
 	"grant": "该角色", "activity": "该活动", "project": "该项目", "record": "该服务记录", "attendance": "该签到记录",
-	"transfer": "该转接申请", "certificate": "该证明", "request": "该申请", "page": "该页面", "upload": "该文件"}
+	"transfer": "该转接申请", "certificate": "该证明", "request": "该申请", "page": "该页面", "upload": "该文件",
+	"store": "该积分超市或商户", "item": "该商品", "redemption": "该兑换记录", "household": "该户", "rule": "该积分规则",
+	"award": "该积分记录", "appeal": "该异议", "photo": "该照片", "transaction": "该账务记录"}
 
 // Internal wraps an unexpected error; the user sees a generic message.
 func Internal(err error) *Error {

@@ -1,6 +1,10 @@
 package jifen_test
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +161,29 @@ func TestActorScope(t *testing.T) {
 func TestAges(t *testing.T) {
 	if jifen.AgeOn("2012-11-30", today) != 13 || jifen.AgeOn("2012-11-29", today) != 14 || jifen.AgeOn("", today) != -1 {
 		t.Fatal("ages around a birthday")
+	}
+}
+
+// Every NotFound the code raises says in Chinese what was not found, as
+// it does in English.
+func TestNotFoundNamesWhatInChinese(t *testing.T) {
+	re := regexp.MustCompile(`NotFound\("([a-z_]+)"\)`)
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			if e := jifen.NotFound(m[1]); e.Zh == "未找到" {
+				t.Errorf("%s: NotFound(%q) has no Chinese name (whatZh)", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -158,11 +158,22 @@ func (pa *pointsApp) seal(t *testing.T) *jifen.Block {
 
 // publicAwards are the village's awards on public display, as the service
 // lists them to someone who may see them all (full names).
+// publicAwards are the village's awards on public display, as the service
+// lists them but with full names (the list masks them as the village
+// chooses): what the pages must show, and must not show, is checked
+// against them.
 func (pa *pointsApp) publicAwards(t *testing.T) []*jifen.Award {
 	t.Helper()
 	aws, _, err := pa.svc.Points.Awards(sysCtx(), jifen.AwardFilter{OrgID: pa.village.ID, Public: true, PerPage: 200})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, a := range aws {
+		full, err := pa.svc.Points.GetAward(sysCtx(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aws[i] = full
 	}
 	return aws
 }

@@ -49,14 +49,20 @@ func getHousehold(ctx context.Context, q querier, id int64) (*householdRow, erro
 }
 
 // addMember puts a person of the household's subtree into it.
-func (t *Tx) addMember(ctx context.Context, h *householdRow, personID int64) error {
+// field names the request's field that named the person.
+func (t *Tx) addMember(ctx context.Context, h *householdRow, personID int64, field string) error {
 	a := jifen.ActorFrom(ctx)
 	p, err := t.db.getPerson(ctx, t.tx, personID)
+	if jifen.ErrorCode(err) == "not_found" || err == nil && !a.Has(p.path, jifen.RoleOrgAdmin) {
+		// Someone the admin cannot see is answered as no one: no name,
+		// and the same answer as for an id nobody has.
+		return jifen.Invalid(field, "没有找到这个人", "No such person")
+	}
 	if err != nil {
 		return err
 	}
-	if !jifen.PathContains(h.path, p.path) || !a.Has(p.path, jifen.RoleOrgAdmin) {
-		return jifen.Invalid("member_ids", p.Name+"不属于本户所在的组织", p.Name+" does not live in the household's org")
+	if !jifen.PathContains(h.path, p.path) {
+		return jifen.Invalid(field, p.Name+"不属于本户所在的组织", p.Name+" does not live in the household's org")
 	}
 	var other int64
 	err = t.queryRow(ctx, "SELECT household_id FROM household_members WHERE person_id = ?", personID).Scan(&other)
@@ -64,7 +70,7 @@ func (t *Tx) addMember(ctx context.Context, h *householdRow, personID int64) err
 		if other == h.ID {
 			return nil
 		}
-		return jifen.Errorf(jifen.KindConflict, "already_in_household", "member_ids", p.Name+"已属于另一户，请先从那一户移出", p.Name+" already belongs to another household")
+		return jifen.Errorf(jifen.KindConflict, "already_in_household", field, p.Name+"已属于另一户，请先从那一户移出", p.Name+" already belongs to another household")
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -72,7 +78,7 @@ func (t *Tx) addMember(ctx context.Context, h *householdRow, personID int64) err
 	_, err = t.exec(ctx, "INSERT INTO household_members (person_id, household_id, joined_at) VALUES (?, ?, ?)", personID, h.ID, t.db.now())
 	if jifen.ErrorCode(err) == "duplicate" {
 		// Another household took them a moment ago.
-		return jifen.Errorf(jifen.KindConflict, "already_in_household", "member_ids", p.Name+"已属于另一户，请先从那一户移出", p.Name+" already belongs to another household")
+		return jifen.Errorf(jifen.KindConflict, "already_in_household", field, p.Name+"已属于另一户，请先从那一户移出", p.Name+" already belongs to another household")
 	}
 	return err
 }
@@ -114,7 +120,11 @@ func (s *PointsService) CreateHousehold(ctx context.Context, in jifen.HouseholdI
 		members := append([]int64{in.HeadID}, in.MemberIDs...)
 		slices.Sort(members[1:])
 		for _, m := range slices.Compact(members) {
-			if err := tx.addMember(ctx, h, m); err != nil {
+			field := "member_ids"
+			if m == in.HeadID {
+				field = "head_person_id"
+			}
+			if err := tx.addMember(ctx, h, m, field); err != nil {
 				return err
 			}
 		}
@@ -238,7 +248,7 @@ func (s *PointsService) AddMember(ctx context.Context, householdID, personID int
 		if err != nil {
 			return err
 		}
-		if err := tx.addMember(ctx, h, personID); err != nil {
+		if err := tx.addMember(ctx, h, personID, "person_id"); err != nil {
 			return err
 		}
 		return tx.audit(ctx, h.OrgID, h.path, "household.add_member", "household", h.ID, fmt.Sprint(personID))

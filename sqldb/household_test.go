@@ -57,7 +57,7 @@ func TestHouseholds(t *testing.T) {
 			{"a person already in a household cannot join a second: already_in_household", p.adminA,
 				jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: p.leader.p.ID, MemberIDs: []int64{grandma.ID}}, []jifen.Kind{jifen.KindConflict}, "already_in_household", "member_ids"},
 			{"a head already in a household cannot head a second", p.adminA,
-				jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: son.p.ID}, []jifen.Kind{jifen.KindConflict}, "already_in_household", "member_ids"},
+				jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: son.p.ID}, []jifen.Kind{jifen.KindConflict}, "already_in_household", "head_person_id"},
 			{"another county's admin cannot create one here", p.adminB,
 				jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: p.leader.p.ID}, refused, "", ""},
 			{"a resident cannot create one", p.leader,
@@ -78,7 +78,7 @@ func TestHouseholds(t *testing.T) {
 		t.Run("adding a member of another household is already_in_household", func(t *testing.T) {
 			other := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: p.leader.p.ID}))(t)
 			err := p.pts.AddMember(p.adminA.ctx, other.ID, son.p.ID)
-			wantErr(t, err, jifen.KindConflict, "already_in_household", "member_ids")
+			wantErr(t, err, jifen.KindConflict, "already_in_household", "person_id")
 		})
 
 		t.Run("while the village credits people, a member's award goes to their own account", func(t *testing.T) {

@@ -407,10 +407,10 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 		return nil, err
 	}
 	if len(in) == 0 {
-		return nil, jifen.Invalid("lines", "名单为空", "The list is empty")
+		return nil, jifen.Invalid("items", "名单为空", "The list is empty")
 	}
 	if len(in) > 2000 {
-		return nil, jifen.Invalid("lines", "一次最多2000条", "At most 2000 lines at a time")
+		return nil, jifen.Invalid("items", "一次最多2000条", "At most 2000 lines at a time")
 	}
 	out := make([]*jifen.Award, len(in))
 	ids := make([]int64, len(in))
@@ -421,6 +421,9 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 			// nothing behind for the next.
 			clear(out)
 			clear(ids)
+			if err := tx.sameBulk(ctx, key, len(in)); err != nil {
+				return err
+			}
 			for i, line := range in {
 				line.Key = key + "/" + strconv.Itoa(i+1)
 				line.Source = jifen.SourceBulk
@@ -451,6 +454,23 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 		out[i] = r.Award
 	}
 	return out, nil
+}
+
+// sameBulk refuses a list under a key used before for a list of another
+// length: each line is checked against its own key/n, which a longer
+// list's new lines would pass as new awards, and a shorter list would
+// leave the rest of the first unanswered.
+func (t *Tx) sameBulk(ctx context.Context, key string, lines int) error {
+	prefix := strings.TrimSuffix(strings.TrimSpace(key+"/1"), "1") // as line keys are kept
+	var n int
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM awards WHERE created_by = ? AND idem_key >= ? AND idem_key < ?",
+		jifen.ActorFrom(ctx).PersonID, prefix, strings.TrimSuffix(prefix, "/")+"0").Scan(&n); err != nil {
+		return err
+	}
+	if n != 0 && n != lines {
+		return errMismatch
+	}
+	return nil
 }
 
 // award does the work of Award inside one transaction: the award it
@@ -511,6 +531,15 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	g, err := t.findTarget(ctx, in.PersonID, in.HouseholdID)
 	if err != nil {
 		return nil, err
+	}
+	if g.personID != 0 {
+		// Someone erased on request has left: nothing new is written to
+		// their name, by staff or by a household head claiming for them.
+		if p, err := t.person(ctx, g.personID); err != nil {
+			return nil, err
+		} else if p.Status == jifen.PersonErased {
+			return nil, jifen.Errorf(jifen.KindConflict, "person_erased", "person_id", "该人员的个人信息已删除，不能再记积分", "This person's data is erased; nothing more can be recorded for them")
+		}
 	}
 	// Who is asking: staff of the beneficiary's org award; the person
 	// (or a member of the household) claims; a household head claims for
@@ -1046,6 +1075,7 @@ func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jif
 	f.Page, f.PerPage = jifen.Paging(f.Page, f.PerPage, 50, 200)
 	var where string
 	var args []any
+	var public *jifen.PointsSettings // the displaying org's, for names
 	switch {
 	case f.Public:
 		path, err := s.db.orgPath(ctx, f.OrgID)
@@ -1055,6 +1085,11 @@ func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jif
 		if !canSeeOrgPath(a, path) && !jifen.PathContains(path, a.HomeOrgPath) {
 			return nil, 0, jifen.NotFound("org")
 		}
+		st, err := settingsAt(ctx, s.db, f.OrgID, path)
+		if err != nil {
+			return nil, 0, err
+		}
+		public = &st
 		where = "a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.public_until > ?"
 		args = []any{path, jifen.PathUpper(path), s.db.now()}
 	case f.PersonID != 0:
@@ -1093,6 +1128,12 @@ func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jif
 		r, err := scanAward(rows)
 		if err != nil {
 			return nil, 0, err
+		}
+		if aw := r.Award; public != nil {
+			// On display, as on the board: names as the org chooses, and
+			// nothing about who entered it, whoever asks.
+			aw.PersonName, aw.HouseholdName = s.show(*public, aw.PersonName), s.show(*public, aw.HouseholdName)
+			aw.CreatedBy, aw.CreatedByName, aw.DecidedBy = 0, "", nil
 		}
 		out = append(out, r.Award)
 	}

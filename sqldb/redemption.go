@@ -156,7 +156,7 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 	}
 	st, err := s.db.cachedStore(ctx, in.StoreID)
 	if jifen.ErrorCode(err) == "not_found" {
-		return nil, jifen.Errorf(jifen.KindNotFound, "not_found", "store_id", "积分超市或商户不存在", "No such store")
+		return nil, errNoStore
 	}
 	if err != nil {
 		return nil, err
@@ -352,6 +352,11 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 		return 0, nil, err
 	}
 	if !jifen.PathContains(st.serves, g.path) {
+		if !counter {
+			// A resident ordering sees only the stores that serve them:
+			// another is answered as one that does not exist.
+			return 0, nil, errNoStore
+		}
 		return 0, nil, jifen.Errorf(jifen.KindForbidden, "not_served", "store_id", "这家店不为您所在的组织服务", "This store does not serve the buyer's org")
 	}
 	now := t.db.now()
@@ -513,6 +518,10 @@ type redemptionRow struct {
 	storePath string
 }
 
+// errNoStore answers a sale or order at a store that does not exist, or
+// that the buyer ordering cannot see.
+var errNoStore = jifen.Errorf(jifen.KindNotFound, "not_found", "store_id", "积分超市或商户不存在", "No such store")
+
 const redemptionCols = `r.id, r.store_id, s.name, s.org_path, r.person_id, p.name, r.household_id, r.account_id, r.status, r.points, r.pickup_code,
 	r.held_until, r.clerk_id, r.tx_id, r.refund_tx_id, r.refund_from_org, r.reason, r.created_at, r.done_at`
 
@@ -631,6 +640,13 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 	}
 	fromOrg := false
 	if r.DoneAt != nil {
+		// Settle holds the store's account while it reads the period's
+		// sales and pays them out: holding it first, a refund racing a
+		// settlement sees whether that settlement paid for this sale
+		// (the items' rows are taken before, as a sale takes them).
+		if err := t.lockAccount(ctx, from.ID); err != nil {
+			return 0, false, err
+		}
 		if fromOrg, err = t.settled(ctx, st.ID, *r.DoneAt); err != nil {
 			return 0, false, err
 		}

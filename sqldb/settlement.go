@@ -141,6 +141,11 @@ func (s *StoreService) Settlement(ctx context.Context, storeID int64, period str
 	return out, err
 }
 
+// settleGrace is how long after a period's end its settlement waits: a
+// sale stamped with the period's last second may still be waiting on a
+// row then, and would commit into a statement already read (and paid).
+const settleGrace = 10 * time.Minute
+
 // Settle closes a period that has ended: its figures are kept as they
 // are, and a settlement transaction moves the period's points out of the
 // store's account to its org's issuance account (the points are retired;
@@ -157,6 +162,10 @@ func (s *StoreService) Settle(ctx context.Context, storeID int64, period string)
 	}
 	if s.db.now().Before(to) {
 		return nil, jifen.Conflict("period_open", "这个结算周期还没有结束", "This period has not ended yet")
+	}
+	if s.db.now().Before(to.Add(settleGrace)) {
+		return nil, jifen.Conflict("period_open", fmt.Sprintf("周期刚结束，请在%s之后结算", to.Add(settleGrace).In(jifen.Zone).Format("15:04")),
+			fmt.Sprintf("The period has just ended; settle after %s", to.Add(settleGrace).In(jifen.Zone).Format("15:04")))
 	}
 	a := jifen.ActorFrom(ctx)
 	err = s.db.inTx(ctx, func(tx *Tx) error {

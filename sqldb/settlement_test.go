@@ -75,7 +75,11 @@ func TestSettlementPeriods(t *testing.T) {
 			_, err := s.stores.Settle(s.adminA.ctx, s.shop.ID, "2026-11")
 			wantErr(t, err, jifen.KindConflict, "period_open", "")
 			s.unchanged(t, before)
-			s.clock.Set(shanghai(2026, 12, 1, 0, 0, 0))
+			s.clock.Set(shanghai(2026, 12, 1, 0, 9, 59))
+			_, err = s.stores.Settle(s.adminA.ctx, s.shop.ID, "2026-11")
+			wantErr(t, err, jifen.KindConflict, "period_open", "") // the last sales may still be committing
+			s.unchanged(t, before)
+			s.clock.Set(shanghai(2026, 12, 1, 0, 10, 0))
 			st := must(s.stores.Settle(s.adminA.ctx, s.shop.ID, "2026-11"))(t)
 			if !st.Settled || st.Points != 0 || st.TxID != nil || st.SettledAt == nil {
 				t.Fatalf("an empty month settled: %+v", st)

@@ -562,13 +562,13 @@ func TestStoreServesSubtree(t *testing.T) {
 			t.Helper()
 			before := s.rows(t)
 			_, err := s.tryOrder(u, s.shop.ID, lineOf(soap, 1))
-			wantErr(t, err, jifen.KindForbidden, "not_served", "store_id")
+			wantErr(t, err, jifen.KindNotFound, "not_found", "store_id") // a store they cannot see
 			_, err = s.sellAt(t, s.clerk, s.shop.ID, u, lineOf(soap, 1))
 			wantErr(t, err, jifen.KindForbidden, "not_served", "store_id")
 			s.unchanged(t, before)
 		}
 
-		t.Run("a resident outside the served subtree gets 403 not_served", func(t *testing.T) {
+		t.Run("outside the served subtree, an order finds no store and a sale gets 403 not_served", func(t *testing.T) {
 			s.order(t, s.resident, lineOf(soap, 1))
 			s.sell(t, s.resident, lineOf(soap, 1))
 			notServed(t, neighbour)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"jifen"
@@ -103,6 +102,9 @@ func decode(r *http.Request, v any) error {
 		case errors.As(err, new(*time.ParseError)):
 			return &jifen.Error{Kind: jifen.KindMalformed, Code: "malformed",
 				Zh: "时间格式不正确，应为带时区的 RFC 3339 格式，如 2026-11-29T09:00:00+08:00", En: "A time is not valid: use RFC 3339 with an offset, e.g. 2026-11-29T09:00:00+08:00"}
+		case errors.As(err, &te) && te.Field == "":
+			// The body itself is of the wrong type (an array, a string).
+			return &jifen.Error{Kind: jifen.KindMalformed, Code: "malformed", Zh: "请求内容应为JSON对象", En: "The request body must be a JSON object"}
 		case errors.As(err, &te):
 			return &jifen.Error{Kind: jifen.KindMalformed, Code: "malformed", Field: te.Field,
 				Zh: "字段 " + te.Field + " 的类型不正确", En: "Field " + te.Field + " has the wrong type"}
@@ -133,8 +135,7 @@ func (s *Server) apiSignOut(w http.ResponseWriter, r *http.Request) {
 	if s.signedIn(w, r) == nil {
 		return
 	}
-	token := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
-	if err := s.svc.Auth.SignOut(r.Context(), token); err != nil {
+	if err := s.svc.Auth.SignOut(r.Context(), bearer(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -192,9 +192,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
 		if isAPI(r) {
-			if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-				token = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
-			}
+			token = bearer(r)
 		} else if c, err := r.Cookie(sessionCookie); err == nil {
 			token = c.Value
 		}
@@ -268,4 +266,14 @@ func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge tim
 
 func (s *Server) clearCookie(w http.ResponseWriter, name string) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", HttpOnly: true, Secure: s.cfg.Secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// bearer is the token of an "Authorization: Bearer …" header; the scheme's
+// name is case-insensitive (RFC 9110), as some HTTP clients write it.
+func bearer(r *http.Request) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }

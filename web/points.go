@@ -1302,7 +1302,7 @@ func (s *Server) noticePage(w http.ResponseWriter, r *http.Request) {
 	awards := slices.Clone(b.Recent)
 	slices.Reverse(awards) // a notice lists oldest first
 	if jifen.ActorFrom(r.Context()) != nil {
-		if awards, err = s.publicAwards(r, id, b.Settings.MaskNames); err != nil {
+		if awards, err = s.publicAwards(r, id); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -1319,7 +1319,7 @@ func (s *Server) noticePage(w http.ResponseWriter, r *http.Request) {
 
 // publicAwards reads all of an org's awards on public display, oldest
 // first as a notice lists them, with names as the org shows them.
-func (s *Server) publicAwards(r *http.Request, orgID int64, mask bool) ([]*jifen.Award, error) {
+func (s *Server) publicAwards(r *http.Request, orgID int64) ([]*jifen.Award, error) {
 	var out []*jifen.Award
 	for page := 1; page <= 50; page++ {
 		got, total, err := s.svc.Points.Awards(r.Context(), jifen.AwardFilter{OrgID: orgID, Public: true, Page: page, PerPage: 200})
@@ -1331,13 +1331,7 @@ func (s *Server) publicAwards(r *http.Request, orgID int64, mask bool) ([]*jifen
 			break
 		}
 	}
-	slices.Reverse(out)
-	for _, a := range out {
-		if mask {
-			a.PersonName, a.HouseholdName = jifen.MaskMiddle(a.PersonName), jifen.MaskMiddle(a.HouseholdName)
-		}
-		a.CreatedByName = ""
-	}
+	slices.Reverse(out) // names come masked as the org chooses (PointsService.Awards)
 	return out, nil
 }
 

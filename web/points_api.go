@@ -200,7 +200,8 @@ func (s *Server) registerPointsAPI() {
 			}
 			appeals, total, err := pts.Appeals(ctx(r), org, jifen.AppealStatus(q.Get("status")), p)
 			l := listOf(appeals)
-			l.Total, l.Page, l.PerPage = total, max(p, 1), listPerPage
+			served, _ := jifen.Paging(p, listPerPage, listPerPage, listPerPage)
+			l.Total, l.Page, l.PerPage = total, served, listPerPage
 			return l, err
 		}))
 	api("POST", "/appeals/{id}/uphold", "Keep the award appealed against, with an answer (reviewer)", answerRequest{}, appealResponse{},

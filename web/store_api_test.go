@@ -602,9 +602,12 @@ func testSettlement(t *testing.T, e *svcEnv, shop int64, clerk, res member, vAdm
 	}
 	wantAPIError(t, "settling an open month", settle("2026-06"), http.StatusConflict, "period_open", "")
 
-	// Just after midnight: the test's sessions (30 days from 1 June, 08:00)
-	// still hold.
+	// Just after midnight the last sales may still be committing: a month
+	// is settled from ten past.
 	e.clock.Set(time.Date(2026, 7, 1, 0, 5, 0, 0, jifen.Zone))
+	wantAPIError(t, "settling a month just ended", settle("2026-06"), http.StatusConflict, "period_open", "")
+	// The test's sessions (30 days from 1 June, 08:00) still hold.
+	e.clock.Set(time.Date(2026, 7, 1, 0, 10, 0, 0, jifen.Zone))
 	block, err := e.svc.Ledger.Seal(e.as(t, superAdmin))
 	if err != nil || block == nil {
 		t.Fatalf("seal: %v, %v", block, err)

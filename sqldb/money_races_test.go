@@ -1,0 +1,155 @@
+package sqldb_test
+
+import (
+	"testing"
+	"time"
+
+	"jifen"
+)
+
+// waitLockWaiters waits until n sessions of this test's schema wait on a
+// lock (sqldbtest names each schema's sessions after it).
+func waitLockWaiters(t *testing.T, s *shopFx, n int64) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if s.one(t, `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+			AND application_name = current_setting('application_name')`) >= n {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("never saw %d lock waiters", n)
+}
+
+// A refund racing the settlement of its sale's period: the refund waits
+// for the store's account, which Settle holds, and then sees whether the
+// settlement paid for the sale. It decided "not settled" before waiting,
+// was paid from the store's account after the settlement had emptied it
+// of that sale, and the next period could not be settled. PostgreSQL
+// races them; SQLite runs whole writes one at a time, in that order.
+func TestRefundRacingSettlement(t *testing.T) {
+	eachShop(t, func(t *testing.T, s *shopFx) {
+		item := s.goods(t, "米", 10, ptr[int64](50))
+		s.fund(t, s.resident.p.ID, 100)
+		s.clock.Set(shanghai(2026, 11, 29, 10, 0, 0))
+		nov := s.sell(t, s.resident, lineOf(item, 1)) // November
+		s.clock.Set(shanghai(2026, 12, 2, 10, 0, 0))
+		s.sell(t, s.resident, lineOf(item, 1)) // December
+		storeAcct := s.acct(t, jifen.AccountStore, s.shop.ID)
+
+		settleAndRefund := func() (settled, refunded error) {
+			_, settled = s.stores.Settle(s.adminA.ctx, s.shop.ID, "2026-11")
+			_, refunded = s.stores.Refund(s.clerk.ctx, nov.ID, "坏了")
+			return
+		}
+		if s.pg {
+			settleAndRefund = func() (error, error) {
+				// Hold the store account's row for a moment, as any sale's
+				// credit does at its commit.
+				hold, err := s.raw.Begin()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := hold.Exec("UPDATE accounts SET balance = balance WHERE id = $1", storeAcct.ID); err != nil {
+					t.Fatal(err)
+				}
+				settled := make(chan error, 1)
+				go func() { _, err := s.stores.Settle(s.adminA.ctx, s.shop.ID, "2026-11"); settled <- err }()
+				waitLockWaiters(t, s, 1)
+				refunded := make(chan error, 1)
+				go func() { _, err := s.stores.Refund(s.clerk.ctx, nov.ID, "坏了"); refunded <- err }()
+				waitLockWaiters(t, s, 2)
+				if err := hold.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				return <-settled, <-refunded
+			}
+		}
+		if err1, err2 := settleAndRefund(); err1 != nil || err2 != nil {
+			t.Fatalf("settle: %v; refund: %v", err1, err2)
+		}
+		st := must(s.stores.Settlement(s.adminA.ctx, s.shop.ID, "2026-11"))(t)
+		r := must(s.stores.Redemption(s.clerk.ctx, nov.ID))(t)
+		if !r.RefundFromOrg || st.Transferred != 10 {
+			t.Errorf("November transferred %d, the refund from the org %v: want 10, true (the settlement went first)", st.Transferred, r.RefundFromOrg)
+		}
+		// December's one sale (10 points) is all the store should hold.
+		if got := s.storeBal(t, s.shop.ID); got != 10 {
+			t.Errorf("store account holds %d, want 10 (December's unsettled sale)", got)
+		}
+		s.clock.Set(shanghai(2027, 1, 2, 10, 0, 0))
+		if _, err := s.stores.Settle(s.adminA.ctx, s.shop.ID, "2026-12"); err != nil {
+			t.Errorf("settling December: %v", err)
+		}
+	})
+}
+
+// A second AwardBulk under a used key with a longer or shorter list is a
+// different request: idempotency_mismatch, nothing written. Each line was
+// checked against its own key/n, so a longer list's new lines were posted.
+func TestBulkKeyReusedForAnotherList(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("help", 10))
+		a, _ := p.person(t, "名单甲", p.villageA)
+		b, _ := p.person(t, "名单乙", p.villageA)
+		must(p.pts.AwardBulk(p.adminA.ctx, "bulk-x", []jifen.AwardInput{{PersonID: a.ID, RuleID: r.ID}}))(t)
+		before := p.rows(t)
+		_, err := p.pts.AwardBulk(p.adminA.ctx, "bulk-x", []jifen.AwardInput{{PersonID: a.ID, RuleID: r.ID}, {PersonID: b.ID, RuleID: r.ID}})
+		if jifen.ErrorCode(err) != "idempotency_mismatch" {
+			t.Errorf("a longer list under a used key: err %v, want idempotency_mismatch", err)
+		}
+		if got := p.points(t, b.ID).Balance; got != 0 {
+			t.Errorf("the reused key posted %d points to a person the first request never named", got)
+		}
+		p.unchanged(t, before)
+		must(p.pts.AwardBulk(p.adminA.ctx, "bulk-y", []jifen.AwardInput{{PersonID: a.ID, RuleID: r.ID}, {PersonID: b.ID, RuleID: r.ID}}))(t)
+		before = p.rows(t)
+		_, err = p.pts.AwardBulk(p.adminA.ctx, "bulk-y", []jifen.AwardInput{{PersonID: a.ID, RuleID: r.ID}})
+		if jifen.ErrorCode(err) != "idempotency_mismatch" {
+			t.Errorf("a shorter list under a used key: err %v, want idempotency_mismatch", err)
+		}
+		p.unchanged(t, before)
+		// The same list again is the same request, answered as before.
+		got := must(p.pts.AwardBulk(p.adminA.ctx, "bulk-y", []jifen.AwardInput{{PersonID: a.ID, RuleID: r.ID}, {PersonID: b.ID, RuleID: r.ID}}))(t)
+		if len(got) != 2 {
+			t.Errorf("a retry answered %d awards, want 2", len(got))
+		}
+		p.unchanged(t, before)
+	})
+}
+
+// A month is settled only ten minutes after it ends: a sale stamped with
+// its last second that was still waiting on a row at midnight would have
+// committed into a statement already read and paid, and been in none.
+func TestSettlementWaitsForTheMonthsLastSales(t *testing.T) {
+	eachShop(t, func(t *testing.T, s *shopFx) {
+		item := s.goods(t, "米", 10, ptr[int64](50))
+		s.fund(t, s.resident.p.ID, 100)
+		s.clock.Set(shanghai(2026, 11, 30, 23, 59, 59))
+		s.sell(t, s.resident, lineOf(item, 1))
+		s.clock.Set(shanghai(2026, 12, 1, 0, 0, 1))
+		_, err := s.stores.Settle(s.adminA.ctx, s.shop.ID, "2026-11")
+		wantErr(t, err, jifen.KindConflict, "period_open", "")
+		s.clock.Set(shanghai(2026, 12, 1, 0, 10, 0))
+		nov := must(s.stores.Settle(s.adminA.ctx, s.shop.ID, "2026-11"))(t)
+		if nov.Sales != 1 || nov.Points != 10 {
+			t.Fatalf("November settled %d sales, %d points; want 1, 10", nov.Sales, nov.Points)
+		}
+	})
+}
+
+// Someone erased on request gets nothing new to their name: an award, or a
+// household head's claim for them, is refused and writes nothing.
+func TestNoAwardToAnErasedPerson(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("help", 10))
+		gone, _ := p.person(t, "已搬走", p.villageA)
+		if err := p.people.ErasePerson(p.adminA.ctx, gone.ID, "本人书面申请"); err != nil {
+			t.Fatal(err)
+		}
+		before := p.rows(t)
+		_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: gone.ID, RuleID: r.ID, Key: "erased-1"})
+		wantErr(t, err, jifen.KindConflict, "person_erased", "person_id")
+		p.unchanged(t, before)
+	})
+}

@@ -306,16 +306,18 @@ func (s *ActivityService) UpdateActivity(ctx context.Context, id int64, in jifen
 		if act, err = tx.lockedActivity(ctx, id); err != nil {
 			return err
 		}
-		// Check-ins count between the activity's start and end: moving
-		// them once people may be on site would rewrite their time after
-		// the fact (a forgotten check-out closed at an end pushed days
-		// later). A running activity may still end earlier or later; time
-		// that was missed is back-filled, with a reason and a name.
+		// Check-ins count between a published activity's start and end:
+		// moving them once people may be on site would rewrite their time
+		// after the fact (a forgotten check-out closed at an end pushed
+		// days later). A running activity may still end earlier or later;
+		// time that was missed is back-filled, with a reason and a name. A
+		// draft nobody could sign up for is rescheduled freely.
 		now := s.db.now()
-		if !now.Before(act.StartsAt) && !in.StartsAt.Equal(act.StartsAt) {
+		published := act.Status == jifen.ActivityPublished
+		if published && !now.Before(act.StartsAt) && !in.StartsAt.Equal(act.StartsAt) {
 			return jifen.Conflict("activity_started", "活动已开始，开始时间不能再改", "The activity has started; its start cannot change")
 		}
-		if !now.Before(act.EndsAt) && !in.EndsAt.Equal(act.EndsAt) {
+		if published && !now.Before(act.EndsAt) && !in.EndsAt.Equal(act.EndsAt) {
 			return jifen.Conflict("activity_ended", "活动已结束，结束时间不能再改；少记的时长请补录并写明原因",
 				"The activity has ended; its end cannot change. Back-fill missed time with a reason")
 		}

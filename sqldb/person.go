@@ -802,43 +802,48 @@ func (s *PersonService) LookupPerson(ctx context.Context, orgID int64, ident str
 // begun: nobody erased will come, and their place goes to the first on
 // the waitlist. Activities under way keep them, with their attendance.
 func (t *Tx) releasePlaces(ctx context.Context, personID int64, now time.Time) error {
-	type held struct {
-		activityID int64
-		status     string
-	}
-	var places []held
-	rows, err := t.query(ctx, `SELECT s.activity_id, s.status FROM signups s JOIN activities a ON a.id = s.activity_id
+	var activities []int64
+	rows, err := t.query(ctx, `SELECT s.activity_id FROM signups s JOIN activities a ON a.id = s.activity_id
 		WHERE s.person_id = ? AND s.status IN ('confirmed', 'waitlisted') AND a.status IN ('draft', 'published') AND a.starts_at > ?
 		ORDER BY s.activity_id`, personID, now)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var h held
-		if err := rows.Scan(&h.activityID, &h.status); err != nil {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return err
 		}
-		places = append(places, h)
+		activities = append(activities, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, h := range places {
-		if err := t.lockActivity(ctx, h.activityID); err != nil {
+	for _, id := range activities {
+		// The sign-up's status is read under the activity's lock: a place
+		// freed elsewhere a moment ago may have just confirmed it.
+		if err := t.lockActivity(ctx, id); err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, "UPDATE signups SET status = 'cancelled', updated_at = ? WHERE activity_id = ? AND person_id = ?", now, h.activityID, personID); err != nil {
+		var status string
+		if err := t.queryRow(ctx, "SELECT status FROM signups WHERE activity_id = ? AND person_id = ?", id, personID).Scan(&status); err != nil {
 			return err
 		}
-		if h.status != string(jifen.SignupConfirmed) {
+		if status == string(jifen.SignupCancelled) {
 			continue
 		}
-		if _, err := t.exec(ctx, "UPDATE activities SET confirmed = confirmed - 1 WHERE id = ?", h.activityID); err != nil {
+		if _, err := t.exec(ctx, "UPDATE signups SET status = 'cancelled', updated_at = ? WHERE activity_id = ? AND person_id = ?", now, id, personID); err != nil {
 			return err
 		}
-		if err := t.promote(ctx, h.activityID); err != nil {
+		if status != string(jifen.SignupConfirmed) {
+			continue
+		}
+		if _, err := t.exec(ctx, "UPDATE activities SET confirmed = confirmed - 1 WHERE id = ?", id); err != nil {
+			return err
+		}
+		if err := t.promote(ctx, id); err != nil {
 			return err
 		}
 	}

@@ -93,6 +93,12 @@ func TestActivityTimesFixedOnceUnderWay(t *testing.T) {
 		in.StartsAt = start
 		in.Title = "改个名字"
 		must(v.acts.UpdateActivity(v.leader.ctx, act.ID, in))(t) // the rest may still change
+		// A draft nobody could sign up for is rescheduled freely, even
+		// after the date it first had.
+		din := v.input(v.teamA, start, time.Hour)
+		d := v.draft(t, v.leader.ctx, din)
+		din.StartsAt, din.EndsAt = v.now().Add(24*time.Hour), v.now().Add(25*time.Hour)
+		must(v.acts.UpdateActivity(v.leader.ctx, d.ID, din))(t)
 	})
 }
 

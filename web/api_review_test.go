@@ -112,6 +112,24 @@ func TestAPIPrivacyAndContract(t *testing.T) {
 			approve().wantStatus(t, "approve after consent", http.StatusOK)
 		})
 
+		t.Run("on the 关系转接 page the person sees the request and agrees", func(t *testing.T) {
+			who := e.personByPhone(t, volunteer)
+			r := e.api(t, "POST", "/api/v1/transfers", vAdmin, map[string]any{"person_id": who.ID, "to_org_id": e.org(t, "万佛社区"), "reason": "随子女进城"})
+			r.wantStatus(t, "request", http.StatusCreated)
+			tr := jsonInt(t, r.JSON(t), "id")
+			b := e.signedIn(t, volunteer)
+			page := b.get(t, "/transfers")
+			action := fmt.Sprintf(`action="/transfers/%d/consent"`, tr)
+			if !strings.Contains(page.Body, "等待您同意的转接") || strings.Count(page.Body, action) != 2 {
+				t.Fatalf("the page does not offer a yes and a no (%s)", action)
+			}
+			b.post(t, fmt.Sprintf("/transfers/%d/consent", tr), form("agree", "1")).wantStatus(t, "agree", http.StatusSeeOther)
+			if page := b.get(t, "/transfers"); strings.Contains(page.Body, action) {
+				t.Error("the page still asks after the person agreed")
+			}
+			e.api(t, "POST", fmt.Sprintf("/api/v1/transfers/%d/approve", tr), sa, nil).wantStatus(t, "approve after consent", http.StatusOK)
+		})
+
 		t.Run("the bearer scheme is read in any case", func(t *testing.T) {
 			for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
 				e.api(t, "GET", "/api/v1/me", "", nil, "Authorization", scheme+" "+res).wantStatus(t, scheme, http.StatusOK)

@@ -314,12 +314,17 @@ func (s *ActivityService) UpdateActivity(ctx context.Context, id int64, in jifen
 		// draft nobody could sign up for is rescheduled freely.
 		now := s.db.now()
 		published := act.Status == jifen.ActivityPublished
-		if published && !now.Before(act.StartsAt) && !in.StartsAt.Equal(act.StartsAt) {
+		// To the minute, as the edit form shows and sends them.
+		same := func(a, b time.Time) bool { return a.Truncate(time.Minute).Equal(b.Truncate(time.Minute)) }
+		if published && !now.Before(act.StartsAt) && !same(in.StartsAt, act.StartsAt) {
 			return jifen.Conflict("activity_started", "活动已开始，开始时间不能再改", "The activity has started; its start cannot change")
 		}
-		if published && !now.Before(act.EndsAt) && !in.EndsAt.Equal(act.EndsAt) {
+		if published && !now.Before(act.EndsAt) && !same(in.EndsAt, act.EndsAt) {
 			return jifen.Conflict("activity_ended", "活动已结束，结束时间不能再改；少记的时长请补录并写明原因",
 				"The activity has ended; its end cannot change. Back-fill missed time with a reason")
+		}
+		if published && !now.Before(act.StartsAt) && !same(in.EndsAt, act.EndsAt) && in.EndsAt.Before(now) {
+			return jifen.Invalid("ends_at", "活动进行中，结束时间不能改到已经过去的时刻", "The activity is under way; its end cannot move to a time already past")
 		}
 		if in.Capacity > 0 && in.Capacity < act.Confirmed {
 			return jifen.Conflict("capacity_below_confirmed", fmt.Sprintf("已有%d人报名成功，人数上限不能低于此数", act.Confirmed),
@@ -1327,7 +1332,7 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 		}
 		type span struct {
 			self, back [][2]time.Time
-			by         int64    // the first to back-fill, kept on the record
+			by         int64    // whose back-filled time comes first, kept on the record
 			bys        []int64  // everyone who back-filled
 			reasons    []string // why, each with who when several did
 			plain      []string // why, without who

@@ -398,9 +398,9 @@ func (db *DB) mapErr(err error) error {
 		case strings.Contains(c, "id_hash"):
 			return &jifen.Error{Kind: jifen.KindConflict, Code: "id_number_taken", Field: "id_number", Zh: "该身份证号已被登记", En: "This ID number is already registered", Err: err}
 		// The services look first; these meet two requests at once.
-		case strings.Contains(c, "correction_requests"):
+		case strings.Contains(c, "correction_requests_pending"), strings.Contains(c, "correction_requests.record_id"):
 			return &jifen.Error{Kind: jifen.KindConflict, Code: "correction_pending", Zh: "这条记录已有待处理的更正申请", En: "A correction request for this record is already waiting", Err: err}
-		case strings.Contains(c, "transfers"):
+		case strings.Contains(c, "transfers_pending"), strings.Contains(c, "transfers.person_id"):
 			return &jifen.Error{Kind: jifen.KindConflict, Code: "transfer_pending", Zh: "已有一个待审批的转接申请", En: "A transfer is already waiting for approval", Err: err}
 		}
 		return &jifen.Error{Kind: jifen.KindConflict, Code: "duplicate", Zh: "记录已存在", En: "It already exists", Err: err}

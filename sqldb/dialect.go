@@ -66,7 +66,9 @@ func (postgresDialect) badText(err error) bool {
 func (postgresDialect) uniqueViolation(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
-		return pe.ConstraintName + " " + pe.Detail
+		// The constraint's name only: the detail holds the values, and a
+		// value (an idempotency key) must not decide which error it is.
+		return pe.ConstraintName
 	}
 	return ""
 }

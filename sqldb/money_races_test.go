@@ -109,6 +109,10 @@ func TestBulkKeyReusedForAnotherList(t *testing.T) {
 			t.Errorf("a shorter list under a used key: err %v, want idempotency_mismatch", err)
 		}
 		p.unchanged(t, before)
+		// Another bulk whose key begins with this one's is another request.
+		must(p.pts.AwardBulk(p.adminA.ctx, "june/extra", []jifen.AwardInput{{PersonID: a.ID, RuleID: r.ID}, {PersonID: b.ID, RuleID: r.ID}}))(t)
+		must(p.pts.AwardBulk(p.adminA.ctx, "june", []jifen.AwardInput{{PersonID: a.ID, RuleID: r.ID}}))(t)
+		before = p.rows(t)
 		// The same list again is the same request, answered as before.
 		got := must(p.pts.AwardBulk(p.adminA.ctx, "bulk-y", []jifen.AwardInput{{PersonID: a.ID, RuleID: r.ID}, {PersonID: b.ID, RuleID: r.ID}}))(t)
 		if len(got) != 2 {

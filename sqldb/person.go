@@ -799,12 +799,14 @@ func (s *PersonService) LookupPerson(ctx context.Context, orgID int64, ident str
 }
 
 // releasePlaces cancels an erased person's sign-ups to activities not yet
-// begun: nobody erased will come, and their place goes to the first on
-// the waitlist. Activities under way keep them, with their attendance.
+// begun that they have not checked in at (check-in opens before the
+// start): nobody erased will come, and their place goes to the first on
+// the waitlist. Those under way, or attended, keep them.
 func (t *Tx) releasePlaces(ctx context.Context, personID int64, now time.Time) error {
 	var activities []int64
 	rows, err := t.query(ctx, `SELECT s.activity_id FROM signups s JOIN activities a ON a.id = s.activity_id
 		WHERE s.person_id = ? AND s.status IN ('confirmed', 'waitlisted') AND a.status IN ('draft', 'published') AND a.starts_at > ?
+		AND NOT EXISTS (SELECT 1 FROM attendance x WHERE x.activity_id = s.activity_id AND x.person_id = s.person_id)
 		ORDER BY s.activity_id`, personID, now)
 	if err != nil {
 		return err

@@ -459,15 +459,22 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 // sameBulk refuses a list under a key used before for a list of another
 // length: each line is checked against its own key/n, which a longer
 // list's new lines would pass as new awards, and a shorter list would
-// leave the rest of the first unanswered.
+// leave the rest of the first unanswered. A bulk writes its lines key/1…
+// key/N in one transaction, so three of them tell the earlier list's
+// length: key/1 (used at all), key/lines (as long) and key/lines+1 (no
+// longer). Exact keys, so no other bulk's lines or collation come in.
 func (t *Tx) sameBulk(ctx context.Context, key string, lines int) error {
-	prefix := strings.TrimSuffix(strings.TrimSpace(key+"/1"), "1") // as line keys are kept
-	var n int
-	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM awards WHERE created_by = ? AND idem_key >= ? AND idem_key < ?",
-		jifen.ActorFrom(ctx).PersonID, prefix, strings.TrimSuffix(prefix, "/")+"0").Scan(&n); err != nil {
+	line := func(n int) string { return strings.TrimSpace(key + "/" + strconv.Itoa(n)) } // as line keys are kept
+	var first, last, beyond int
+	if err := t.queryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM awards WHERE created_by = ? AND idem_key = ?),
+		(SELECT COUNT(*) FROM awards WHERE created_by = ? AND idem_key = ?),
+		(SELECT COUNT(*) FROM awards WHERE created_by = ? AND idem_key = ?)`,
+		jifen.ActorFrom(ctx).PersonID, line(1), jifen.ActorFrom(ctx).PersonID, line(lines), jifen.ActorFrom(ctx).PersonID, line(lines+1)).
+		Scan(&first, &last, &beyond); err != nil {
 		return err
 	}
-	if n != 0 && n != lines {
+	if first > 0 && (last == 0 || beyond > 0) {
 		return errMismatch
 	}
 	return nil
@@ -533,8 +540,8 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 		return nil, err
 	}
 	if g.personID != 0 {
-		// Someone erased on request has left: nothing new is written to
-		// their name, by staff or by a household head claiming for them.
+		// Someone erased on request has left: no award or claim is made to
+		// their name (service hours already served still earn at Verify).
 		if p, err := t.person(ctx, g.personID); err != nil {
 			return nil, err
 		} else if p.Status == jifen.PersonErased {

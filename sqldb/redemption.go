@@ -352,9 +352,10 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 		return 0, nil, err
 	}
 	if !jifen.PathContains(st.serves, g.path) {
-		if !counter {
+		if !counter && !a.Has(st.path, jifen.StaffRoles...) {
 			// A resident ordering sees only the stores that serve them:
-			// another is answered as one that does not exist.
+			// another is answered as one that does not exist. Staff who
+			// can open the store are told why instead.
 			return 0, nil, errNoStore
 		}
 		return 0, nil, jifen.Errorf(jifen.KindForbidden, "not_served", "store_id", "这家店不为您所在的组织服务", "This store does not serve the buyer's org")

@@ -174,6 +174,15 @@ func TestTransfer(t *testing.T) {
 			wantErr(t, v.moves.Reject(v.adminB.ctx, tr.ID, "反悔"), jifen.KindConflict, "already_decided", "")
 		})
 
+		t.Run("for someone with no phone, who cannot sign in to answer, the admin's request stands for their consent", func(t *testing.T) {
+			elder := must(v.people.CreatePerson(v.super.ctx, jifen.PersonInput{Name: "无手机老人", Gender: jifen.Male, OrgID: v.villageA.ID}))(t)
+			x := must(v.moves.RequestTransfer(v.adminA.ctx, elder.ID, newVillage.ID, "随子女迁居，本人当面同意"))(t)
+			if x.ConsentedAt == nil {
+				t.Fatal("a transfer for someone who cannot sign in waits for a consent they cannot give")
+			}
+			wantErr(t, v.moves.Approve(v.super.ctx, x.ID), "", "", "")
+		})
+
 		t.Run("a person who does not agree ends the transfer an admin asked for", func(t *testing.T) {
 			p5 := v.member(t, "不想走的村民", v.villageA)
 			x := must(v.moves.RequestTransfer(v.adminA.ctx, p5.p.ID, newVillage.ID, "划入新村"))(t)

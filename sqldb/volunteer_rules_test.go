@@ -68,6 +68,18 @@ func TestErasingAPersonFreesTheirPlaces(t *testing.T) {
 		if got.Confirmed != 1 || got.Waitlisted != 0 || s == nil || s.Status != jifen.SignupConfirmed {
 			t.Fatalf("after erasing the confirmed person: confirmed=%d, the waitlisted person holds %+v", got.Confirmed, s)
 		}
+		// Check-in opens before the start: someone already on site keeps
+		// their place (and their time), as cancelling would refuse.
+		early := v.member(t, "丙", v.villageA)
+		soon := v.published(t, v.input(v.villageA, v.now().Add(20*time.Minute), time.Hour))
+		v.signUp(t, early, soon, jifen.SignupConfirmed)
+		v.checkIn(t, early, soon, v.now())
+		if err := v.people.ErasePerson(v.adminA.ctx, early.p.ID, "本人书面申请"); err != nil {
+			t.Fatal(err)
+		}
+		if s := v.signupOf(t, soon.ID, early.p.ID); s == nil || s.Status != jifen.SignupConfirmed || v.activity(t, soon.ID).Confirmed != 1 {
+			t.Fatalf("an erased person already checked in lost their place: %+v", s)
+		}
 	})
 }
 
@@ -82,17 +94,26 @@ func TestActivityTimesFixedOnceUnderWay(t *testing.T) {
 		act := v.published(t, in)
 		v.signUp(t, vol, act, jifen.SignupConfirmed)
 		v.checkIn(t, vol, act, start) // forgets to check out
+		// Under way, the end may move, but not to a time already past.
+		v.clock.Set(start.Add(time.Hour))
+		in.EndsAt = start.Add(30 * time.Minute)
+		_, err := v.acts.UpdateActivity(v.leader.ctx, act.ID, in)
+		wantErr(t, err, jifen.KindInvalid, "invalid", "ends_at")
+		in.EndsAt = start.Add(3 * time.Hour)
+		must(v.acts.UpdateActivity(v.leader.ctx, act.ID, in))(t)
+		act = v.activity(t, act.ID)
 		v.clock.Set(act.EndsAt.Add(3 * time.Hour))
 		in.EndsAt = start.Add(6 * 24 * time.Hour)
-		_, err := v.acts.UpdateActivity(v.leader.ctx, act.ID, in)
+		_, err = v.acts.UpdateActivity(v.leader.ctx, act.ID, in)
 		wantErr(t, err, jifen.KindConflict, "activity_ended", "")
 		in.EndsAt = act.EndsAt
 		in.StartsAt = start.Add(-time.Hour)
 		_, err = v.acts.UpdateActivity(v.leader.ctx, act.ID, in)
 		wantErr(t, err, jifen.KindConflict, "activity_started", "")
-		in.StartsAt = start
+		in.StartsAt = start.Add(30 * time.Second) // the same minute, as the form sends it
 		in.Title = "改个名字"
 		must(v.acts.UpdateActivity(v.leader.ctx, act.ID, in))(t) // the rest may still change
+		in.StartsAt = start
 		// A draft nobody could sign up for is rescheduled freely, even
 		// after the date it first had.
 		din := v.input(v.teamA, start, time.Hour)

@@ -364,7 +364,14 @@ func (s *Server) requestTransfer(w http.ResponseWriter, r *http.Request) {
 // consentTransfer is the person's yes (agree=1) or no to a transfer an
 // admin asked for.
 func (s *Server) consentTransfer(w http.ResponseWriter, r *http.Request) {
-	s.transferAction(w, r, func(id int64) error { return s.svc.Transfers.Consent(r.Context(), id, r.FormValue("agree") == "1") })
+	s.transferAction(w, r, func(id int64) error {
+		agree := r.FormValue("agree")
+		if agree != "1" && agree != "0" {
+			// A missing answer must not read as a refusal.
+			return jifen.Invalid("agree", "请选择同意或不同意", "Choose whether you agree")
+		}
+		return s.svc.Transfers.Consent(r.Context(), id, agree == "1")
+	})
 }
 
 func (s *Server) approveTransfer(w http.ResponseWriter, r *http.Request) {

@@ -804,22 +804,29 @@ func (s *ActivityService) CancelSignup(ctx context.Context, activityID, personID
 		if n > 0 {
 			return jifen.Conflict("already_attended", "已有签到记录，不能取消报名", "There is attendance already; the sign-up cannot be cancelled")
 		}
-		if _, err := tx.exec(ctx, "UPDATE signups SET status = 'cancelled', updated_at = ? WHERE activity_id = ? AND person_id = ?", s.db.now(), activityID, personID); err != nil {
+		if err := tx.cancelPlace(ctx, activityID, personID, cur); err != nil {
 			return err
-		}
-		if cur == string(jifen.SignupConfirmed) {
-			if _, err := tx.exec(ctx, "UPDATE activities SET confirmed = confirmed - 1 WHERE id = ?", activityID); err != nil {
-				return err
-			}
-			if err := tx.promote(ctx, activityID); err != nil {
-				return err
-			}
 		}
 		if personID != a.PersonID {
 			return tx.audit(ctx, act.OrgID, act.OrgPath, "signup.remove", "person", personID, act.Title)
 		}
 		return nil
 	})
+}
+
+// cancelPlace cancels a sign-up whose status was cur, read under the
+// activity's lock; a confirmed place goes to the first on the waitlist.
+func (t *Tx) cancelPlace(ctx context.Context, activityID, personID int64, cur string) error {
+	if _, err := t.exec(ctx, "UPDATE signups SET status = 'cancelled', updated_at = ? WHERE activity_id = ? AND person_id = ?", t.db.now(), activityID, personID); err != nil {
+		return err
+	}
+	if cur != string(jifen.SignupConfirmed) {
+		return nil
+	}
+	if _, err := t.exec(ctx, "UPDATE activities SET confirmed = confirmed - 1 WHERE id = ?", activityID); err != nil {
+		return err
+	}
+	return t.promote(ctx, activityID)
 }
 
 // Signups lists an activity's sign-ups for its leaders, waitlist in order.

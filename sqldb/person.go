@@ -836,16 +836,7 @@ func (t *Tx) releasePlaces(ctx context.Context, personID int64, now time.Time) e
 		if status == string(jifen.SignupCancelled) {
 			continue
 		}
-		if _, err := t.exec(ctx, "UPDATE signups SET status = 'cancelled', updated_at = ? WHERE activity_id = ? AND person_id = ?", now, id, personID); err != nil {
-			return err
-		}
-		if status != string(jifen.SignupConfirmed) {
-			continue
-		}
-		if _, err := t.exec(ctx, "UPDATE activities SET confirmed = confirmed - 1 WHERE id = ?", id); err != nil {
-			return err
-		}
-		if err := t.promote(ctx, id); err != nil {
+		if err := t.cancelPlace(ctx, id, personID, status); err != nil {
 			return err
 		}
 	}

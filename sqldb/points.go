@@ -28,6 +28,7 @@ type target struct {
 	// target is a person whose org sends points to households.
 	householdName string
 	hasPhone      bool
+	erased        bool  // the person's data is erased on request
 	accountID     int64 // 0 until the first award opens it
 	// accountKind and accountOwner name the account before it exists.
 	accountKind  jifen.AccountKind
@@ -69,6 +70,7 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 			return nil, err
 		}
 		g.personID, g.orgID, g.orgName, g.path, g.name, g.hasPhone = p.ID, p.HomeOrgID, p.HomeOrgName, p.path, p.Name, p.Phone != ""
+		g.erased = p.Status == jifen.PersonErased
 	} else {
 		err := t.queryRow(ctx, "SELECT h.org_id, o.name, h.org_path, h.name FROM households h JOIN orgs o ON o.id = h.org_id WHERE h.id = ?",
 			householdID).Scan(&g.orgID, &g.orgName, &g.path, &g.name)
@@ -539,14 +541,10 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	if err != nil {
 		return nil, err
 	}
-	if g.personID != 0 {
+	if g.erased {
 		// Someone erased on request has left: no award or claim is made to
 		// their name (service hours already served still earn at Verify).
-		if p, err := t.person(ctx, g.personID); err != nil {
-			return nil, err
-		} else if p.Status == jifen.PersonErased {
-			return nil, jifen.Errorf(jifen.KindConflict, "person_erased", "person_id", "该人员的个人信息已删除，不能再记积分", "This person's data is erased; nothing more can be recorded for them")
-		}
+		return nil, jifen.Errorf(jifen.KindConflict, "person_erased", "person_id", "该人员的个人信息已删除，不能再记积分", "This person's data is erased; nothing more can be recorded for them")
 	}
 	// Who is asking: staff of the beneficiary's org award; the person
 	// (or a member of the household) claims; a household head claims for

@@ -163,9 +163,9 @@ func (s *StoreService) Settle(ctx context.Context, storeID int64, period string)
 	if s.db.now().Before(to) {
 		return nil, jifen.Conflict("period_open", "这个结算周期还没有结束", "This period has not ended yet")
 	}
-	if s.db.now().Before(to.Add(settleGrace)) {
-		return nil, jifen.Conflict("period_open", fmt.Sprintf("周期刚结束，请在%s之后结算", to.Add(settleGrace).In(jifen.Zone).Format("15:04")),
-			fmt.Sprintf("The period has just ended; settle after %s", to.Add(settleGrace).In(jifen.Zone).Format("15:04")))
+	if opens := to.Add(settleGrace); s.db.now().Before(opens) {
+		at := opens.In(jifen.Zone).Format("15:04")
+		return nil, jifen.Conflict("period_open", "周期刚结束，请在"+at+"之后结算", "The period has just ended; settle after "+at)
 	}
 	a := jifen.ActorFrom(ctx)
 	err = s.db.inTx(ctx, func(tx *Tx) error {

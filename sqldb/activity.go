@@ -1034,6 +1034,9 @@ func (t *Tx) confirmed(ctx context.Context, activityID, personID int64) error {
 
 // arrive opens a presence interval unless one is open already.
 func (t *Tx) arrive(ctx context.Context, act *jifen.Activity, personID int64, how string, lat, lon *float64) (*jifen.Attendance, error) {
+	if err := t.lockPresence(ctx, personID); err != nil {
+		return nil, err
+	}
 	var open int
 	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM attendance WHERE activity_id = ? AND person_id = ? AND ended_at IS NULL", act.ID, personID).Scan(&open); err != nil {
 		return nil, err
@@ -1057,6 +1060,23 @@ func (t *Tx) arrive(ctx context.Context, act *jifen.Activity, personID int64, ho
 		return nil, err
 	}
 	return &jifen.Attendance{ID: id, ActivityID: act.ID, PersonID: personID, StartedAt: now.In(jifen.Zone), How: how}, nil
+}
+
+// lockPresence holds a person's presence (their open check-ins at every
+// activity) until the transaction ends. A check-in closes the person's
+// intervals elsewhere before writing its own, and a trim reads an interval
+// before rewriting it; on PostgreSQL two of these side by side would each
+// miss the other's write (both check-ins left open, or a closed interval
+// reopened), and the activities' locks do not meet when the activities
+// differ. SQLite's one writer already runs them one at a time.
+func (t *Tx) lockPresence(ctx context.Context, personID int64) error {
+	if t.db.dialect.name() != "postgres" {
+		return nil
+	}
+	// Keyed by schema too, so that other jifens on the server do not wait
+	// on ours (a collision would only make two writes wait, never wrong).
+	_, err := t.exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), 7351004) # ?)", personID)
+	return err
 }
 
 // leave closes the open presence interval.
@@ -1248,6 +1268,15 @@ func (s *ActivityService) TrimAttendance(ctx context.Context, attendanceID int64
 		}
 		if personID == actorPerson(ctx) {
 			return jifen.Conflict("self_approval", "不能修改自己的签到时间", "You cannot adjust your own attendance")
+		}
+		// Read again under the person's presence lock (after the
+		// activity's, as a check-in takes them): a check-in elsewhere may
+		// just have closed this interval, and the trim must not reopen it.
+		if err := tx.lockPresence(ctx, personID); err != nil {
+			return err
+		}
+		if err := tx.queryRow(ctx, "SELECT started_at, ended_at FROM attendance WHERE id = ?", attendanceID).Scan(&from, &to); err != nil {
+			return err
 		}
 		if act.Status == jifen.ActivityVerified {
 			return jifen.Conflict("already_verified", "活动已核验，请改用更正记录", "The activity is verified; use a correction instead")

@@ -190,7 +190,7 @@ func (s *PointsService) answerAppeal(ctx context.Context, id int64, answer strin
 }
 
 // reverseAward posts the mirror of an award's transaction and marks it
-// reversed; a reversed award gives its budget back.
+// reversed; a reversed award gives back to its budget what it took back.
 func (t *Tx) reverseAward(ctx context.Context, aw *awardRow, reason string) error {
 	if aw.TxID == nil {
 		return jifen.Conflict("not_appealable", "这笔积分尚未入账", "This award was never posted")
@@ -207,8 +207,9 @@ func (t *Tx) reverseAward(ctx context.Context, aw *awardRow, reason string) erro
 		ps = append(ps, jifen.Posting{AccountID: p.AccountID, Amount: -p.Amount, Score: -p.Score})
 	}
 	rev := *aw.TxID
-	if _, err := t.post(ctx, jifen.TxInput{Kind: jifen.TxCorrection, Key: "reverse:" + strconv.FormatInt(rev, 10), Reason: "撤销：" + aw.RuleName + "（" + reason + "）",
-		OrgID: aw.OrgID, Reverses: &rev, Postings: ps, Clamp: aw.Points > 0}); err != nil {
+	posted, err := t.post(ctx, jifen.TxInput{Kind: jifen.TxCorrection, Key: "reverse:" + strconv.FormatInt(rev, 10), Reason: "撤销：" + aw.RuleName + "（" + reason + "）",
+		OrgID: aw.OrgID, Reverses: &rev, Postings: ps, Clamp: aw.Points > 0})
+	if err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, "UPDATE awards SET status = 'reversed' WHERE id = ?", aw.ID); err != nil {
@@ -224,8 +225,12 @@ func (t *Tx) reverseAward(ctx context.Context, aw *awardRow, reason string) erro
 		return err
 	}
 	if aw.Points > 0 && aw.PostedAt != nil {
-		// The same stripe the award took from: see postAward's subject.
-		if err := t.returnBudget(ctx, aw.issuer, key, aw.Points, *aw.PostedAt); err != nil {
+		// The budget gets back what the reversal took back. Points the
+		// person had already spent stay issued (the shortfall): returning
+		// them too would let the org issue them a second time within the
+		// year. The same stripe the award took from: see postAward's
+		// subject.
+		if err := t.returnBudget(ctx, aw.issuer, key, aw.Points-posted.Shortfall, *aw.PostedAt); err != nil {
 			return err
 		}
 	}

@@ -449,6 +449,23 @@ func TestPointsBudget(t *testing.T) {
 			_, err := p.give(p.adminA.ctx, people[3].ID, county)
 			wantCode(t, err, jifen.KindConflict, "budget_exceeded")
 		})
+		t.Run("a reversal gives the budget only what it took back, not points already spent", func(t *testing.T) {
+			// 120 of 160 used: 40 left, 10 after this award.
+			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.YearlyBudget = 160 })
+			aw := p.posted(t, p.adminA.ctx, people[4].ID, county)
+			p.spend(t, people[4].ID, 20)
+			ap := must(p.pts.Appeal(users[4].ctx, *aw.TxID, "不是我做的"))(t)
+			must(p.pts.Reverse(p.reviewer.ctx, ap.ID, "核实属实，撤销"))(t)
+			if got := p.points(t, people[4].ID); got.Balance != 0 {
+				t.Fatalf("balance after the reversal %d, want 0", got.Balance)
+			}
+			// The reversal took back 10 (20 were spent): 20 left, not 40.
+			ten := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("county-10", 10))
+			p.posted(t, p.adminA.ctx, people[3].ID, ten)
+			p.posted(t, p.adminA.ctx, people[3].ID, ten)
+			_, err := p.give(p.adminA.ctx, people[3].ID, ten)
+			wantCode(t, err, jifen.KindConflict, "budget_exceeded")
+		})
 		p.verify(t)
 	})
 }

@@ -257,6 +257,51 @@ func TestCheckingInElsewhereLeaves(t *testing.T) {
 	})
 }
 
+// Two check-ins by one person at two running activities at the same
+// instant: each closes the other's open interval before it writes its own,
+// so without one lock per person both could stay open (PostgreSQL).
+func TestRacingCheckInsLeaveOneOpen(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		v := newVS(t, db)
+		vol := v.born(t, "志愿者", v.teamA, "1990-01-01")
+		start := v.now().Truncate(time.Minute).Add(time.Hour)
+		acts := []*jifen.Activity{
+			v.published(t, v.input(v.teamA, start, 2*time.Hour)),
+			v.published(t, v.input(v.villageA, start, 2*time.Hour)),
+		}
+		for _, a := range acts {
+			v.signUp(t, vol, a, jifen.SignupConfirmed)
+		}
+		v.clock.Set(start)
+		codes := make([]string, len(acts))
+		for i, a := range acts {
+			codes[i] = v.code(t, a)
+		}
+		for round := range 20 {
+			race(t, 2, "already_checked_in", func(i int) error {
+				_, err := v.acts.CheckIn(vol.ctx, acts[i].ID, codes[i], nil, nil)
+				return err
+			})
+			open := 0
+			for _, a := range acts {
+				for _, att := range must(v.acts.Attendance(v.adminA.ctx, a.ID))(t) {
+					if att.PersonID == vol.p.ID && att.EndedAt == nil {
+						open++
+					}
+				}
+			}
+			if open != 1 {
+				t.Fatalf("round %d: %d intervals open after checking in at two places at once, want 1", round, open)
+			}
+			for i, a := range acts {
+				if _, err := v.acts.CheckOut(vol.ctx, a.ID, codes[i], nil, nil); err != nil && jifen.ErrorCode(err) != "not_checked_in" {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
 // Two organisers back-fill one person's time: the record keeps the first
 // as who entered it, and its reason names each beside what they entered
 // (STANDARDS: back-filled hours always name who entered them).

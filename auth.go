@@ -3,6 +3,7 @@ package jifen
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -92,6 +93,20 @@ func (a *Actor) IsSuperAdmin() bool {
 		}
 	}
 	return false
+}
+
+// SetsBudgetOf reports whether the actor may change the yearly points
+// budget of the org at path. A budget limits what an org issues, so it is
+// set from above: by an admin of an org above it (a county for its
+// villages), or for a top-level org by a super admin; an org's own admins
+// may read it but not lift it.
+func (a *Actor) SetsBudgetOf(path string) bool {
+	if a.IsSuperAdmin() {
+		return true
+	}
+	trimmed := strings.TrimSuffix(path, "/")
+	parent := trimmed[:strings.LastIndex(trimmed, "/")+1]
+	return parent != "/" && parent != "" && a.Has(parent, RoleOrgAdmin)
 }
 
 // ScopePaths returns the roots of the subtrees where the actor holds any

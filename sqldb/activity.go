@@ -1463,7 +1463,7 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 				}
 			}
 		}
-		return tx.audit(ctx, act.OrgID, act.OrgPath, "activity.verify", "activity", activityID, fmt.Sprintf("%s: %d records", act.Title, n))
+		return tx.audit(ctx, act.OrgID, act.OrgPath, "activity.verify", "activity", activityID, fmt.Sprintf("%s：核验%d条记录", act.Title, n))
 	})
 	return n, err
 }

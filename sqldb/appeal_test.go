@@ -15,8 +15,8 @@ func TestAppeals(t *testing.T) {
 		litter := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("litter", -30))
 		me := p.resident
 		first := p.posted(t, p.adminA.ctx, me.p.ID, help)
-		if first.AppealUntil == nil || !first.AppealUntil.Equal(first.PostedAt.AddDate(0, 0, 7)) {
-			t.Fatalf("award %+v: the appeal window is the default 7 days from posting", first)
+		if first.AppealUntil == nil || !first.AppealUntil.Equal(jifen.DaysAfter(*first.PostedAt, 7)) {
+			t.Fatalf("award %+v: the appeal window is the default 7 whole days after posting", first)
 		}
 
 		t.Run("someone else, even an admin of another county, finds no such transaction", func(t *testing.T) {
@@ -163,10 +163,10 @@ func TestAppeals(t *testing.T) {
 		t.Run("a shorter window set by the org applies to awards posted after", func(t *testing.T) {
 			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.AppealDays = 2 })
 			aw := p.posted(t, p.adminA.ctx, me.p.ID, help)
-			if !aw.AppealUntil.Equal(aw.PostedAt.AddDate(0, 0, 2)) {
+			if !aw.AppealUntil.Equal(jifen.DaysAfter(*aw.PostedAt, 2)) {
 				t.Fatalf("award %+v", aw)
 			}
-			p.clock.Set(aw.PostedAt.AddDate(0, 0, 2).Add(-time.Minute))
+			p.clock.Set(jifen.DaysAfter(*aw.PostedAt, 2).Add(-time.Minute))
 			must(p.pts.Appeal(me.ctx, *aw.TxID, "还在期限内"))(t)
 		})
 		t.Run("a resident lists their own appeals", func(t *testing.T) {

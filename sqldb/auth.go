@@ -575,7 +575,7 @@ func (s *AuthService) Grant(ctx context.Context, personID, orgID int64, role jif
 		if err := tx.sendMessage(ctx, personID, "角色变更", fmt.Sprintf("您已被授予%s的%s角色。", org.Name, role.Zh())); err != nil {
 			return err
 		}
-		return tx.audit(ctx, org.ID, org.Path, "role.grant", "person", personID, fmt.Sprintf("%s %s", role, p.Name))
+		return tx.audit(ctx, org.ID, org.Path, "role.grant", "person", personID, fmt.Sprintf("%s：%s", role.Zh(), p.Name))
 	})
 	if err != nil {
 		return nil, err

@@ -1039,7 +1039,7 @@ func (p *genPlan) village(k int, ids *genIDs, now time.Time) *genChunk {
 		"account_id", "quantity", "minutes", "points", "note", "status", "source", "record_id", "on_behalf", "idem_key", "request_hash", "day",
 		"created_by", "created_at", "decided_by", "decided_at", "tx_id", "shortfall", "posted_at", "public_until", "appeal_until"}}
 	sales := &genTable{name: "redemptions", cols: []string{"id", "store_id", "person_id", "account_id", "status", "points", "pickup_code",
-		"clerk_id", "tx_id", "idem_key", "request_hash", "created_by", "created_at", "done_at"}}
+		"clerk_id", "tx_id", "idem_key", "request_hash", "created_by", "created_at", "done_at", "buyer_org_id"}}
 	lines := &genTable{name: "redemption_lines", cols: []string{"redemption_id", "item_id", "name", "quantity", "points"}}
 	txs := &genTable{name: "ledger_transactions", cols: []string{"id", "kind", "idem_key", "request_hash", "reason", "org_id", "shortfall",
 		"created_by", "created_at", "hash"}}
@@ -1090,7 +1090,7 @@ func (p *genPlan) village(k int, ids *genIDs, now time.Time) *genChunk {
 			pp.balance, pp.score = pp.balance+points, pp.score+points
 			awards.add(aid, v.id, v.path, v.id, p.serviceRule.ID, p.serviceRule.VersionID, pp.id, pp.account, (e.minutes+30)/60, e.minutes, points, note,
 				string(jifen.AwardPosted), jifen.SourceService, e.record, false, fmt.Sprintf("service:%d", e.record), "", e.day, leader, e.at,
-				nil, nil, tx, 0, e.at, e.at.AddDate(0, 0, p.publicDays), e.at.AddDate(0, 0, p.appealDay))
+				nil, nil, tx, 0, e.at, jifen.DaysAfter(e.at, p.publicDays), jifen.DaysAfter(e.at, p.appealDay))
 		case genAward:
 			open(pp, e.filed)
 			rule := e.rule
@@ -1121,7 +1121,7 @@ func (p *genPlan) village(k int, ids *genIDs, now time.Time) *genChunk {
 			rh := awardRequestHash(jifen.AwardInput{PersonID: pp.id, RuleID: rule.ID, Quantity: e.qty})
 			awards.add(aid, v.id, v.path, rule.OrgID, rule.ID, rule.VersionID, pp.id, pp.account, e.qty, 0, points, "",
 				string(jifen.AwardPosted), jifen.SourceManual, nil, false, key, rh, localDay(e.filed), p.awardBy, e.filed,
-				decidedBy, decidedAt, tx, shortfall, e.at, e.at.AddDate(0, 0, p.publicDays), e.at.AddDate(0, 0, p.appealDay))
+				decidedBy, decidedAt, tx, shortfall, e.at, jifen.DaysAfter(e.at, p.publicDays), jifen.DaysAfter(e.at, p.appealDay))
 		case genSale:
 			if pp.account == 0 || pp.balance < cheapest {
 				continue
@@ -1151,7 +1151,7 @@ func (p *genPlan) village(k int, ids *genIDs, now time.Time) *genChunk {
 			ch.storeGain += total
 			rh := redemptionRequestHash(jifen.RedemptionInput{StoreID: v.store, Lines: ls})
 			sales.add(rid, v.store, pp.id, pp.account, string(jifen.RedemptionCompleted), total, "", clerk, tx,
-				fmt.Sprintf("demogen-sale-%d", rid), rh, clerk, e.at, e.at)
+				fmt.Sprintf("demogen-sale-%d", rid), rh, clerk, e.at, e.at, v.id)
 			for _, l := range ls {
 				lines.add(rid, l.ItemID, l.Name, l.Quantity, l.Points)
 			}

@@ -198,7 +198,7 @@ func (db *DB) applyMigration(ctx context.Context, conn interface {
 	}
 	// Derived tables a migration adds are filled from what is there.
 	if version == "0006_reports" {
-		for _, q := range reportSQL(db.dialect) {
+		for _, q := range reportSQL(db.dialect, true) {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("sqldb: migration %s: %w", version, err)
 			}

@@ -128,7 +128,7 @@ func (s *PointsService) CreateHousehold(ctx context.Context, in jifen.HouseholdI
 				return err
 			}
 		}
-		return tx.audit(ctx, in.OrgID, path, "household.create", "household", id, fmt.Sprintf("%s, %d members", in.Name, len(members)))
+		return tx.audit(ctx, in.OrgID, path, "household.create", "household", id, fmt.Sprintf("%s，%d人", in.Name, len(members)))
 	})
 	if err != nil {
 		return nil, err

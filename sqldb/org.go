@@ -414,7 +414,7 @@ func (s *OrgService) SetSeal(ctx context.Context, id int64, b []byte) error {
 		if _, err := tx.exec(ctx, "UPDATE orgs SET seal = ? WHERE id = ?", b, id); err != nil {
 			return err
 		}
-		return tx.audit(ctx, id, o.Path, "org.seal", "org", id, fmt.Sprintf("%d bytes", len(b)))
+		return tx.audit(ctx, id, o.Path, "org.seal", "org", id, fmt.Sprintf("%d字节", len(b)))
 	})
 }
 

@@ -492,7 +492,7 @@ func TestSetSeal(t *testing.T) {
 			if !must(f.orgs.Org(f.adminA.ctx, f.countyA.ID))(t).HasSeal {
 				t.Error("HasSeal = false")
 			}
-			if l := f.auditEntries(t, "org.seal"); len(l) != 2 || l[0].Detail != "524288 bytes" {
+			if l := f.auditEntries(t, "org.seal"); len(l) != 2 || l[0].Detail != "524288字节" {
 				t.Errorf("seal audit: %d entries", len(l))
 			}
 		})

@@ -734,7 +734,7 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 			res.Updated++
 		}
 		progress(len(rows), len(rows))
-		return tx.audit(ctx, root.ID, root.Path, "person.import", "org", root.ID, fmt.Sprintf("created %d, updated %d", res.Created, res.Updated))
+		return tx.audit(ctx, root.ID, root.Path, "person.import", "org", root.ID, fmt.Sprintf("新增%d人，更新%d人", res.Created, res.Updated))
 	})
 	if err != nil {
 		return jifen.ImportResult{}, err

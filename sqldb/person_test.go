@@ -500,7 +500,7 @@ func TestImportPeople(t *testing.T) {
 				if got := names(t); !slices.Equal(got, st.names) {
 					t.Fatalf("village holds %q, want %q", got, st.names)
 				}
-				if e := f.auditEntries(t, "person.import")[0]; e.Detail != fmt.Sprintf("created %d, updated %d", st.created, st.updated) || e.OrgID != village.ID {
+				if e := f.auditEntries(t, "person.import")[0]; e.Detail != fmt.Sprintf("新增%d人，更新%d人", st.created, st.updated) || e.OrgID != village.ID {
 					t.Fatalf("audit = %+v", e)
 				}
 			})

@@ -45,6 +45,18 @@ func (g *target) subject() (col string, id int64) {
 	return "household_id", g.householdID
 }
 
+// capsWhere is the condition on awards that counts against the subject's
+// caps. A household as such counts its own awards only, not its members'
+// (which their own caps count, whichever account their points go to), so
+// two awards come to the same whichever order they are made in.
+func (g *target) capsWhere() (string, int64) {
+	col, id := g.subject()
+	if col == "household_id" {
+		return "household_id = ? AND person_id IS NULL", id
+	}
+	return col + " = ?", id
+}
+
 // resolveTarget finds the beneficiary and the account their points go
 // to, opening the account on first use.
 func (t *Tx) resolveTarget(ctx context.Context, personID, householdID int64) (*target, error) {
@@ -92,8 +104,12 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 	} else if g.settings.PointsTo == jifen.ToHousehold {
 		var hh int64
 		var name string
-		err := t.queryRow(ctx, "SELECT m.household_id, h.name FROM household_members m JOIN households h ON h.id = m.household_id WHERE m.person_id = ?",
-			g.personID).Scan(&hh, &name)
+		// Only a household of the org the person lives in: someone who
+		// has moved away (a transfer, a correction of their home) earns
+		// for themselves, not into a household of a village they left,
+		// whose account the new org's staff must not touch.
+		err := t.queryRow(ctx, "SELECT m.household_id, h.name FROM household_members m JOIN households h ON h.id = m.household_id WHERE m.person_id = ? AND h.org_id = ?",
+			g.personID, g.orgID).Scan(&hh, &name)
 		if err == nil {
 			g.householdID, g.householdName, kind, owner = hh, name, jifen.AccountHousehold, hh
 		} else if !errors.Is(err, sql.ErrNoRows) {
@@ -126,7 +142,7 @@ var errCap = func(zh, en string) error { return jifen.Conflict("cap_exceeded", z
 // day under each of its caps (-1 for no cap at all). measure is the
 // column summed: quantity, or minutes for the service-hours rule.
 func (t *Tx) capRoom(ctx context.Context, g *target, r *jifen.Rule, day, measure string, per int64, exclude int64) (int64, string, error) {
-	col, id := g.subject()
+	where, id := g.capsWhere()
 	room := int64(-1)
 	which := ""
 	for _, c := range []struct {
@@ -143,7 +159,7 @@ func (t *Tx) capRoom(ctx context.Context, g *target, r *jifen.Rule, day, measure
 			continue
 		}
 		var used int64
-		if err := t.queryRow(ctx, "SELECT COALESCE(SUM("+measure+"), 0) FROM awards WHERE "+col+" = ? AND rule_id = ? AND status IN ('pending', 'posted') AND day >= ? AND day <= ? AND id <> ?",
+		if err := t.queryRow(ctx, "SELECT COALESCE(SUM("+measure+"), 0) FROM awards WHERE "+where+" AND rule_id = ? AND status IN ('pending', 'posted') AND day >= ? AND day <= ? AND id <> ?",
 			id, r.ID, c.from, c.to, exclude).Scan(&used); err != nil {
 			return 0, "", err
 		}
@@ -161,9 +177,9 @@ func (t *Tx) dailyRoom(ctx context.Context, g *target, day string, exclude int64
 	if g.settings.DailyCap <= 0 {
 		return -1, nil
 	}
-	col, id := g.subject()
+	where, id := g.capsWhere()
 	var used int64
-	if err := t.queryRow(ctx, "SELECT COALESCE(SUM(points), 0) FROM awards WHERE "+col+" = ? AND day = ? AND points > 0 AND status IN ('pending', 'posted') AND id <> ?",
+	if err := t.queryRow(ctx, "SELECT COALESCE(SUM(points), 0) FROM awards WHERE "+where+" AND day = ? AND points > 0 AND status IN ('pending', 'posted') AND id <> ?",
 		id, day, exclude).Scan(&used); err != nil {
 		return 0, err
 	}
@@ -629,6 +645,19 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	if claim || r.NeedsReview {
 		p.status = jifen.AwardPending
 	}
+	if p.status == jifen.AwardPosted && g.personID != 0 && g.householdID != 0 && p.points > 0 {
+		// A member's points go into their household's account: staff
+		// who belong to that household would be awarding their own
+		// household, which waits for another reviewer as their claim
+		// would (nobody awards themselves; Approve refuses them too).
+		own, err := t.inHousehold(ctx, a.PersonID, g.householdID)
+		if err != nil {
+			return nil, err
+		}
+		if own {
+			p.status = jifen.AwardPending
+		}
+	}
 	if id != 0 && p.status == jifen.AwardPosted {
 		// Its ledger transaction's id too, so that in an award group
 		// neither row needs a round trip of its own (later.go, defersRows).
@@ -709,7 +738,7 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 			return nil, err
 		}
 		now := t.db.now()
-		public, appeal := now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays)
+		public, appeal := jifen.DaysAfter(now, g.settings.PublicDays), jifen.DaysAfter(now, g.settings.AppealDays)
 		postedTx, postedAt, publicUntil, appealUntil = tx.ID, now, public, appeal
 		posted, public, appeal := now.In(jifen.Zone), public.In(jifen.Zone), appeal.In(jifen.Zone)
 		out.Status, out.TxID, out.Shortfall, out.PostedAt, out.PublicUntil, out.AppealUntil = jifen.AwardPosted, &tx.ID, tx.Shortfall, &posted, &public, &appeal
@@ -802,7 +831,7 @@ func (t *Tx) postAward(ctx context.Context, aw *awardRow, g *target, decider *in
 	}
 	if _, err := t.exec(ctx, `UPDATE awards SET status = 'posted', tx_id = ?, shortfall = ?, posted_at = ?, public_until = ?, appeal_until = ?,
 		decided_by = COALESCE(?, decided_by), decided_at = COALESCE(?, decided_at) WHERE id = ?`,
-		tx.ID, tx.Shortfall, now, now.AddDate(0, 0, g.settings.PublicDays), now.AddDate(0, 0, g.settings.AppealDays), decidedBy, decidedAt, aw.ID); err != nil {
+		tx.ID, tx.Shortfall, now, jifen.DaysAfter(now, g.settings.PublicDays), jifen.DaysAfter(now, g.settings.AppealDays), decidedBy, decidedAt, aw.ID); err != nil {
 		return err
 	}
 	return t.tellBeneficiary(ctx, aw, g, tx.Shortfall)
@@ -934,8 +963,10 @@ func (t *Tx) decide(ctx context.Context, id int64) (*awardRow, *target, error) {
 		return nil, nil, err
 	}
 	// The award keeps the account it was filed against, even if the
-	// household's membership has changed since.
+	// household's membership has changed since, and the org it was filed
+	// in, even if the person has moved since: its report is that org's.
 	g.accountID = aw.accountID
+	g.orgID, g.orgName, g.path = aw.OrgID, aw.OrgName, aw.path
 	return aw, g, nil
 }
 
@@ -1197,7 +1228,7 @@ func (s *PointsService) ImportOpening(ctx context.Context, orgID int64, in []jif
 				return rowErr(i, err)
 			}
 		}
-		return tx.audit(ctx, orgID, path, "points.opening_import", "org", orgID, fmt.Sprintf("%d lines", len(in)))
+		return tx.audit(ctx, orgID, path, "points.opening_import", "org", orgID, fmt.Sprintf("%d行", len(in)))
 	})
 	if err != nil {
 		return 0, err

@@ -88,13 +88,14 @@ func (t *Tx) awardService(ctx context.Context, recordID, personID int64, act *ji
 	if points <= 0 {
 		return nil
 	}
-	return t.postService(ctx, g, r, act.OrgID, recordID, minutes, points, fmt.Sprintf("%s（%s小时）", act.Title, jifen.HoursText(int(minutes))), day)
+	_, err = t.postService(ctx, g, r, act.OrgID, recordID, minutes, points, fmt.Sprintf("%s（%s小时）", act.Title, jifen.HoursText(int(minutes))), day)
+	return err
 }
 
 // postService records a service award and posts it. When the issuing
 // org's budget is used up the award is kept as rejected, saying so, and
-// the verification of hours still stands.
-func (t *Tx) postService(ctx context.Context, g *target, r *jifen.Rule, issuer, recordID, minutes, points int64, note, day string) error {
+// the verification of hours still stands. It returns the award's id.
+func (t *Tx) postService(ctx context.Context, g *target, r *jifen.Rule, issuer, recordID, minutes, points int64, note, day string) (int64, error) {
 	a := jifen.ActorFrom(ctx)
 	now := t.db.now()
 	const cols = `org_id, org_path, issuer_org_id, rule_id, rule_version_id, person_id, household_id, account_id, quantity,
@@ -104,17 +105,17 @@ func (t *Tx) postService(ctx context.Context, g *target, r *jifen.Rule, issuer, 
 	const values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 'service', ?, ?, ?, ?, ?"
 	id, err := t.insertRow(ctx, &t.db.awardIDs, cols, values, args...)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	aw, err := getAward(ctx, t, id)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	err = t.postAward(ctx, aw, g, nil)
 	if jifen.ErrorCode(err) == "budget_exceeded" {
 		_, err = t.exec(ctx, "UPDATE awards SET status = 'rejected', reject_reason = ? WHERE id = ?", "发放组织本年度积分预算已用完", id)
 	}
-	return err
+	return id, err
 }
 
 func actorIDOrZero(a *jifen.Actor) int64 {
@@ -127,57 +128,116 @@ func actorIDOrZero(a *jifen.Actor) int64 {
 // correctService posts the difference a corrected service record makes:
 // what the corrected total earns less what the record has earned so far,
 // so rounding never drifts. Records that earned nothing stay at nothing.
+// The correction is priced as the record's first award was: at the rule
+// version it used, within the same caps (the record's own awards left out
+// of what they count), into the account it credited (a household the
+// person has left since keeps its points and its corrections). Shortening
+// the hours never adds points and lengthening them never takes any away,
+// whatever other awards have used of the caps since; points taken back go
+// back to the issuer's budget, as a reversal's do.
 func (t *Tx) correctService(ctx context.Context, original, correction int64, before, after int64) error {
-	var issuer, ruleID, personID, earned, minutes int64
-	var activity sql.NullInt64
-	err := t.queryRow(ctx, `SELECT MIN(a.issuer_org_id), MIN(a.rule_id), MIN(a.person_id), COALESCE(SUM(a.points), 0), COALESCE(SUM(a.minutes), 0)
+	var firstID, earned, gained, minutes int64
+	err := t.queryRow(ctx, `SELECT MIN(a.id), COALESCE(SUM(a.points), 0), COALESCE(SUM(CASE WHEN a.points > 0 THEN a.points ELSE 0 END), 0), COALESCE(SUM(a.minutes), 0)
 		FROM awards a JOIN service_records s ON s.id = a.record_id
 		WHERE (s.id = ? OR s.corrects_id = ?) AND a.source = 'service' AND a.status = 'posted' HAVING COUNT(*) > 0`, original, original).
-		Scan(&issuer, &ruleID, &personID, &earned, &minutes)
+		Scan(&firstID, &earned, &gained, &minutes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	first, err := getAward(ctx, t, firstID)
+	if err != nil {
+		return err
+	}
+	var activity sql.NullInt64
 	if err := t.queryRow(ctx, "SELECT activity_id FROM service_records WHERE id = ?", original).Scan(&activity); err != nil {
 		return err
 	}
 	var rate int64
-	var title, day string
+	var title string
+	// The correction counts on the day the record's award did (the day
+	// its service began, which for an activity past midnight is not the
+	// activity's first day), so caps and the month's report see one day.
+	day := first.onDay
 	if activity.Valid {
-		var starts sql.NullTime
-		if err := t.queryRow(ctx, "SELECT points_per_hour, title, starts_at FROM activities WHERE id = ?", activity.Int64).Scan(&rate, &title, &starts); err != nil {
+		if err := t.queryRow(ctx, "SELECT points_per_hour, title FROM activities WHERE id = ?", activity.Int64).Scan(&rate, &title); err != nil {
 			return err
 		}
-		day = localDay(starts.Time)
 	}
-	r, err := getRule(ctx, t, ruleID)
+	r, err := getRule(ctx, t, first.RuleID)
 	if err != nil {
+		return err
+	}
+	rule := *r.Rule
+	rule.VersionID = first.versionID
+	if err := t.queryRow(ctx, "SELECT version, points, daily_cap, monthly_cap, yearly_cap, life_cap FROM rule_versions WHERE id = ?", first.versionID).
+		Scan(&rule.Version, &rule.Points, &rule.DailyCap, &rule.MonthlyCap, &rule.YearlyCap, &rule.LifeCap); err != nil {
 		return err
 	}
 	if rate == 0 {
-		rate = r.Points
+		rate = rule.Points
 	}
-	// Hours past a cap earned nothing, so a record that was capped is
-	// only ever corrected down to below what its awards covered.
-	target := after
-	if minutes < before {
-		target = min(after, minutes)
+	pid := int64(0)
+	if first.PersonID != nil {
+		pid = *first.PersonID
 	}
-	delta := pointsFor(rate, target) - earned
-	if delta == 0 {
-		return nil
-	}
-	g, err := t.resolveTarget(ctx, personID, 0)
+	g, err := t.resolveTarget(ctx, pid, 0)
 	if err != nil {
 		return err
+	}
+	// The record's org and account, not the person's home now: a
+	// correction after a transfer belongs where the hours were counted.
+	g.orgID, g.path = first.OrgID, first.path
+	g.accountID, g.householdID = first.accountID, 0
+	if first.HouseholdID != nil {
+		g.householdID = *first.HouseholdID
 	}
 	if err := t.lockAccount(ctx, g.accountID); err != nil {
 		return err
 	}
-	if day == "" {
-		day = localDay(t.db.now())
+	// The caps count the record's own awards: what they left, plus what
+	// the record already has, is what the record may have in all.
+	target := after
+	room, _, err := t.capRoom(ctx, g, &rule, day, "minutes", 60, 0)
+	if err != nil {
+		return err
 	}
-	return t.postService(ctx, g, r.Rule, issuer, correction, target-minutes, delta, fmt.Sprintf("%s：时长更正", title), day)
+	if room >= 0 {
+		target = min(target, room+minutes)
+	}
+	points := pointsFor(rate, target)
+	left, err := t.dailyRoom(ctx, g, day, 0)
+	if err != nil {
+		return err
+	}
+	if left >= 0 {
+		points = min(points, left+gained)
+	}
+	delta := points - earned
+	if after >= before {
+		delta = max(delta, 0)
+	} else {
+		delta = min(delta, 0)
+	}
+	if delta == 0 {
+		return nil
+	}
+	id, err := t.postService(ctx, g, &rule, first.issuer, correction, target-minutes, delta, fmt.Sprintf("%s：时长更正", title), day)
+	if err != nil || delta > 0 || first.PostedAt == nil {
+		return err
+	}
+	var status jifen.AwardStatus
+	var shortfall int64
+	if err := t.queryRow(ctx, "SELECT status, shortfall FROM awards WHERE id = ?", id).Scan(&status, &shortfall); err != nil {
+		return err
+	}
+	if status != jifen.AwardPosted {
+		return nil
+	}
+	// What was taken back (not what the person had spent already) goes
+	// back to the stripe the first award took from: see postAward.
+	_, key := g.subject()
+	return t.returnBudget(ctx, first.issuer, key, -delta-shortfall, *first.PostedAt)
 }

@@ -414,6 +414,15 @@ func (s *PointsService) SaveSettings(ctx context.Context, orgID int64, in jifen.
 	}
 	a := jifen.ActorFrom(ctx)
 	return s.db.inTx(ctx, func(tx *Tx) error {
+		var budget int64
+		err := tx.queryRow(ctx, "SELECT yearly_budget FROM points_settings WHERE org_id = ?", orgID).Scan(&budget)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if in.YearlyBudget != budget && !a.SetsBudgetOf(path) {
+			return jifen.Errorf(jifen.KindForbidden, "forbidden", "yearly_budget", "年度积分预算由上级组织设定，本组织不能修改",
+				"The yearly budget is set by the org above; this org cannot change it")
+		}
 		if _, err := tx.exec(ctx, `INSERT INTO points_settings (org_id, points_to, daily_cap, yearly_budget, mask_names, public_days, appeal_days,
 			backfill_earns, expiry, expiry_months, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET points_to = excluded.points_to, daily_cap = excluded.daily_cap, yearly_budget = excluded.yearly_budget,
@@ -428,6 +437,17 @@ func (s *PointsService) SaveSettings(ctx context.Context, orgID int64, in jifen.
 			return err
 		}
 		return tx.audit(ctx, orgID, path, "points.settings", "org", orgID,
-			fmt.Sprintf("to=%s daily_cap=%d budget=%d expiry=%s/%d", in.PointsTo, in.DailyCap, in.YearlyBudget, in.Expiry, in.ExpiryMonths))
+			settingsText(in))
 	})
+}
+
+// settingsText is the audit line of saved points settings, in the words of
+// the settings page (the audit log is read in Chinese).
+func settingsText(in jifen.PointsSettings) string {
+	to := "个人"
+	if in.PointsTo == jifen.ToHousehold {
+		to = "户"
+	}
+	expiry := map[string]string{jifen.ExpiryNever: "永不过期", jifen.ExpiryYearEnd: "年底过期", jifen.ExpiryMonths: fmt.Sprintf("%d个月后过期", in.ExpiryMonths)}[in.Expiry]
+	return fmt.Sprintf("积分记入%s，每日上限%d，年度预算%d，%s", to, in.DailyCap, in.YearlyBudget, expiry)
 }

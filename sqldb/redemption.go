@@ -455,8 +455,8 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	// (created_by, idem_key) at the end, and Redeem answers it with the
 	// first request's sale.
 	t.insertLater("redemptions", `id, store_id, person_id, household_id, account_id, status, points, pickup_code, held_until, clerk_id,
-		idem_key, request_hash, created_by, created_at, done_at, tx_id`,
-		id, st.ID, buyer, nullZero(g.householdID), g.accountID, status, total, pickup, heldUntil, clerk, key, rh, a.PersonID, now, doneAt, txID)
+		idem_key, request_hash, created_by, created_at, done_at, tx_id, buyer_org_id`,
+		id, st.ID, buyer, nullZero(g.householdID), g.accountID, status, total, pickup, heldUntil, clerk, key, rh, a.PersonID, now, doneAt, txID, g.orgID)
 	for _, l := range lines {
 		t.insertLater("redemption_lines", "redemption_id, item_id, name, quantity, points", id, l.ItemID, l.Name, l.Quantity, l.Points)
 	}
@@ -668,10 +668,11 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 		return 0, false, err
 	}
 	// A cancelled or released order never happened in its month; a refund
-	// is counted when it is made.
+	// is counted when it is made. Either is booked where the sale was: the
+	// org the buyer lived in then, whatever their home now.
 	var orgID int64
 	var path string
-	if err := t.queryRow(ctx, "SELECT home_org_id, home_org_path FROM people WHERE id = ?", r.PersonID).Scan(&orgID, &path); err != nil {
+	if err := t.queryRow(ctx, "SELECT o.id, o.path FROM redemptions r JOIN orgs o ON o.id = r.buyer_org_id WHERE r.id = ?", r.ID).Scan(&orgID, &path); err != nil {
 		return 0, false, err
 	}
 	when := r.CreatedAt
@@ -839,7 +840,7 @@ func (s *StoreService) Refund(ctx context.Context, id int64, reason string) (*ji
 			return jifen.Conflict("already_refunded", "这笔兑换已经退过了", "This sale has already been refunded")
 		case r.Status != jifen.RedemptionCompleted:
 			return jifen.Conflict("not_refundable", "只有已完成的兑换可以退货（"+r.Status.Zh()+"）", "Only a completed sale can be refunded")
-		case r.DoneAt != nil && s.db.now().After(r.DoneAt.AddDate(0, 0, st.RefundDays)):
+		case r.DoneAt != nil && s.db.now().After(jifen.DaysAfter(*r.DoneAt, st.RefundDays)):
 			return jifen.Conflict("refund_window_closed", fmt.Sprintf("已超过%d天的退货期限", st.RefundDays), fmt.Sprintf("Refunds close after %d days", st.RefundDays))
 		}
 		txID, fromOrg, err := tx.giveBack(ctx, r, "refund", reason)

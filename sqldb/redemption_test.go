@@ -986,9 +986,11 @@ func TestRedemptionRefund(t *testing.T) {
 			early := s.sell(t, s.resident, lineOf(rice, 1))
 			s.clock.Advance(time.Hour)
 			late := s.sell(t, s.resident, lineOf(rice, 1))
-			s.clock.Advance(7*24*time.Hour - time.Hour - time.Minute) // early: 7 days less a minute
+			// Seven whole days after the day of the sale (jifen.DaysAfter):
+			// the window closes at midnight, China time, ending the 7th day.
+			s.clock.Set(jifen.DaysAfter(*early.DoneAt, 7).Add(-time.Minute)) // both: the last minute of the 7th day
 			must(s.stores.Refund(s.clerk.ctx, early.ID, "七天内"))(t)
-			s.clock.Advance(time.Hour + 2*time.Minute) // late: 7 days and a minute
+			s.clock.Set(jifen.DaysAfter(*late.DoneAt, 7).Add(time.Minute)) // late: the first minute after
 			before := s.rows(t)
 			_, err := s.stores.Refund(s.clerk.ctx, late.ID, "超期")
 			wantErr(t, err, jifen.KindConflict, "refund_window_closed", "")

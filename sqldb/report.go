@@ -204,18 +204,16 @@ func (t *Tx) tallyService(ctx context.Context, personID, orgID int64, orgPath st
 	if err := t.queryRow(ctx, "SELECT home_org_id, home_org_path FROM people WHERE id = ?", personID).Scan(&homeID, &homePath); err != nil {
 		return err
 	}
-	var before int64
-	err := t.queryRow(ctx, "SELECT minutes FROM report_people WHERE person_id = ?", personID).Scan(&before)
-	switch {
-	case err == sql.ErrNoRows:
-		_, err = t.exec(ctx, "INSERT INTO report_people (person_id, org_id, org_path, minutes) VALUES (?, ?, ?, ?)", personID, homeID, homePath, minutes)
-	case err == nil:
-		_, err = t.exec(ctx, "UPDATE report_people SET minutes = minutes + ? WHERE person_id = ?", minutes, personID)
-	}
-	if err != nil {
+	// One statement that adds and answers the total: a look then an
+	// insert let two verifications of a new volunteer's first records
+	// (PostgreSQL) both insert, and one fail.
+	var after int64
+	if err := t.queryRow(ctx, `INSERT INTO report_people (person_id, org_id, org_path, minutes) VALUES (?, ?, ?, ?)
+		ON CONFLICT (person_id) DO UPDATE SET minutes = report_people.minutes + excluded.minutes RETURNING minutes`,
+		personID, homeID, homePath, minutes).Scan(&after); err != nil {
 		return err
 	}
-	from, to := jifen.Stars(int(before)), jifen.Stars(int(before+minutes))
+	from, to := jifen.Stars(int(after-minutes)), jifen.Stars(int(after))
 	if from == to {
 		return nil
 	}
@@ -281,8 +279,15 @@ func (t *Tx) tallySale(ctx context.Context, orgID int64, path string, key, store
 	return nil
 }
 
-// reportSQL recomputes the roll-ups from the source tables.
-func reportSQL(d dialect) []string {
+// reportSQL recomputes the roll-ups from the source tables. A sale counts
+// for its buyer's org at the time (redemptions.buyer_org_id); before
+// migration 0011 kept it, the buyer's home was taken (beforeBuyerOrg, for
+// migration 0006 filling the roll-ups as of its time).
+func reportSQL(d dialect, beforeBuyerOrg bool) []string {
+	salesOrg := "JOIN orgs o ON o.id = r.buyer_org_id"
+	if beforeBuyerOrg {
+		salesOrg = "JOIN people p ON p.id = r.person_id JOIN orgs o ON o.id = p.home_org_id"
+	}
 	mod := fmt.Sprintf(" %% %d", stripes(d))
 	m := func(col string) string {
 		if d.name() == "postgres" {
@@ -311,13 +316,13 @@ func reportSQL(d dialect) []string {
 		FROM awards a JOIN orgs o ON o.id = a.org_id WHERE a.status = 'posted'
 		GROUP BY a.org_id, o.path, substr(a.day, 1, 7), COALESCE(a.person_id, a.household_id)` + mod + `` + upsertMonths,
 		`INSERT INTO report_months (org_id, org_path, month, stripe, redeemed)
-		SELECT p.home_org_id, p.home_org_path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `, SUM(r.points)
-		FROM redemptions r JOIN people p ON p.id = r.person_id WHERE r.status IN ` + live + `
-		GROUP BY p.home_org_id, p.home_org_path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `` + upsertMonths,
+		SELECT o.id, o.path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `, SUM(r.points)
+		FROM redemptions r ` + salesOrg + ` WHERE r.status IN ` + live + `
+		GROUP BY o.id, o.path, ` + m("r.created_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `` + upsertMonths,
 		`INSERT INTO report_months (org_id, org_path, month, stripe, redeemed)
-		SELECT p.home_org_id, p.home_org_path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `, -SUM(r.points)
-		FROM redemptions r JOIN people p ON p.id = r.person_id WHERE r.status = 'refunded'
-		GROUP BY p.home_org_id, p.home_org_path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `` + upsertMonths,
+		SELECT o.id, o.path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `, -SUM(r.points)
+		FROM redemptions r ` + salesOrg + ` WHERE r.status = 'refunded'
+		GROUP BY o.id, o.path, ` + m("r.refunded_at") + `, COALESCE(r.household_id, r.person_id)` + mod + `` + upsertMonths,
 		`INSERT INTO report_people (person_id, org_id, org_path, minutes)
 		SELECT r.person_id, p.home_org_id, p.home_org_path, SUM(r.minutes)
 		FROM service_records r JOIN people p ON p.id = r.person_id GROUP BY r.person_id, p.home_org_id, p.home_org_path`,
@@ -338,7 +343,7 @@ func reportSQL(d dialect) []string {
 // and redemptions, in one transaction: after a bulk load, or to check them.
 func (db *DB) RebuildReports(ctx context.Context) error {
 	return db.inTx(ctx, func(tx *Tx) error {
-		for _, q := range reportSQL(db.dialect) {
+		for _, q := range reportSQL(db.dialect, false) {
 			if _, err := tx.exec(ctx, q); err != nil {
 				return fmt.Errorf("sqldb: rebuild reports: %w", err)
 			}

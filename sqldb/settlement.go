@@ -221,7 +221,7 @@ func (s *StoreService) Settle(ctx context.Context, storeID int64, period string)
 			txID, block, actorID(a), s.db.now()); err != nil {
 			return err
 		}
-		return tx.audit(ctx, st.OrgID, st.path, "store.settle", "store", st.ID, fmt.Sprintf("%s: %d points, %s yuan", period, out.Points, jifen.Yuan(out.AmountFen)))
+		return tx.audit(ctx, st.OrgID, st.path, "store.settle", "store", st.ID, fmt.Sprintf("%s：%d积分，%s元", period, out.Points, jifen.Yuan(out.AmountFen)))
 	})
 	if err != nil {
 		return nil, err

@@ -92,6 +92,8 @@ var upgradeSteps = map[string]upgradeStep{
 		u.exec(t, "INSERT INTO store_clerks (store_id, person_id, created_at) VALUES (?, ?, ?)", store, u.admin, u.now)
 		item := u.insert(t, "INSERT INTO items (store_id, name, points, stock, photo, created_at) VALUES (?, '洗衣粉', 20, 10, ?, ?)", store, sqldbtest.PNG(0), u.now)
 		u.insert(t, "INSERT INTO stock_movements (item_id, delta, kind, note, created_by, created_at) VALUES (?, 10, 'receive', '首批', ?, ?)", item, u.admin, u.now)
+		u.insert(t, `INSERT INTO redemptions (store_id, person_id, account_id, status, points, idem_key, request_hash, created_by, created_at)
+			VALUES (?, ?, ?, 'held', 20, 'upgrade-order', '', ?, ?)`, store, u.resident, u.account, u.resident, u.now)
 	},
 	// The roll-ups hold nothing of their own: the migration fills them from
 	// the records and awards the earlier steps wrote.
@@ -149,6 +151,12 @@ var upgradeSteps = map[string]upgradeStep{
 		}
 		u.insert(t, "INSERT INTO transfers (person_id, from_org_id, to_org_id, reason, status, requested_by, created_at) VALUES (?, ?, ?, '村里调整', 'pending', ?, ?)",
 			u.admin, u.village, u.city, u.resident, u.now)
+	},
+	// Sales made before it are booked where the buyer lives when it runs.
+	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {
+		if got := u.strings(t, "SELECT buyer_org_id FROM redemptions"); len(got) != 1 || got[0] != fmt.Sprintf("|%d", u.village) {
+			t.Fatalf("the buyer's org of a sale made before the migration: %q, want the village %d", got, u.village)
+		}
 	},
 }
 

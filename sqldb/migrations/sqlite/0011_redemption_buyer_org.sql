@@ -1,0 +1,7 @@
+-- A sale counts, in the reports, for the org the buyer lived in when they
+-- bought: kept on the sale, so that a cancellation, a refund or a rebuild
+-- of the reports after the buyer has moved books the same org as the sale
+-- did. Sales made before this version take the buyer's home now, which is
+-- what the reports of the time used.
+ALTER TABLE redemptions ADD COLUMN buyer_org_id INTEGER REFERENCES orgs(id);
+UPDATE redemptions SET buyer_org_id = (SELECT home_org_id FROM people WHERE people.id = redemptions.person_id);

@@ -59,8 +59,9 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 	if b.AllTime, err = s.allTime(ctx, org.Path, st); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+` WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.public_until > ?
-		ORDER BY a.id DESC LIMIT 500`, org.Path, jifen.PathUpper(org.Path), now)
+	// The ids first, from the awards alone (see Awards).
+	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+` WHERE a.id IN (SELECT a.id FROM awards a WHERE a.org_path >= ? AND a.org_path < ?
+		AND a.status = 'posted' AND a.public_until > ? ORDER BY a.id DESC LIMIT 500) ORDER BY a.id DESC`, org.Path, jifen.PathUpper(org.Path), now)
 	if err != nil {
 		return nil, err
 	}

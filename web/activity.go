@@ -153,8 +153,16 @@ func (s *Server) activityFormData(r *http.Request, in jifen.ActivityInput, id in
 		return t.In(jifen.Zone).Format("2006-01-02T15:04")
 	}
 	return map[string]any{"In": in, "ID": id, "Orgs": orgs, "Projects": projects, "Categories": jifen.ActivityCategories,
-		"Lat": lat, "Lon": lon, "Deadline": deadline, "Starts": local(in.StartsAt), "Ends": local(in.EndsAt)}, nil
+		"Lat": lat, "Lon": lon, "Deadline": deadline, "Starts": local(in.StartsAt), "Ends": local(in.EndsAt),
+		"Capacity": strconv.Itoa(in.Capacity), "MinAge": strconv.Itoa(in.MinAge), "PointsPerHour": strconv.FormatInt(in.PointsPerHour, 10),
+		"RadiusM": strconv.Itoa(in.Location.RadiusM), "Publish": true}, nil
 }
+
+// activityTyped are the activity form's boxes whose parsed value can differ
+// from what was typed (a time or number that did not parse reads as zero),
+// by their name in the template data.
+var activityTyped = map[string]string{"Starts": "starts_at", "Ends": "ends_at", "Deadline": "signup_deadline", "Lat": "lat", "Lon": "lon",
+	"Capacity": "capacity", "MinAge": "min_age", "PointsPerHour": "points_per_hour", "RadiusM": "radius_m"}
 
 func (s *Server) activityNewPage(w http.ResponseWriter, r *http.Request) {
 	if s.signedIn(w, r) == nil {
@@ -217,6 +225,14 @@ func (s *Server) activityFormFail(w http.ResponseWriter, r *http.Request, in jif
 		s.fail(w, r, derr)
 		return
 	}
+	// The activity form itself failed (not the project form below it):
+	// show each box as typed, and the publish tick as it was left.
+	if r.PostForm.Has("starts_at") {
+		for k, name := range activityTyped {
+			data[k] = r.PostForm.Get(name)
+		}
+		data["Publish"] = r.PostForm.Get("publish") == "yes"
+	}
 	s.formFail(w, r, "activity_form", data, err)
 }
 
@@ -225,20 +241,37 @@ func (s *Server) activityCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, err := activityInput(r)
+	publish := r.FormValue("publish") == "yes"
 	if err == nil {
-		var act *jifen.Activity
-		if act, err = s.svc.Activities.CreateActivity(r.Context(), in); err == nil {
-			if r.FormValue("publish") == "yes" {
-				if err := s.svc.Activities.Publish(r.Context(), act.ID); err != nil {
-					s.fail(w, r, err)
-					return
-				}
-			}
-			redirect(w, r, "/activities/"+itoa(act.ID)+"?done=created")
+		// A mistake in the form is named before the publish check below
+		// (Validate tidies its copy; CreateActivity validates again).
+		check := in
+		err = check.Validate()
+	}
+	if err == nil && publish && !s.now().Before(in.EndsAt) {
+		// Refuse before saving: a draft saved and then refused publication
+		// would stay behind, and every retry would add another.
+		err = jifen.Invalid("ends_at", "活动结束时间已过，不能发布；如只需保存，请取消勾选“保存后立即发布”",
+			"The activity has already ended, so it cannot be published; to only save it, untick “Publish right away”")
+	}
+	if err != nil {
+		s.activityFormFail(w, r, in, 0, err)
+		return
+	}
+	act, err := s.svc.Activities.CreateActivity(r.Context(), in)
+	if err != nil {
+		s.activityFormFail(w, r, in, 0, err)
+		return
+	}
+	if publish {
+		if err := s.svc.Activities.Publish(r.Context(), act.ID); err != nil {
+			// Saved but not published (its end passed meanwhile): show the
+			// draft with the reason, so a retry publishes it, not a copy.
+			s.activityDetail().fail(w, r, act.ID, err)
 			return
 		}
 	}
-	s.activityFormFail(w, r, in, 0, err)
+	redirect(w, r, "/activities/"+itoa(act.ID)+"?done=created")
 }
 
 func (s *Server) activityEditPage(w http.ResponseWriter, r *http.Request) {
@@ -341,8 +374,14 @@ func (s *Server) consoleData(r *http.Request, id int64) (map[string]any, error) 
 		}
 	}
 	local := func(t time.Time) string { return t.In(jifen.Zone).Format("2006-01-02T15:04") }
+	// A failed 补录 opens again with what was typed (P); the other forms
+	// here share its box names, so it is known by the address it posted to.
+	form := ""
+	if r.Method == http.MethodPost && r.URL.Path == "/activities/"+itoa(id)+"/backfill" {
+		form = "backfill"
+	}
 	return map[string]any{"A": act, "Signups": sus, "Attendance": atts, "Present": present,
-		"Start": local(act.StartsAt), "End": local(act.EndsAt)}, nil
+		"Start": local(act.StartsAt), "End": local(act.EndsAt), "Form": form, "P": postedForm(r)}, nil
 }
 
 // personByNumber finds someone in the actor's scope by volunteer number.
@@ -380,7 +419,7 @@ func (s *Server) consoleBackfill(r *http.Request, id int64) error {
 	}
 	start, err := parseLocal(r.FormValue("started_at"))
 	if err != nil {
-		return err
+		return jifen.Invalid("started_at", "开始时间格式不正确", "The start time is not valid")
 	}
 	end, err := parseLocal(r.FormValue("ended_at"))
 	if err != nil {

@@ -15,6 +15,8 @@ var catalog = map[string][2]string{
 	"action.save": {"保存", "Save"}, "action.search": {"搜索", "Search"}, "action.send": {"发送", "Send"},
 	"action.upload": {"上传", "Upload"},
 	"yes":           {"是", "Yes"}, "no": {"否", "No"},
+	// sep.colon follows a label: full-width in Chinese, ": " in English.
+	"sep.colon": {"：", ": "},
 
 	"error.title": {"出错了", "Something is wrong"}, "error.request_id": {"请求编号", "Request id"},
 	"error.internal": {"系统繁忙，请稍后再试", "Something went wrong; please try again later"},
@@ -130,6 +132,8 @@ var catalog = map[string][2]string{
 	"audit.role.grant": {"授予角色", "Granted role"}, "audit.role.revoke": {"撤销角色", "Revoked role"},
 	"audit.message.send": {"发送消息", "Sent message"}, "audit.admin.create": {"创建超级管理员", "Created super admin"},
 	"audit.admin.reset_password": {"命令行重置密码", "Password reset from the command line"},
+	"audit.person.erase":         {"删除个人信息", "Erased a person's data"},
+	"audit.demo.generate":        {"生成演示数据", "Generated demo data"},
 
 	"flash.saved": {"已保存", "Saved"}, "flash.created": {"已创建", "Created"}, "flash.moved": {"已移动", "Moved"},
 	"flash.archived": {"已归档", "Archived"}, "flash.pin_set": {"卡片密码已设置", "Card PIN set"},

@@ -4,6 +4,15 @@ func init() {
 	for k, v := range serviceCatalog {
 		catalog[k] = v
 	}
+	// An activity's category is free text, stored as written; the usual
+	// ones (jifen.ActivityCategories) have a catalogue entry under their
+	// Chinese name, and any other shows as it was typed.
+	funcs["activityCategory"] = func(lang, c string) string {
+		if _, ok := catalog["activity.category."+c]; ok {
+			return tr(lang, "activity.category."+c)
+		}
+		return c
+	}
 }
 
 // serviceCatalog is the UI text of volunteer service: activities,
@@ -110,4 +119,12 @@ var serviceCatalog = map[string][2]string{
 	"audit.transfer.request": {"申请转接", "Asked for a transfer"}, "audit.transfer.approve": {"同意转入", "Approved a transfer"},
 	"audit.transfer.reject": {"拒绝转入", "Rejected a transfer"}, "audit.transfer.out": {"人员转出", "Person moved out"},
 	"audit.transfer.bulk": {"批量转移", "Bulk move"}, "audit.certificate.issue": {"开具证明", "Issued certificate"},
+	"audit.transfer.consent": {"本人同意转接", "Agreed to a transfer"}, "audit.transfer.decline": {"本人不同意转接", "Declined a transfer"},
+
+	"activity.category.学雷锋": {"学雷锋", "Learn from Lei Feng"}, "activity.category.无偿献血": {"无偿献血", "Blood donation"},
+	"activity.category.环境整治": {"环境整治", "Clean-up"}, "activity.category.文明交通": {"文明交通", "Road safety"},
+	"activity.category.关爱老人": {"关爱老人", "Caring for the elderly"}, "activity.category.关爱儿童": {"关爱儿童", "Caring for children"},
+	"activity.category.助残帮困": {"助残帮困", "Helping the disabled and needy"}, "activity.category.社区服务": {"社区服务", "Community service"},
+	"activity.category.文化宣传": {"文化宣传", "Culture and outreach"}, "activity.category.应急救援": {"应急救援", "Emergency relief"},
+	"activity.category.移风易俗": {"移风易俗", "Modernising customs"}, "activity.category.其他": {"其他", "Other"},
 }

@@ -47,8 +47,9 @@ func (s *Server) orgData(r *http.Request, id int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A failed form opens again: each form names itself in a hidden field.
-	return map[string]any{"Org": o, "Ancestors": anc, "Children": kids, "Kinds": jifen.OrgKinds, "Form": r.PostFormValue("form")}, nil
+	// A failed form opens again with what was typed (P): each form names
+	// itself in a hidden field.
+	return map[string]any{"Org": o, "Ancestors": anc, "Children": kids, "Kinds": jifen.OrgKinds, "Form": r.PostFormValue("form"), "P": postedForm(r)}, nil
 }
 
 // orgDetail is the org page and the admin's forms on it.

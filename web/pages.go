@@ -56,9 +56,7 @@ func (s *Server) registerPages() {
 		return s.svc.People.ApprovePerson(r.Context(), id)
 	})))
 	page("POST", "/people/{id}/roles", false, person.action(then("granted", s.personGrant)))
-	page("POST", "/people/{id}/message", false, person.action(then("sent", func(r *http.Request, id int64) error {
-		return s.svc.Messages.SendMessage(r.Context(), id, r.FormValue("title"), r.FormValue("body"))
-	})))
+	page("POST", "/people/{id}/message", false, person.action(then("sent", s.personMessage)))
 	page("POST", "/grants/{id}/revoke", false, s.grantRevoke)
 	page("GET", "/people/{id}/card", false, s.personCard)
 	page("GET", "/people/{id}/qr.png", false, s.personQR)

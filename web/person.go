@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"jifen"
 )
@@ -123,8 +124,9 @@ func (s *Server) personData(r *http.Request, id int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// P is what a failed form sent, for it to show again.
 	return map[string]any{"Person": p, "Grants": grants, "Roles": jifen.Roles, "Org": org, "Political": jifen.PoliticalStatuses, "Hours": hours,
-		"Admin": a.Has(org.Path, jifen.RoleOrgAdmin), "Self": a.PersonID == p.ID}, nil
+		"Admin": a.Has(org.Path, jifen.RoleOrgAdmin), "Self": a.PersonID == p.ID, "P": postedForm(r)}, nil
 }
 
 // personDetail is the person page and the admin's actions on it.
@@ -147,6 +149,20 @@ func (s *Server) personPIN(r *http.Request, id int64) error {
 		return jifen.Invalid("pin2", "两次输入的密码不一致", "The two PINs differ")
 	}
 	return s.svc.People.SetPIN(r.Context(), id, r.FormValue("pin"))
+}
+
+// personMessage sends the person a message. The title is checked here so
+// that a blank or long one is called a title (标题), not a name (名称) as
+// the service's generic check would.
+func (s *Server) personMessage(r *http.Request, id int64) error {
+	title := r.FormValue("title")
+	switch t := jifen.CleanText(title); {
+	case t == "":
+		return jifen.Invalid("title", "标题不能为空", "Title is required")
+	case utf8.RuneCountInString(t) > 60:
+		return jifen.Invalid("title", "标题太长，最多60个字", "The title is too long (at most 60 characters)")
+	}
+	return s.svc.Messages.SendMessage(r.Context(), id, title, r.FormValue("body"))
 }
 
 func (s *Server) personGrant(r *http.Request, id int64) error {
@@ -256,12 +272,19 @@ func (s *Server) mePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) meFail(w http.ResponseWriter, r *http.Request, err error) {
+	s.meFormFail(w, r, "", err)
+}
+
+// meFormFail shows the page again with err; form names the form that
+// failed, which then shows what was typed instead of what is stored.
+func (s *Server) meFormFail(w http.ResponseWriter, r *http.Request, form string, err error) {
 	a := jifen.ActorFrom(r.Context())
 	data, derr := s.personData(r, a.PersonID)
 	if derr != nil {
 		s.fail(w, r, derr)
 		return
 	}
+	data["Form"] = form
 	s.formFail(w, r, "me", data, err)
 }
 
@@ -279,7 +302,7 @@ func (s *Server) meUpdate(w http.ResponseWriter, r *http.Request) {
 		Phone: r.FormValue("phone"), PoliticalStatus: jifen.PoliticalStatus(r.FormValue("political_status")),
 		Skills: jifen.SplitSkills(r.FormValue("skills"))}
 	if _, err := s.svc.People.UpdatePerson(r.Context(), a.PersonID, in); err != nil {
-		s.meFail(w, r, err)
+		s.meFormFail(w, r, "profile", err)
 		return
 	}
 	redirect(w, r, "/me?done=saved")

@@ -472,7 +472,8 @@ func (s *Server) settingsData(r *http.Request, id int64) (map[string]any, error)
 			st = &in
 		}
 	}
-	return map[string]any{"Org": o, "S": st, "Admin": jifen.ActorFrom(r.Context()).Has(o.Path, jifen.RoleOrgAdmin)}, nil
+	a := jifen.ActorFrom(r.Context())
+	return map[string]any{"Org": o, "S": st, "Admin": a.Has(o.Path, jifen.RoleOrgAdmin), "SetsBudget": a.SetsBudgetOf(o.Path)}, nil
 }
 
 func settingsInput(r *http.Request) (jifen.PointsSettings, error) {

@@ -321,8 +321,11 @@ func TestPointsAPI(t *testing.T) {
 					http.StatusConflict, "already_decided", "")
 			}},
 			{"the yearly budget", func(t *testing.T) {
-				r := e.api(t, "PUT", "/api/v1/orgs/"+itoa(village)+"/points-settings", vAdmin, map[string]any{"points_to": "person", "yearly_budget": 8,
-					"mask_names": true, "public_days": 7, "appeal_days": 7, "expiry": "never"})
+				settings := map[string]any{"points_to": "person", "yearly_budget": 8, "mask_names": true, "public_days": 7, "appeal_days": 7, "expiry": "never"}
+				// A budget is set from above: the village's own admin cannot set or lift it.
+				wantAPIError(t, "the village sets its own budget", e.api(t, "PUT", "/api/v1/orgs/"+itoa(village)+"/points-settings", vAdmin, settings),
+					http.StatusForbidden, "forbidden", "yearly_budget")
+				r := e.api(t, "PUT", "/api/v1/orgs/"+itoa(village)+"/points-settings", cAdmin, settings)
 				r.wantStatus(t, "settings", http.StatusOK)
 				if m := r.JSON(t); jsonInt(t, m, "yearly_budget") != 8 || jsonInt(t, m, "from_org_id") != village {
 					t.Errorf("the settings read back as %s", r.Body)

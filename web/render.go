@@ -102,6 +102,16 @@ var funcs = template.FuncMap{
 		}
 		return a.Has(path, rs...)
 	},
+	// holds reports whether the actor holds any of roles somewhere, so a
+	// link shows only to those who can use the page behind it.
+	"holds": func(a *jifen.Actor, roles ...string) bool {
+		rs := make([]jifen.Role, len(roles))
+		for i, r := range roles {
+			rs[i] = jifen.Role(r)
+		}
+		paths, all := a.ScopePaths(rs...)
+		return all || len(paths) > 0
+	},
 }
 
 // page is the data every template gets besides its own.

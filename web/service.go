@@ -138,7 +138,8 @@ func (s *Server) myServiceData(r *http.Request) (map[string]any, error) {
 		return nil, err
 	}
 	now := time.Now().In(jifen.Zone)
-	return map[string]any{"Hours": h, "Records": recs, "Total": total, "Signups": sus,
+	// Correction is the record whose correction form failed (0: none).
+	return map[string]any{"Hours": h, "Records": recs, "Total": total, "Signups": sus, "Correction": int64(0),
 		"From": time.Date(now.Year(), 1, 1, 0, 0, 0, 0, jifen.Zone).Format("2006-01-02"), "To": now.Format("2006-01-02")}, nil
 }
 
@@ -264,11 +265,19 @@ func (s *Server) requestCorrection(w http.ResponseWriter, r *http.Request) {
 	}
 	hours, err := strconv.ParseFloat(strings.TrimSpace(r.FormValue("wanted_hours")), 64)
 	if err != nil || hours < 0 || hours > 24*7 {
-		s.myServiceFail(w, r, jifen.Invalid("wanted_hours", "请填写正确的小时数，如 2.5", "Enter the hours, e.g. 2.5"))
-		return
+		err = jifen.Invalid("wanted_hours", "请填写正确的小时数，如 2.5", "Enter the hours, e.g. 2.5")
+	} else {
+		_, err = s.svc.Records.RequestCorrection(r.Context(), id, int(hours*60+0.5), r.FormValue("reason"))
 	}
-	if _, err := s.svc.Records.RequestCorrection(r.Context(), id, int(hours*60+0.5), r.FormValue("reason")); err != nil {
-		s.myServiceFail(w, r, err)
+	if err != nil {
+		// The record's form opens again with what was typed.
+		data, derr := s.myServiceData(r)
+		if derr != nil {
+			s.fail(w, r, derr)
+			return
+		}
+		data["Correction"], data["P"] = id, postedForm(r)
+		s.formFail(w, r, "service", data, err)
 		return
 	}
 	redirect(w, r, "/me/service?done=requested")
@@ -329,6 +338,7 @@ func (s *Server) transfersData(r *http.Request) (map[string]any, error) {
 		return nil, err
 	}
 	data["Orgs"] = orgs
+	data["P"] = postedForm(r)
 	return data, nil
 }
 
@@ -337,11 +347,18 @@ func (s *Server) transfersPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) transfersFail(w http.ResponseWriter, r *http.Request, err error) {
+	s.transferFormFail(w, r, "", err)
+}
+
+// transferFormFail shows the page again with err; form ("request" or
+// "bulk") names the form that failed, which opens again with what was typed.
+func (s *Server) transferFormFail(w http.ResponseWriter, r *http.Request, form string, err error) {
 	data, derr := s.transfersData(r)
 	if derr != nil {
 		s.fail(w, r, derr)
 		return
 	}
+	data["Form"] = form
 	s.formFail(w, r, "transfers", data, err)
 }
 
@@ -355,7 +372,7 @@ func (s *Server) requestTransfer(w http.ResponseWriter, r *http.Request) {
 		person = p
 	}
 	if _, err := s.svc.Transfers.RequestTransfer(r.Context(), person, formInt(r, "to_org_id"), r.FormValue("reason")); err != nil {
-		s.transfersFail(w, r, err)
+		s.transferFormFail(w, r, "request", err)
 		return
 	}
 	redirect(w, r, "/transfers?done=requested")
@@ -409,15 +426,18 @@ func (s *Server) bulkTransfer(w http.ResponseWriter, r *http.Request) {
 		id, err := s.personByNumber(r, no)
 		if err != nil {
 			e := asError(err)
+			if e.Field == "volunteer_no" {
+				e.Field = "volunteer_nos" // the list box on this form
+			}
 			e.Zh, e.En = e.Zh+"："+no, e.En+": "+no
-			s.transfersFail(w, r, e)
+			s.transferFormFail(w, r, "bulk", e)
 			return
 		}
 		ids = append(ids, id)
 	}
 	n, err := s.svc.Transfers.BulkMove(r.Context(), ids, formInt(r, "to_org_id"), r.FormValue("reason"))
 	if err != nil {
-		s.transfersFail(w, r, err)
+		s.transferFormFail(w, r, "bulk", err)
 		return
 	}
 	redirect(w, r, "/transfers?done=moved&n="+strconv.Itoa(n))

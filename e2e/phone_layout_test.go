@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"jifen/demo"
+)
+
+// TestPhoneLayout: forms and links fit a 360 px phone. The item form's
+// 兑换期 dates stay inside the screen, a checkbox or radio keeps its size
+// beside a long label, and the board's lobby-screen link, meant for a TV,
+// is not offered on a phone.
+func TestPhoneLayout(t *testing.T) {
+	browser := startBrowser(t)
+	sa := startStoreApp(t, "sqlite:"+t.TempDir()+"/jifen.db")
+
+	t.Run("item dates fit the phone", func(t *testing.T) {
+		tb := newTab(t, browser, sa.app)
+		tb.signIn(adminPhone, demo.Password)
+		rice := sa.item(t, "大米（5kg）")
+		for _, p := range []string{fmt.Sprintf("/items/%d", rice.ID), fmt.Sprintf("/stores/%d/edit", sa.store.ID)} {
+			tb.open(p)
+			// Open the form the field is in and bring it into view, as a person scrolling down would.
+			evalJS[bool](tb, `(() => { const el = document.querySelector("input[name=valid_to]"); const d = el.closest("details"); if (d) d.open = true; el.scrollIntoView({block: "center"}); return true })()`)
+			w := evalJS[int](tb, `document.documentElement.scrollWidth`)
+			right := evalJS[float64](tb, `document.querySelector("input[name=valid_to]").getBoundingClientRect().right + window.scrollX`)
+			if w > phoneWidth+1 || right > phoneWidth {
+				t.Errorf("%s: with the item form open the page is %d px wide on a %d px phone; 截止日期 ends at %.0f px", p, w, phoneWidth, right)
+			}
+			tb.noHorizontalScroll(p + " with the item form open")
+		}
+	})
+
+	// The size a checkbox or radio is given in app.css, and how much of it
+	// must survive beside a long label.
+	const minBox = 20.0
+	t.Run("consent checkbox keeps its size and its sentence", func(t *testing.T) {
+		tb := newTab(t, browser, sa.app)
+		tb.open("/lang/en?next=/signup")
+		box := evalJS[float64](tb, `document.querySelector("#consent").getBoundingClientRect().width`)
+		if box < minBox {
+			t.Errorf("English /signup: the consent checkbox is squashed to %.0f px", box)
+		}
+		// In two columns the sentence wraps on the left and its link stands
+		// to the right of it; in one flow the link follows the words.
+		split := evalJS[bool](tb, `(() => {
+			const label = document.querySelector("#consent").closest("label");
+			const link = label.querySelector("a");
+			const text = [...label.childNodes].find(n => n.nodeType === 3 && n.textContent.trim());
+			const r = document.createRange(); r.selectNodeContents(text);
+			const lines = r.getClientRects().length, box = r.getBoundingClientRect();
+			return lines > 1 && link.getBoundingClientRect().left >= box.right - 1;
+		})()`)
+		if split {
+			t.Errorf("English /signup: the consent sentence is split into two columns, its link beside the wrapped words")
+		}
+		tb.noHorizontalScroll("English /signup")
+	})
+
+	t.Run("claim rule choices keep their radios", func(t *testing.T) {
+		tb := newTab(t, browser, sa.app)
+		tb.signIn(residentPhone, demo.Password)
+		tb.open("/me/claim")
+		min := evalJS[float64](tb, `Math.min(...[...document.querySelectorAll("label.rule-choice input[type=radio]")].map(e => e.getBoundingClientRect().width))`)
+		if min < minBox {
+			t.Errorf("/me/claim: a rule's radio is squashed to %.0f px", min)
+		}
+		tb.noHorizontalScroll("/me/claim")
+	})
+
+	t.Run("no lobby-screen link on a phone", func(t *testing.T) {
+		tb := newTab(t, browser, sa.app)
+		tb.signIn(residentPhone, demo.Password)
+		tb.open(fmt.Sprintf("/board/%d", sa.store.OrgID))
+		if !tb.has(`a[href*="tv=1"]`) {
+			t.Fatalf("the board has no lobby-screen link at all: is the selector right?")
+		}
+		if shown := evalJS[bool](tb, `document.querySelector('a[href*="tv=1"]').getClientRects().length > 0`); shown {
+			t.Errorf("/board on a %d px phone offers the lobby-screen link", phoneWidth)
+		}
+		tb.resize(1280, 800)
+		if shown := evalJS[bool](tb, `document.querySelector('a[href*="tv=1"]').getClientRects().length > 0`); !shown {
+			t.Errorf("/board on a 1280 px screen hides the lobby-screen link")
+		}
+	})
+}

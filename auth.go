@@ -29,8 +29,16 @@ var roleZh = map[Role]string{
 	RoleOrgAdmin: "管理员", RoleReviewer: "评审", RoleSuperAdmin: "超级管理员", RoleClerk: "店员",
 }
 
+var roleEn = map[Role]string{
+	RoleResident: "a resident", RoleVolunteer: "a volunteer", RoleTeamLeader: "a team leader",
+	RoleOrgAdmin: "an admin", RoleReviewer: "a reviewer", RoleSuperAdmin: "a super admin", RoleClerk: "a clerk",
+}
+
 // Zh is the Chinese name of the role.
 func (r Role) Zh() string { return roleZh[r] }
+
+// En is the role in English, with its article ("a team leader").
+func (r Role) En() string { return roleEn[r] }
 
 // Valid reports whether r may be granted on an org (clerk is granted on
 // a store instead).
@@ -227,12 +235,33 @@ type AuditService interface {
 
 // Message is one item in a person's inbox.
 type Message struct {
-	ID        int64      `json:"id"`
-	PersonID  int64      `json:"person_id"`
-	Title     string     `json:"title"`
-	Body      string     `json:"body"`
+	ID       int64  `json:"id"`
+	PersonID int64  `json:"person_id"`
+	Title    string `json:"title"`
+	Body     string `json:"body"`
+	// TitleEn and BodyEn say the same in English for the messages jifen
+	// writes itself; empty for those staff type, shown as written.
+	TitleEn   string     `json:"title_en,omitempty"`
+	BodyEn    string     `json:"body_en,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	ReadAt    *time.Time `json:"read_at"`
+}
+
+// TitleIn is the title in lang ("zh" or "en"), Chinese where there is no
+// English.
+func (m *Message) TitleIn(lang string) string {
+	if lang == "en" && m.TitleEn != "" {
+		return m.TitleEn
+	}
+	return m.Title
+}
+
+// BodyIn is the body in lang, as TitleIn.
+func (m *Message) BodyIn(lang string) string {
+	if lang == "en" && m.BodyEn != "" {
+		return m.BodyEn
+	}
+	return m.Body
 }
 
 // MessageService is the database-backed inbox.

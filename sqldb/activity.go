@@ -548,8 +548,10 @@ func (s *ActivityService) Cancel(ctx context.Context, id int64, reason string) e
 			return err
 		}
 		for _, pid := range ids {
-			if err := tx.sendMessage(ctx, pid, "活动已取消："+act.Title, fmt.Sprintf("您报名的活动“%s”（%s）已取消。原因：%s",
-				act.Title, act.StartsAt.Format("1月2日 15:04"), reason)); err != nil {
+			starts := act.StartsAt.In(jifen.Zone)
+			if err := tx.sendMessage(ctx, pid, say("活动已取消："+act.Title, "Activity cancelled: "+act.Title),
+				say(fmt.Sprintf("您报名的活动“%s”（%s）已取消。原因：%s", act.Title, starts.Format("1月2日 15:04"), reason),
+					fmt.Sprintf("The activity you signed up for, “%s” (%s), is cancelled. Reason: %s", act.Title, starts.Format("2 Jan 15:04"), reason))); err != nil {
 				return err
 			}
 		}
@@ -760,7 +762,8 @@ func (t *Tx) promote(ctx context.Context, activityID int64) error {
 		if _, err := t.exec(ctx, "UPDATE signups SET status = 'confirmed', updated_at = ? WHERE id = ?", t.db.now(), id); err != nil {
 			return err
 		}
-		if err := t.sendMessage(ctx, personID, "候补成功："+title, "有人取消了报名，您已从候补转为正式报名：“"+title+"”。"); err != nil {
+		if err := t.sendMessage(ctx, personID, say("候补成功："+title, "Off the waitlist: "+title),
+			say("有人取消了报名，您已从候补转为正式报名：“"+title+"”。", "Someone cancelled, so you have a place at “"+title+"”.")); err != nil {
 			return err
 		}
 	}
@@ -1458,7 +1461,9 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 			}
 			total := selfMin + backMin
 			if total > 0 {
-				if err := tx.sendMessage(ctx, pid, "服务时长已核验", fmt.Sprintf("“%s”的服务时长已核验：%s小时。", act.Title, jifen.HoursText(total))); err != nil {
+				if err := tx.sendMessage(ctx, pid, say("服务时长已核验", "Service hours verified"),
+					say(fmt.Sprintf("“%s”的服务时长已核验：%s小时。", act.Title, jifen.HoursText(total)),
+						fmt.Sprintf("Your hours at “%s” are verified: %s hours.", act.Title, jifen.HoursText(total)))); err != nil {
 					return err
 				}
 			}

@@ -166,19 +166,21 @@ func (s *PointsService) answerAppeal(ctx context.Context, id int64, answer strin
 			return jifen.Conflict("already_decided", "这条申诉已经处理过了", "This appeal has already been decided")
 		}
 		status := jifen.AppealUpheld
-		msg := fmt.Sprintf("您对“%s”的申诉已处理：维持原结果。%s", aw.RuleName, answer)
+		msg := say(fmt.Sprintf("您对“%s”的申诉已处理：维持原结果。%s", aw.RuleName, answer),
+			fmt.Sprintf("Your appeal about “%s” is decided: the award stands. %s", aw.RuleName, answer))
 		if reverse {
 			status = jifen.AppealReversed
 			if err := tx.reverseAward(ctx, aw, "申诉#"+strconv.FormatInt(id, 10)+"："+answer); err != nil {
 				return err
 			}
-			msg = fmt.Sprintf("您对“%s”的申诉已处理：撤销该笔积分。%s", aw.RuleName, answer)
+			msg = say(fmt.Sprintf("您对“%s”的申诉已处理：撤销该笔积分。%s", aw.RuleName, answer),
+				fmt.Sprintf("Your appeal about “%s” is decided: the award is reversed. %s", aw.RuleName, answer))
 		}
 		if _, err := tx.exec(ctx, "UPDATE appeals SET status = ?, answer = ?, decided_by = ?, decided_at = ? WHERE id = ?",
 			status, answer, a.PersonID, s.db.now(), id); err != nil {
 			return err
 		}
-		if err := tx.sendMessage(ctx, ap.PersonID, "申诉处理结果", msg); err != nil {
+		if err := tx.sendMessage(ctx, ap.PersonID, say("申诉处理结果", "Your appeal is decided"), msg); err != nil {
 			return err
 		}
 		return tx.audit(ctx, aw.OrgID, path, "appeal."+string(status), "appeal", id, answer)

@@ -350,11 +350,13 @@ func (s *AuthService) Signup(ctx context.Context, in jifen.SignupInput, ip netip
 				return err
 			}
 		}
-		welcome := "欢迎加入" + org.Name + "。您的志愿者编号可在“我的”页面查看。"
+		welcome := say("欢迎加入"+org.Name+"。您的志愿者编号可在“我的”页面查看。",
+			"Welcome to "+org.Name+". Your volunteer number is on the “Me” page.")
 		if status == jifen.PersonPending {
-			welcome = "您的注册申请已提交，" + org.Name + "审核通过后即可登录。"
+			welcome = say("您的注册申请已提交，"+org.Name+"审核通过后即可登录。",
+				"Your registration is in; you can sign in once "+org.Name+" approves it.")
 		}
-		if err := tx.sendMessage(ctx, id, "欢迎注册", welcome); err != nil {
+		if err := tx.sendMessage(ctx, id, say("欢迎注册", "Welcome"), welcome); err != nil {
 			return err
 		}
 		return tx.audit(jifen.WithActor(ctx, &jifen.Actor{PersonID: id, IP: ip}), org.ID, org.Path, "person.signup", "person", id, string(status))
@@ -572,7 +574,8 @@ func (s *AuthService) Grant(ctx context.Context, personID, orgID int64, role jif
 			return err
 		}
 		g.OrgName, g.OrgPath = org.Name, org.Path
-		if err := tx.sendMessage(ctx, personID, "角色变更", fmt.Sprintf("您已被授予%s的%s角色。", org.Name, role.Zh())); err != nil {
+		if err := tx.sendMessage(ctx, personID, say("角色变更", "New role"),
+			say(fmt.Sprintf("您已被授予%s的%s角色。", org.Name, role.Zh()), fmt.Sprintf("You are now %s of %s.", role.En(), org.Name))); err != nil {
 			return err
 		}
 		return tx.audit(ctx, org.ID, org.Path, "role.grant", "person", personID, fmt.Sprintf("%s：%s", role.Zh(), p.Name))

@@ -15,10 +15,17 @@ type MessageService struct{ db *DB }
 // NewMessageService returns the inbox service on db.
 func NewMessageService(db *DB) *MessageService { return &MessageService{db} }
 
+// text is something jifen says, in Chinese and in English.
+type text struct{ zh, en string }
+
+// say is a text in both languages.
+func say(zh, en string) text { return text{zh, en} }
+
 // sendMessage writes to an inbox inside the transaction of the event it
-// reports, so nobody is told of something that did not happen.
-func (t *Tx) sendMessage(ctx context.Context, personID int64, title, body string) error {
-	t.insertLater("messages", "person_id, title, body, created_at", personID, title, body, t.db.now())
+// reports, so nobody is told of something that did not happen. What jifen
+// writes itself is kept in both languages; the inbox shows the reader's.
+func (t *Tx) sendMessage(ctx context.Context, personID int64, title, body text) error {
+	t.insertLater("messages", "person_id, title, body, title_en, body_en, created_at", personID, title.zh, body.zh, title.en, body.en, t.db.now())
 	return nil
 }
 
@@ -33,7 +40,7 @@ func (s *MessageService) Messages(ctx context.Context, page, perPage int) ([]*ji
 	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM messages WHERE person_id = ?", a.PersonID).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.query(ctx, "SELECT id, person_id, title, body, created_at, read_at FROM messages WHERE person_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+	rows, err := s.db.query(ctx, "SELECT id, person_id, title, body, title_en, body_en, created_at, read_at FROM messages WHERE person_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
 		a.PersonID, perPage, (page-1)*perPage)
 	if err != nil {
 		return nil, 0, err
@@ -43,7 +50,7 @@ func (s *MessageService) Messages(ctx context.Context, page, perPage int) ([]*ji
 	for rows.Next() {
 		m := &jifen.Message{}
 		var read sql.NullTime
-		if err := rows.Scan(&m.ID, &m.PersonID, &m.Title, &m.Body, &m.CreatedAt, &read); err != nil {
+		if err := rows.Scan(&m.ID, &m.PersonID, &m.Title, &m.Body, &m.TitleEn, &m.BodyEn, &m.CreatedAt, &read); err != nil {
 			return nil, 0, err
 		}
 		m.CreatedAt = m.CreatedAt.In(jifen.Zone)
@@ -109,7 +116,8 @@ func (s *MessageService) SendMessage(ctx context.Context, personID int64, title,
 		if !a.Has(p.path, jifen.StaffRoles...) {
 			return jifen.NotFound("person")
 		}
-		if err := tx.sendMessage(ctx, personID, title, body); err != nil {
+		// Typed by staff: shown as written in either language.
+		if err := tx.sendMessage(ctx, personID, say(title, ""), say(body, "")); err != nil {
 			return err
 		}
 		return tx.audit(ctx, p.HomeOrgID, p.path, "message.send", "person", personID, title)

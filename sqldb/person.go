@@ -574,7 +574,8 @@ func (s *PersonService) ApprovePerson(ctx context.Context, id int64) error {
 		if _, err := tx.exec(ctx, "UPDATE people SET status = 'active', updated_at = ? WHERE id = ?", s.db.now(), id); err != nil {
 			return err
 		}
-		if err := tx.sendMessage(ctx, id, "注册已通过审核", "您在"+p.HomeOrgName+"的注册已通过审核，现在可以登录使用。"); err != nil {
+		if err := tx.sendMessage(ctx, id, say("注册已通过审核", "Registration approved"),
+			say("您在"+p.HomeOrgName+"的注册已通过审核，现在可以登录使用。", p.HomeOrgName+" has approved your registration; you can sign in now.")); err != nil {
 			return err
 		}
 		return tx.audit(ctx, p.HomeOrgID, p.path, "person.approve", "person", id, p.Name)

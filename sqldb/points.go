@@ -910,21 +910,24 @@ func (t *Tx) tellBeneficiary(ctx context.Context, aw *awardRow, g *target, short
 			return err
 		}
 	}
-	var title, body string
+	var title, body text
 	switch {
 	case aw.Points > 0:
-		title = "获得积分"
-		body = fmt.Sprintf("您因“%s”获得%d积分。", aw.RuleName, aw.Points)
+		title = say("获得积分", "Points earned")
+		body = say(fmt.Sprintf("您因“%s”获得%d积分。", aw.RuleName, aw.Points), fmt.Sprintf("You earned %d points for “%s”.", aw.Points, aw.RuleName))
 	default:
-		title = "积分扣减"
-		body = fmt.Sprintf("因“%s”扣减%d积分。", aw.RuleName, -aw.Points)
+		title = say("积分扣减", "Points deducted")
+		body = say(fmt.Sprintf("因“%s”扣减%d积分。", aw.RuleName, -aw.Points), fmt.Sprintf("%d points deducted for “%s”.", -aw.Points, aw.RuleName))
 		if shortfall > 0 {
-			body += fmt.Sprintf("可用积分不足，实际扣减%d分。", -aw.Points-shortfall)
+			body.zh += fmt.Sprintf("可用积分不足，实际扣减%d分。", -aw.Points-shortfall)
+			body.en += fmt.Sprintf(" Your balance was short: %d were taken.", -aw.Points-shortfall)
 		}
-		body += fmt.Sprintf("如有异议，可在%d天内申诉。", g.settings.AppealDays)
+		body.zh += fmt.Sprintf("如有异议，可在%d天内申诉。", g.settings.AppealDays)
+		body.en += fmt.Sprintf(" You may appeal within %d days.", g.settings.AppealDays)
 	}
 	if aw.Note != "" {
-		body += "说明：" + aw.Note
+		body.zh += "说明：" + aw.Note
+		body.en += " Note: " + aw.Note
 	}
 	return t.sendMessage(ctx, to, title, body)
 }
@@ -1032,7 +1035,8 @@ func (s *PointsService) Reject(ctx context.Context, id int64, reason string) (*j
 		if aw.OnBehalf || to == 0 {
 			to = aw.CreatedBy
 		}
-		if err := tx.sendMessage(ctx, to, "积分申报未通过", fmt.Sprintf("“%s”的积分申报未通过：%s", aw.RuleName, reason)); err != nil {
+		if err := tx.sendMessage(ctx, to, say("积分申报未通过", "Claim not approved"),
+			say(fmt.Sprintf("“%s”的积分申报未通过：%s", aw.RuleName, reason), fmt.Sprintf("Your claim for “%s” was not approved: %s", aw.RuleName, reason))); err != nil {
 			return err
 		}
 		return tx.audit(ctx, aw.OrgID, aw.path, "award.reject", "award", id, reason)

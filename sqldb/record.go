@@ -344,7 +344,8 @@ func (s *RecordService) AnswerCorrection(ctx context.Context, requestID int64, a
 			return jifen.Conflict("already_answered", "该申请已处理", "This request has been answered")
 		}
 		newStatus := "rejected"
-		msg := fmt.Sprintf("您对“%s”的更正申请未通过：%s", r.Content, answer)
+		msg := say(fmt.Sprintf("您对“%s”的更正申请未通过：%s", r.Content, answer),
+			fmt.Sprintf("Your correction request for “%s” was not approved: %s", r.Content, answer))
 		if accept {
 			newStatus = "accepted"
 			cur, err := tx.currentMinutes(ctx, recordID)
@@ -364,13 +365,14 @@ func (s *RecordService) AnswerCorrection(ctx context.Context, requestID int64, a
 					return err
 				}
 			}
-			msg = fmt.Sprintf("您对“%s”的更正申请已通过，时长更正为%s小时。", r.Content, jifen.HoursText(wanted))
+			msg = say(fmt.Sprintf("您对“%s”的更正申请已通过，时长更正为%s小时。", r.Content, jifen.HoursText(wanted)),
+				fmt.Sprintf("Your correction request for “%s” is approved: now %s hours.", r.Content, jifen.HoursText(wanted)))
 		}
 		if _, err := tx.exec(ctx, "UPDATE correction_requests SET status = ?, answer = ?, decided_by = ?, decided_at = ? WHERE id = ?",
 			newStatus, answer, a.PersonID, s.db.now(), requestID); err != nil {
 			return err
 		}
-		if err := tx.sendMessage(ctx, personID, "时长更正申请结果", msg); err != nil {
+		if err := tx.sendMessage(ctx, personID, say("时长更正申请结果", "Correction request decided"), msg); err != nil {
 			return err
 		}
 		return tx.audit(ctx, r.OrgID, path, "record.correction_"+newStatus, "record", recordID, answer)
@@ -437,7 +439,9 @@ func (s *RecordService) Correct(ctx context.Context, recordID int64, minutes int
 		if err := tx.correction(ctx, r, path, cur, minutes, reason); err != nil {
 			return err
 		}
-		if err := tx.sendMessage(ctx, r.PersonID, "服务记录已更正", fmt.Sprintf("“%s”的时长更正为%s小时。原因：%s", r.Content, jifen.HoursText(minutes), reason)); err != nil {
+		if err := tx.sendMessage(ctx, r.PersonID, say("服务记录已更正", "Service record corrected"),
+			say(fmt.Sprintf("“%s”的时长更正为%s小时。原因：%s", r.Content, jifen.HoursText(minutes), reason),
+				fmt.Sprintf("Your hours at “%s” are corrected to %s. Reason: %s", r.Content, jifen.HoursText(minutes), reason))); err != nil {
 			return err
 		}
 		out = r

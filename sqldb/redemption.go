@@ -851,7 +851,9 @@ func (s *StoreService) Refund(ctx context.Context, id int64, reason string) (*ji
 			txID, s.db.now(), reason, fromOrg, id); err != nil {
 			return err
 		}
-		if err := tx.sendMessage(ctx, r.PersonID, "兑换已退货", fmt.Sprintf("您在%s的兑换已退货，%d积分已退回。原因：%s", st.Name, r.Points, reason)); err != nil {
+		if err := tx.sendMessage(ctx, r.PersonID, say("兑换已退货", "Purchase refunded"),
+			say(fmt.Sprintf("您在%s的兑换已退货，%d积分已退回。原因：%s", st.Name, r.Points, reason),
+				fmt.Sprintf("Your purchase at %s is refunded: %d points are back. Reason: %s", st.Name, r.Points, reason))); err != nil {
 			return err
 		}
 		return tx.audit(ctx, st.OrgID, st.path, "redemption.refund", "redemption", id, reason)
@@ -906,7 +908,9 @@ func (s *StoreService) ReleaseExpired(ctx context.Context) (int, error) {
 				return err
 			}
 			released = true
-			return tx.sendMessage(ctx, r.PersonID, "预订已释放", fmt.Sprintf("您在%s的预订超时未取，%d积分已退回。", r.StoreName, r.Points))
+			return tx.sendMessage(ctx, r.PersonID, say("预订已释放", "Order released"),
+				say(fmt.Sprintf("您在%s的预订超时未取，%d积分已退回。", r.StoreName, r.Points),
+					fmt.Sprintf("Your order at %s was not picked up in time: %d points are back.", r.StoreName, r.Points)))
 		})
 		if err != nil {
 			return n, err

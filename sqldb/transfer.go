@@ -76,8 +76,10 @@ func (s *TransferService) RequestTransfer(ctx context.Context, personID, toOrgID
 			return err
 		}
 		if consented == nil {
-			if err := tx.sendMessage(ctx, personID, "转接待您确认", fmt.Sprintf("%s申请将您从%s转到%s（%s）。请在“关系转接”页面同意或拒绝；您同意后，转入方才会审批。",
-				a.Name, p.HomeOrgName, to.Name, reason)); err != nil {
+			if err := tx.sendMessage(ctx, personID, say("转接待您确认", "A transfer needs your answer"),
+				say(fmt.Sprintf("%s申请将您从%s转到%s（%s）。请在“关系转接”页面同意或拒绝；您同意后，转入方才会审批。", a.Name, p.HomeOrgName, to.Name, reason),
+					fmt.Sprintf("%s asks to move you from %s to %s (%s). Agree or decline on the Transfers page; %s decides only once you agree.",
+						a.Name, p.HomeOrgName, to.Name, reason, to.Name))); err != nil {
 				return err
 			}
 		}
@@ -228,7 +230,8 @@ func (s *TransferService) Consent(ctx context.Context, id int64, agree bool) err
 			return err
 		}
 		if requestedBy.Valid && requestedBy.Int64 != personID {
-			if err := tx.sendMessage(ctx, requestedBy.Int64, "转接未获本人同意", fmt.Sprintf("%s不同意转到%s，这次转接已结束。", a.Name, to.Name)); err != nil {
+			if err := tx.sendMessage(ctx, requestedBy.Int64, say("转接未获本人同意", "Transfer declined"),
+				say(fmt.Sprintf("%s不同意转到%s，这次转接已结束。", a.Name, to.Name), fmt.Sprintf("%s declined the move to %s; the transfer is closed.", a.Name, to.Name))); err != nil {
 				return err
 			}
 		}
@@ -269,7 +272,7 @@ func (t *Tx) move(ctx context.Context, personID, fromOrgID int64, to *jifen.Org)
 		if err := t.joinTeamUnchecked(ctx, personID, to.ID); err != nil {
 			return err
 		}
-		return t.sendMessage(ctx, personID, "已加入志愿服务队", fmt.Sprintf("您已加入%s。", to.Name))
+		return t.sendMessage(ctx, personID, say("已加入志愿服务队", "Joined a volunteer team"), say(fmt.Sprintf("您已加入%s。", to.Name), fmt.Sprintf("You have joined %s.", to.Name)))
 	}
 	if _, err := t.exec(ctx, "UPDATE people SET home_org_id = ?, home_org_path = ?, updated_at = ? WHERE id = ?", to.ID, to.Path, t.db.now(), personID); err != nil {
 		return err
@@ -277,7 +280,9 @@ func (t *Tx) move(ctx context.Context, personID, fromOrgID int64, to *jifen.Org)
 	if err := t.rehome(ctx, personID, to.ID, to.Path); err != nil {
 		return err
 	}
-	if err := t.sendMessage(ctx, personID, "关系转接已完成", fmt.Sprintf("您已从%s转入%s。您的服务记录、时长和积分随您一起转移。", p.HomeOrgName, to.Name)); err != nil {
+	if err := t.sendMessage(ctx, personID, say("关系转接已完成", "Transfer done"),
+		say(fmt.Sprintf("您已从%s转入%s。您的服务记录、时长和积分随您一起转移。", p.HomeOrgName, to.Name),
+			fmt.Sprintf("You have moved from %s to %s. Your service records, hours and points moved with you.", p.HomeOrgName, to.Name))); err != nil {
 		return err
 	}
 	from, err := t.getOrg(ctx, fromOrgID)
@@ -291,7 +296,9 @@ func (t *Tx) move(ctx context.Context, personID, fromOrgID int64, to *jifen.Org)
 			return err
 		}
 		for _, aid := range admins {
-			if err := t.sendMessage(ctx, aid, "人员转出通知", fmt.Sprintf("%s（志愿者编号%s）已从%s转入%s。", p.Name, p.VolunteerNo, from.Name, to.Name)); err != nil {
+			if err := t.sendMessage(ctx, aid, say("人员转出通知", "Someone has moved out"),
+				say(fmt.Sprintf("%s（志愿者编号%s）已从%s转入%s。", p.Name, p.VolunteerNo, from.Name, to.Name),
+					fmt.Sprintf("%s (volunteer no. %s) has moved from %s to %s.", p.Name, p.VolunteerNo, from.Name, to.Name))); err != nil {
 				return err
 			}
 		}
@@ -332,7 +339,8 @@ func (s *TransferService) Reject(ctx context.Context, id int64, answer string) e
 			answer, actorID(jifen.ActorFrom(ctx)), s.db.now(), id); err != nil {
 			return err
 		}
-		if err := tx.sendMessage(ctx, t.PersonID, "关系转接未通过", fmt.Sprintf("转入%s的申请未通过。%s", to.Name, answer)); err != nil {
+		if err := tx.sendMessage(ctx, t.PersonID, say("关系转接未通过", "Transfer not approved"),
+			say(fmt.Sprintf("转入%s的申请未通过。%s", to.Name, answer), fmt.Sprintf("Your move to %s was not approved. %s", to.Name, answer))); err != nil {
 			return err
 		}
 		return tx.audit(ctx, to.ID, to.Path, "transfer.reject", "person", t.PersonID, answer)

@@ -152,6 +152,14 @@ var upgradeSteps = map[string]upgradeStep{
 		u.insert(t, "INSERT INTO transfers (person_id, from_org_id, to_org_id, reason, status, requested_by, created_at) VALUES (?, ?, ?, '村里调整', 'pending', ?, ?)",
 			u.admin, u.village, u.city, u.resident, u.now)
 	},
+	// Messages written before it have no English and show as written; a
+	// new one keeps both.
+	"0012_message_english": func(t *testing.T, u *upgrading) {
+		u.insert(t, "INSERT INTO messages (person_id, title, body, title_en, body_en, created_at) VALUES (?, '欢迎注册', '欢迎加入新窑村。', 'Welcome', 'Welcome to 新窑村.', ?)", u.resident, u.now)
+		if got := u.strings(t, "SELECT title_en FROM messages WHERE title_en = ''"); len(got) == 0 {
+			t.Fatal("no message from before the migration is left without English")
+		}
+	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT buyer_org_id FROM redemptions"); len(got) != 1 || got[0] != fmt.Sprintf("|%d", u.village) {

@@ -32,6 +32,8 @@ func TestEnglishPagesSpeakEnglish(t *testing.T) {
 			[]string{"申诉理由：</strong>"}, []string{"Why: </strong>"}, []string{"Why：</strong>"}},
 		{"points per unit", villageAdmin, award,
 			[]string{"每次 · "}, []string{" per event · "}, []string{"per_event", "每次"}},
+		{"messages jifen wrote", volunteer, "/messages",
+			[]string{"服务时长已核验"}, []string{"Service hours verified", "Your hours at “"}, []string{"服务时长已核验", "获得积分", "的服务时长已核验"}},
 		{"points per unit in bulk", villageAdmin, "/awards/bulk",
 			[]string{"每次 · "}, []string{" per event · "}, []string{"每次"}},
 	} {

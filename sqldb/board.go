@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"jifen"
@@ -37,6 +38,65 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 		}
 		return nil, jifen.NotFound("org")
 	}
+	if b := s.db.boards.get(orgID); b != nil {
+		return b, nil
+	}
+	made := time.Now()
+	b, err := s.makeBoard(ctx, org)
+	if err == nil && time.Since(made) > boardSlow {
+		s.db.boards.keep(orgID, b)
+	}
+	return b, err
+}
+
+// boardSlow and boardKeep: a board that took longer than boardSlow to
+// make (a county's, summed from a million awards) is shown as made for
+// boardKeep, so a lobby screen and every resident who opens it share one
+// reading; it says when it was made. A board made quicker (a village's) is
+// never kept, and shows an award the moment it posts.
+var (
+	boardSlow = 300 * time.Millisecond
+	boardKeep = time.Minute
+)
+
+type boardCache struct {
+	mu sync.Mutex
+	m  map[int64]keptBoard
+}
+
+type keptBoard struct {
+	b  *jifen.Board
+	at time.Time
+}
+
+func (c *boardCache) get(orgID int64) *jifen.Board {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.m[orgID]
+	if !ok || time.Since(k.at) > boardKeep {
+		return nil
+	}
+	b := *k.b // a copy: callers may set its fields
+	return &b
+}
+
+func (c *boardCache) keep(orgID int64, b *jifen.Board) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[int64]keptBoard{}
+	}
+	for id, k := range c.m { // the expired go as others come
+		if time.Since(k.at) > boardKeep {
+			delete(c.m, id)
+		}
+	}
+	kept := *b
+	c.m[orgID] = keptBoard{&kept, time.Now()}
+}
+
+func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.Board, error) {
+	orgID := org.ID
 	st, err := settingsAt(ctx, s.db, orgID, org.Path)
 	if err != nil {
 		return nil, err
@@ -96,13 +156,18 @@ func (s *PointsService) show(st jifen.PointsSettings, name string) string {
 // ranking ranks by score earned between two days (awards less
 // deductions), people or households as the org credits.
 func (s *PointsService) ranking(ctx context.Context, path string, st jifen.PointsSettings, from, to string) ([]jifen.BoardRow, error) {
-	q := `SELECT p.name, o.name, SUM(a.points) AS total FROM awards a JOIN people p ON p.id = a.person_id JOIN orgs o ON o.id = p.home_org_id
-		WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.day >= ? AND a.day <= ?
-		GROUP BY a.person_id, p.name, o.name HAVING SUM(a.points) > 0 ORDER BY total DESC, MIN(a.id) LIMIT ?`
+	// The awards are summed alone and only the top lines get their names:
+	// joined first, every award of a county's year met its person and org
+	// before the sum (1.4 s for 1.3 M awards; 0.6 s summed alone).
+	q := `SELECT p.name, o.name, s.total FROM (SELECT a.person_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
+		WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.person_id IS NOT NULL
+		GROUP BY a.person_id HAVING SUM(a.points) > 0 ORDER BY total DESC, first LIMIT ?) s
+		JOIN people p ON p.id = s.id JOIN orgs o ON o.id = p.home_org_id ORDER BY s.total DESC, s.first`
 	if st.PointsTo == jifen.ToHousehold {
-		q = `SELECT h.name, o.name, SUM(a.points) AS total FROM awards a JOIN households h ON h.id = a.household_id JOIN orgs o ON o.id = h.org_id
-		WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.day >= ? AND a.day <= ?
-		GROUP BY a.household_id, h.name, o.name HAVING SUM(a.points) > 0 ORDER BY total DESC, MIN(a.id) LIMIT ?`
+		q = `SELECT h.name, o.name, s.total FROM (SELECT a.household_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
+		WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.household_id IS NOT NULL
+		GROUP BY a.household_id HAVING SUM(a.points) > 0 ORDER BY total DESC, first LIMIT ?) s
+		JOIN households h ON h.id = s.id JOIN orgs o ON o.id = h.org_id ORDER BY s.total DESC, s.first`
 	}
 	return s.rows(ctx, st, q, path, jifen.PathUpper(path), from, to, boardSize)
 }

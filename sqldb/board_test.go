@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"jifen"
+	"jifen/sqldb"
 )
 
 // boardRows renders board lines as "rank name score; ".
@@ -170,5 +171,43 @@ func TestBoard(t *testing.T) {
 			wantBoard(t, "month", bd.Month, true, h.Name, 15)
 			wantBoard(t, "all time", bd.AllTime, true, h.Name, 15)
 		})
+	})
+}
+
+// A board that was slow to make (a county's) is shown as made for a while,
+// so a lobby screen and everyone who opens it share one reading; one made
+// quickly (a village's) shows an award at once. Not parallel: it sets how
+// slow is slow.
+func TestSlowBoardIsKept(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+		who := p.member(t, "赵一明", p.villageA)
+		give := func() { must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: who.p.ID, RuleID: good.ID, Key: p.key()}))(t) }
+		month := func() int64 {
+			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+			if len(bd.Month) == 0 {
+				return 0
+			}
+			return bd.Month[0].Score
+		}
+		give()
+		if got := month(); got != 5 {
+			t.Fatalf("month score %d, want 5", got)
+		}
+		give()
+		if got := month(); got != 10 {
+			t.Fatalf("a quick board shows the award at once: %d, want 10", got)
+		}
+		restore := sqldb.KeepBoards(0, 200*time.Millisecond) // every board slow, kept 0.2 s
+		defer restore()
+		month() // made and kept
+		give()
+		if got := month(); got != 10 {
+			t.Fatalf("a kept board changed within its time: %d, want 10", got)
+		}
+		time.Sleep(250 * time.Millisecond)
+		if got := month(); got != 15 {
+			t.Fatalf("after its time the board is made again: %d, want 15", got)
+		}
 	})
 }

@@ -49,6 +49,8 @@ type DB struct {
 	// awardIDs, txIDs and redemptionIDs are award, ledger transaction
 	// and sale ids drawn ahead on PostgreSQL (idblock.go).
 	awardIDs, txIDs, redemptionIDs idBlock
+	// boards keeps the public boards that were slow to make (board.go).
+	boards boardCache
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.

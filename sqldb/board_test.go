@@ -182,7 +182,9 @@ func TestSlowBoardIsKept(t *testing.T) {
 	eachPoints(t, func(t *testing.T, p *ptsFx) {
 		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
 		who := p.member(t, "赵一明", p.villageA)
-		give := func() { must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: who.p.ID, RuleID: good.ID, Key: p.key()}))(t) }
+		give := func() {
+			must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: who.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+		}
 		month := func() int64 {
 			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
 			if len(bd.Month) == 0 {

@@ -85,3 +85,25 @@ func TestStaffLinksFollowTheRole(t *testing.T) {
 		}
 	}
 }
+
+// Someone without a staff role who types their own /people/{id}/edit is
+// sent to 我的, where their own details are edited: the staff form's name,
+// birth date and org are not theirs to change. Staff still get the form;
+// a team leader opening the households page sees no 积分管理 link.
+func TestOwnEditGoesToMe(t *testing.T) {
+	e := newDemoCountyServer(t)
+	res := e.signedIn(t, resident)
+	me := e.personByPhone(t, resident)
+	r := res.get(t, "/people/"+itoa(me.ID)+"/edit")
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/me" {
+		t.Fatalf("a resident's own staff form: %d to %q, want 303 to /me", r.Status, r.Header.Get("Location"))
+	}
+	admin := e.signedIn(t, villageAdmin)
+	admin.get(t, "/people/"+itoa(me.ID)+"/edit").wantStatus(t, "the admin's form", http.StatusOK)
+	lead := e.signedIn(t, teamLeader)
+	hh := lead.get(t, "/households")
+	hh.wantStatus(t, "the households page", http.StatusOK)
+	if strings.Contains(hh.Body, `href="/awards"`) {
+		t.Error("a team leader's households page links to 积分管理, which answers 403")
+	}
+}

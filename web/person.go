@@ -176,6 +176,14 @@ func (s *Server) personEditPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if a := jifen.ActorFrom(r.Context()); a != nil && a.PersonID == id {
+		if paths, all := a.ScopePaths(jifen.StaffRoles...); !all && len(paths) == 0 {
+			// Someone without a staff role edits themselves on 我的: the
+			// staff form's name, birth date and org are not theirs to change.
+			redirect(w, r, "/me")
+			return
+		}
+	}
 	p, err := s.svc.People.Person(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)

@@ -34,15 +34,20 @@ func CleanText(s string) string {
 
 // CheckName checks a required single-line name of at most max characters.
 func CheckName(field, s string, max int) error {
+	// A title (an activity's, a message's) is called one, not a name.
+	zh, en := "名称", "Name"
+	if field == "title" {
+		zh, en = "标题", "Title"
+	}
 	if CleanText(s) == "" {
-		return Invalid(field, "名称不能为空", "Name is required")
+		return Invalid(field, zh+"不能为空", en+" is required")
 	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return &Error{Kind: KindInvalid, Code: "invalid", Field: field,
-			Zh: "名称太长，最多" + strconv.Itoa(max) + "个字", En: "Name is too long (at most " + strconv.Itoa(max) + " characters)"}
+			Zh: zh + "太长，最多" + strconv.Itoa(max) + "个字", En: en + " is too long (at most " + strconv.Itoa(max) + " characters)"}
 	}
 	if strings.ContainsAny(s, "\n\t") {
-		return Invalid(field, "名称不能包含换行", "Name must be on one line")
+		return Invalid(field, zh+"不能包含换行", en+" must be on one line")
 	}
 	return nil
 }

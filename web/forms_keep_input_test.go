@@ -169,7 +169,7 @@ func TestFailedMessageTitleInEnglish(t *testing.T) {
 	adm.get(t, "/people/36")
 	for _, c := range []struct{ title, alert string }{
 		{"", "Title is required"},
-		{strings.Repeat("标", 61), "The title is too long (at most 60 characters)"},
+		{strings.Repeat("标", 61), "Title is too long (at most 60 characters)"},
 	} {
 		r := adm.post(t, "/people/36/message", url.Values{"title": {c.title}, "body": {"Please collect the parcel"}})
 		if r.Status != http.StatusUnprocessableEntity || formAlert(r.Body) != c.alert {

@@ -104,15 +104,17 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 	} else if g.settings.PointsTo == jifen.ToHousehold {
 		var hh int64
 		var name string
-		// Only a household of the org the person lives in: someone who
-		// has moved away (a transfer, a correction of their home) earns
-		// for themselves, not into a household of a village they left,
-		// whose account the new org's staff must not touch.
-		err := t.queryRow(ctx, "SELECT m.household_id, h.name FROM household_members m JOIN households h ON h.id = m.household_id WHERE m.person_id = ? AND h.org_id = ?",
-			g.personID, g.orgID).Scan(&hh, &name)
-		if err == nil {
+		var hpath string
+		err := t.queryRow(ctx, "SELECT m.household_id, h.name, h.org_path FROM household_members m JOIN households h ON h.id = m.household_id WHERE m.person_id = ?",
+			g.personID).Scan(&hh, &name, &hpath)
+		// Only a household whose org holds the person's home (as joining
+		// one requires): someone who has moved away (a transfer, a
+		// correction of their home) earns for themselves, not into a
+		// household of a village they left, whose account the new org's
+		// staff must not touch.
+		if err == nil && jifen.PathContains(hpath, g.path) {
 			g.householdID, g.householdName, kind, owner = hh, name, jifen.AccountHousehold, hh
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
 	}
@@ -970,6 +972,10 @@ func (t *Tx) decide(ctx context.Context, id int64) (*awardRow, *target, error) {
 	// in, even if the person has moved since: its report is that org's.
 	g.accountID = aw.accountID
 	g.orgID, g.orgName, g.path = aw.OrgID, aw.OrgName, aw.path
+	// and that org's settings (its daily cap, its public and appeal days).
+	if g.settings, err = t.settings(ctx, g.orgID, g.path); err != nil {
+		return nil, nil, err
+	}
 	return aw, g, nil
 }
 

@@ -23,12 +23,20 @@ func yearBounds(t time.Time) (int, time.Time, time.Time) {
 	return l.Year(), from.UTC(), from.AddDate(1, 0, 0).UTC()
 }
 
-// issued is what an org has issued by awards in the year of now.
+// issued is what an org has issued by awards in the year of now, net of
+// what came back as the awards and corrections gave it back: a reversed
+// award keeps only what its reversal could not take back (the person had
+// spent it), and a service-hours correction down returns what it took.
 func (t *Tx) issued(ctx context.Context, orgID int64, now time.Time) (int64, error) {
 	_, from, to := yearBounds(now)
 	var n int64
-	err := t.queryRow(ctx, "SELECT COALESCE(SUM(points), 0) FROM awards WHERE issuer_org_id = ? AND status = 'posted' AND points > 0 AND posted_at >= ? AND posted_at < ?",
-		orgID, from, to).Scan(&n)
+	err := t.queryRow(ctx, `SELECT
+		(SELECT COALESCE(SUM(points), 0) FROM awards WHERE issuer_org_id = ? AND status = 'posted' AND points > 0 AND posted_at >= ? AND posted_at < ?)
+		+ (SELECT COALESCE(SUM(r.shortfall), 0) FROM awards a JOIN ledger_transactions r ON r.reverses_id = a.tx_id
+			WHERE a.issuer_org_id = ? AND a.status = 'reversed' AND a.points > 0 AND a.posted_at >= ? AND a.posted_at < ?)
+		- (SELECT COALESCE(SUM(-points - shortfall), 0) FROM awards WHERE issuer_org_id = ? AND status = 'posted' AND source = 'service' AND points < 0
+			AND posted_at >= ? AND posted_at < ?)`,
+		orgID, from, to, orgID, from, to, orgID, from, to).Scan(&n)
 	return n, err
 }
 

@@ -190,6 +190,9 @@ func (t *Tx) correctService(ctx context.Context, original, correction int64, bef
 	// The record's org and account, not the person's home now: a
 	// correction after a transfer belongs where the hours were counted.
 	g.orgID, g.path = first.OrgID, first.path
+	if g.settings, err = t.settings(ctx, g.orgID, g.path); err != nil {
+		return err
+	}
 	g.accountID, g.householdID = first.accountID, 0
 	if first.HouseholdID != nil {
 		g.householdID = *first.HouseholdID

@@ -241,3 +241,129 @@ func TestServiceCorrectionAfterLeavingHousehold(t *testing.T) {
 		}
 	})
 }
+
+// A second review (of the fixes above):
+
+// A household of the town may hold people living in its villages
+// (AddMember allows any home inside the household's org); their awards
+// must still go to the household's account.
+func TestHouseholdAboveTheHomeIsCredited(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		p.set(t, p.root, func(s *jifen.PointsSettings) { s.PointsTo = jifen.ToHousehold })
+		son := p.member(t, "王小军", p.villageA)
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.townA.ID, HeadID: p.resident.p.ID, MemberIDs: []int64{son.p.ID}}))(t)
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("help", 40))
+		aw := p.posted(t, p.adminA.ctx, son.p.ID, r)
+		hh := must(p.pts.HouseholdPoints(p.super.ctx, h.ID))(t)
+		if hh.Balance != 40 || aw.HouseholdID == nil {
+			t.Fatalf("member of household %d (org %s, member lives in %s, which it contains): household balance %d, award household %v; want 40 in the household",
+				h.ID, p.townA.Name, p.villageA.Name, hh.Balance, aw.HouseholdID)
+		}
+	})
+}
+
+// A correction is priced as the record's first award, within the caps of
+// the record's org: county A's daily cap of 30 clamped a 5-hour record at
+// 10 an hour to 30 points. After the volunteer moved to county B (no
+// daily cap), a correction down to 4 hours and back to 5 must leave the
+// record at 30, not lift it to 50.
+func TestCorrectionKeepsTheRecordOrgsDailyCap(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.DailyCap = 30 })
+		v := p.member(t, "服务者", p.villageA)
+		act := p.serveAt(t, p.teamA, 5*time.Hour, 10, []user{v}, nil)
+		rec := p.recordOf(t, v.p.ID, act.ID, jifen.HowSelf)
+		p.wantPoints(t, v.p.ID, 30, 30)
+		in := jifen.PersonInput{Name: v.p.Name, Gender: v.p.Gender, BirthDate: v.p.BirthDate, Phone: v.phone, OrgID: p.villageB.ID}
+		if _, err := p.people.UpdatePerson(p.super.ctx, v.p.ID, in); err != nil {
+			t.Fatalf("move: %v", err)
+		}
+		must(p.recs.Correct(p.super.ctx, rec.ID, 240, "核对签到表：4小时"))(t)
+		p.wantPoints(t, v.p.ID, 30, 30)
+		must(p.recs.Correct(p.super.ctx, rec.ID, 300, "再次核对：确为5小时"))(t)
+		p.wantPoints(t, v.p.ID, 30, 30)
+	})
+}
+
+// A reversal after 80 of 100 points were spent gives the budget back 20
+// (fix 1). Saving the county's settings afterwards (a daily cap, the
+// budget unchanged) re-spreads the budget from issued(), which leaves the
+// reversed award out entirely: the 80 come back and a second award of
+// 100 posts, 180 issued against a budget of 100.
+func TestSavingSettingsKeepsAReversalsBudget(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.YearlyBudget = 100 })
+		big := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("big", 100))
+		me := p.resident
+		aw := p.posted(t, p.adminA.ctx, me.p.ID, big)
+		p.spend(t, me.p.ID, 80)
+		ap := must(p.pts.Appeal(me.ctx, *aw.TxID, "不应得"))(t)
+		must(p.pts.Reverse(p.reviewer.ctx, ap.ID, "核实后撤销"))(t)
+		left := func() int64 {
+			return p.one(t, "SELECT COALESCE(SUM(remaining), 0) FROM budget_stripes WHERE org_id = ?", p.countyA.ID)
+		}
+		if l := left(); l != 20 {
+			t.Fatalf("budget left after the reversal = %d, want 20", l)
+		}
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.DailyCap = 500 }) // budget untouched
+		if l := left(); l != 20 {
+			t.Fatalf("budget left after saving the settings with the same budget = %d, want 20", l)
+		}
+	})
+}
+
+// A correction down from 5 to 2 hours gives the issuer's budget back 30
+// (fix 3). Saving the issuer's settings afterwards re-spreads the budget
+// from issued(), which counts only positive awards: the 30 are taken
+// again.
+func TestSavingSettingsKeepsACorrectionsBudget(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		p.set(t, p.teamA, func(s *jifen.PointsSettings) { s.YearlyBudget = 100 })
+		v := p.member(t, "服务者", p.villageA)
+		act := p.serveAt(t, p.teamA, 5*time.Hour, 10, []user{v}, nil)
+		rec := p.recordOf(t, v.p.ID, act.ID, jifen.HowSelf)
+		p.wantPoints(t, v.p.ID, 50, 50)
+		left := func() int64 {
+			return p.one(t, "SELECT COALESCE(SUM(remaining), 0) FROM budget_stripes WHERE org_id = ?", p.teamA.ID)
+		}
+		if l := left(); l != 50 {
+			t.Fatalf("budget left after the award = %d, want 50", l)
+		}
+		must(p.recs.Correct(p.super.ctx, rec.ID, 120, "核对签到表：2小时"))(t)
+		p.wantPoints(t, v.p.ID, 20, 20)
+		if l := left(); l != 80 {
+			t.Fatalf("budget left after the correction = %d, want 80", l)
+		}
+		p.set(t, p.teamA, func(s *jifen.PointsSettings) { s.DailyCap = 500 }) // budget untouched
+		if l := left(); l != 80 {
+			t.Fatalf("budget left after saving the settings with the same budget = %d, want 80", l)
+		}
+	})
+}
+
+// decide() keeps the award's org and path (fix 8) but not its org's
+// settings: a claim filed in county A (no daily cap) by someone who then
+// moved to county B (daily cap 10) is checked against county B's cap
+// when county A's reviewer approves it.
+func TestApprovalAfterAMoveUsesTheFilingOrgsSettings(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		p.set(t, p.countyB, func(s *jifen.PointsSettings) { s.DailyCap = 10 })
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("help", 20))
+		me := p.resident
+		aw := must(p.give(me.ctx, me.p.ID, r))(t)
+		if aw.Status != jifen.AwardPending {
+			t.Fatalf("claim is %s", aw.Status)
+		}
+		in := jifen.PersonInput{Name: me.p.Name, Gender: me.p.Gender, BirthDate: me.p.BirthDate, Phone: me.phone, OrgID: p.villageB.ID}
+		if _, err := p.people.UpdatePerson(p.super.ctx, me.p.ID, in); err != nil {
+			t.Fatalf("move: %v", err)
+		}
+		got, err := p.pts.Approve(p.reviewer.ctx, aw.ID)
+		if err != nil {
+			t.Fatalf("approving county A's claim (county A has no daily cap): %v", err)
+		}
+		if got.OrgID != p.villageA.ID {
+			t.Fatalf("award org %d, want village A %d", got.OrgID, p.villageA.ID)
+		}
+	})
+}

@@ -433,8 +433,12 @@ func (s *PointsService) SaveSettings(ctx context.Context, orgID int64, in jifen.
 			actorID(a), s.db.now()); err != nil {
 			return err
 		}
-		if err := tx.resetBudget(ctx, orgID, in.YearlyBudget); err != nil {
-			return err
+		// Only a changed budget is spread again: what is left of one
+		// unchanged is already on its stripes.
+		if in.YearlyBudget != budget {
+			if err := tx.resetBudget(ctx, orgID, in.YearlyBudget); err != nil {
+				return err
+			}
 		}
 		return tx.audit(ctx, orgID, path, "points.settings", "org", orgID,
 			settingsText(in))

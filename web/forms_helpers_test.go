@@ -1,10 +1,7 @@
 package web_test
 
 import (
-	"context"
 	"html"
-	"log/slog"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,36 +17,7 @@ import (
 func newDemoCountyServer(t testing.TB) *env {
 	t.Helper()
 	db := sqldbtest.Open(t, "sqlite:"+t.TempDir()+"/jifen.db")
-	svc := services(db)
-	ctx := context.Background()
-	logins, err := demo.Load(ctx, wire.Demo(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{db: db, svc: svc, logins: map[string]demo.Login{}, orgs: map[string]int64{}, logs: &syncBuffer{}, tokens: map[string]string{}}
-	for _, l := range logins {
-		e.logins[l.Phone] = l
-	}
-	orgs, err := svc.Orgs.SignupOrgs(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range orgs {
-		e.orgs[o.Name] = o.ID
-	}
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e.srv, err = web.New(web.Config{PublicURL: "http://jifen.test", Version: "test"}, svc, db.Keys, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ts = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(func() {
-		e.ts.Close()
-		if t.Failed() {
-			t.Logf("server log:\n%s", e.logs.String())
-		}
-	})
-	return e
+	return serveDemo(t, db, func(web.Services) demo.Services { return wire.Demo(db) })
 }
 
 var (

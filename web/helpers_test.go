@@ -73,14 +73,21 @@ func (b *syncBuffer) String() string {
 // services is the wiring cmd/jifen uses.
 func services(db *sqldb.DB) web.Services { return wire.Services(db) }
 
-// newServer opens a fresh database at dsn, loads the demo county and
-// serves it over real HTTP until the test ends.
+// newServer opens a fresh database at dsn, loads the demo county's orgs
+// and people and serves it over real HTTP until the test ends.
 func newServer(t testing.TB, dsn string) *env {
 	t.Helper()
-	db := sqldbtest.Open(t, dsn)
+	return serveDemo(t, sqldbtest.Open(t, dsn), func(svc web.Services) demo.Services {
+		return demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth}
+	})
+}
+
+// serveDemo loads what demo gets of the services on db and serves it.
+func serveDemo(t testing.TB, db *sqldb.DB, load func(web.Services) demo.Services) *env {
+	t.Helper()
 	svc := services(db)
 	ctx := context.Background()
-	logins, err := demo.Load(ctx, demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth})
+	logins, err := demo.Load(ctx, load(svc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,11 @@ type DB struct {
 	awardIDs, txIDs, redemptionIDs idBlock
 	// boards keeps the public boards that were slow to make (board.go).
 	boards boardCache
+	// closed ends what runs after a write (a move's repair, org.go) when
+	// the database is closed.
+	closed context.Context
+	close  context.CancelFunc
+	after  sync.WaitGroup
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
@@ -88,13 +93,17 @@ func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
 
 // newDB is a DB not yet connected.
 func newDB(keys *secret.Keys) *DB {
-	return &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams,
+	db := &DB{Keys: keys, Now: time.Now, PasswordParams: secret.DefaultPasswordParams,
 		Log: slog.Default(), rebinds: map[string]string{}, awardIDs: idBlock{table: "awards"}, txIDs: idBlock{table: "ledger_transactions"},
 		redemptionIDs: idBlock{table: "redemptions"}}
+	db.closed, db.close = context.WithCancel(context.Background())
+	return db
 }
 
-// Close closes both pools.
+// Close closes both pools, once what runs after a write has stopped.
 func (db *DB) Close() error {
+	db.close()
+	db.after.Wait()
 	err := db.w.Close()
 	if db.r != db.w {
 		if e := db.r.Close(); err == nil {

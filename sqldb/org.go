@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"strings"
+	"time"
 
 	"jifen"
 )
@@ -277,6 +278,8 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 	if a == nil {
 		return nil, jifen.ErrUnauthorized
 	}
+	var oldPath, newPath string
+	var shift int
 	err := s.db.inTx(ctx, func(tx *Tx) error {
 		o, err := tx.getOrg(ctx, id)
 		if err != nil {
@@ -304,33 +307,12 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 		if !jifen.CanParent(parent.Kind, o.Kind) {
 			return jifen.Invalid("parent_id", fmt.Sprintf("%s下不能设立%s", parent.Kind.Zh(), o.Kind.Zh()), fmt.Sprintf("A %s cannot hold a %s", parent.Kind, o.Kind))
 		}
-		newPath := jifen.OrgPath(parent.Path, o.ID)
-		shift := parent.Depth + 1 - o.Depth
-		lo, hi := o.Path, jifen.PathUpper(o.Path)
-		// Every descendant's path starts with the old path: swap that prefix.
-		if _, err := tx.exec(ctx, `UPDATE orgs SET path = ? || substr(path, ?), depth = depth + ? WHERE path >= ? AND path < ?`,
-			newPath, len(o.Path)+1, shift, lo, hi); err != nil {
+		newPath = jifen.OrgPath(parent.Path, o.ID)
+		oldPath, shift = o.Path, parent.Depth+1-o.Depth
+		if err := tx.movePaths(ctx, oldPath, newPath, shift); err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, "UPDATE orgs SET parent_id = ? WHERE id = ?", parent.ID, o.ID); err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, `UPDATE people SET home_org_path = ? || substr(home_org_path, ?) WHERE home_org_path >= ? AND home_org_path < ?`,
-			newPath, len(o.Path)+1, lo, hi); err != nil {
-			return err
-		}
-		// Every table that keeps a copy of an org's path for subtree scans.
-		for _, col := range []string{"activities.org_path", "service_records.org_path", "rules.org_path", "households.org_path",
-			"awards.org_path", "appeals.org_path", "stores.org_path", "stores.serves_path",
-			"report_months.org_path", "report_people.org_path", "report_stars.org_path"} {
-			table, c, _ := strings.Cut(col, ".")
-			if _, err := tx.exec(ctx, `UPDATE `+table+` SET `+c+` = ? || substr(`+c+`, ?) WHERE `+c+` >= ? AND `+c+` < ?`,
-				newPath, len(o.Path)+1, lo, hi); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.exec(ctx, `UPDATE audit_log SET org_path = ? || substr(org_path, ?) WHERE org_path >= ? AND org_path < ?`,
-			newPath, len(o.Path)+1, lo, hi); err != nil {
 			return err
 		}
 		return tx.audit(ctx, o.ID, newPath, "org.move", "org", o.ID, fmt.Sprintf("%s → %s", o.Path, newPath))
@@ -338,7 +320,75 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 	if err != nil {
 		return nil, err
 	}
+	s.db.repairMove(oldPath, newPath, shift)
 	return s.db.getOrg(ctx, id)
+}
+
+// movePaths swaps the old path's prefix for the new one wherever a path
+// is kept: every descendant's path starts with the old one.
+func (t *Tx) movePaths(ctx context.Context, oldPath, newPath string, shift int) error {
+	lo, hi := oldPath, jifen.PathUpper(oldPath)
+	if _, err := t.exec(ctx, `UPDATE orgs SET path = ? || substr(path, ?), depth = depth + ? WHERE path >= ? AND path < ?`,
+		newPath, len(oldPath)+1, shift, lo, hi); err != nil {
+		return err
+	}
+	// Every table that keeps a copy of an org's path for subtree scans.
+	for _, col := range []string{"people.home_org_path", "activities.org_path", "service_records.org_path", "rules.org_path", "households.org_path",
+		"awards.org_path", "appeals.org_path", "stores.org_path", "stores.serves_path",
+		"report_months.org_path", "report_people.org_path", "report_stars.org_path", "audit_log.org_path"} {
+		table, c, _ := strings.Cut(col, ".")
+		if _, err := t.exec(ctx, `UPDATE `+table+` SET `+c+` = ? || substr(`+c+`, ?) WHERE `+c+` >= ? AND `+c+` < ?`,
+			newPath, len(oldPath)+1, lo, hi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// repairMove puts right, within seconds, what was written with an org's
+// old path after its move committed: on PostgreSQL a write that read the
+// path before the move (or another server's cached settings, a second old
+// at most) can stamp it after. Once every transaction that began before
+// the move has ended, and a cache's second has passed, the move's rewrite
+// runs again; it finds only such late rows, since no new path can start
+// with the old one (paths end in the org's own id). SQLite's one writer
+// has nothing in flight when the move commits.
+func (db *DB) repairMove(oldPath, newPath string, shift int) {
+	if db.dialect.name() != "postgres" {
+		return
+	}
+	var moved time.Time
+	if err := db.r.QueryRowContext(db.closed, "SELECT clock_timestamp()").Scan(&moved); err != nil {
+		db.Log.Error("org move: repair not scheduled", "err", err)
+		return
+	}
+	db.after.Add(1)
+	go func() {
+		defer db.after.Done()
+		// A transaction left open for a minute (someone's psql) is not
+		// waited for longer.
+		waiting, cancel := context.WithTimeout(db.closed, time.Minute)
+		defer cancel()
+		for wait := configTTL + 100*time.Millisecond; waiting.Err() == nil; wait = 100 * time.Millisecond {
+			select {
+			case <-waiting.Done():
+			case <-time.After(wait):
+			}
+			var older int
+			// jifen's own sessions: those named as this one is (tests
+			// name each schema's sessions after it).
+			if err := db.r.QueryRowContext(waiting, `SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()
+				AND application_name = current_setting('application_name') AND xact_start < $1 AND pid <> pg_backend_pid()`,
+				moved).Scan(&older); err != nil || older == 0 {
+				break
+			}
+		}
+		ctx := jifen.WithActor(db.closed, jifen.SystemActor())
+		err := db.inTx(ctx, func(tx *Tx) error { return tx.movePaths(ctx, oldPath, newPath, shift) })
+		if err != nil && db.closed.Err() == nil {
+			db.Log.Error("org move: repair failed", "from", oldPath, "to", newPath, "err", err)
+		}
+	}()
 }
 
 // ArchiveOrg hides an org from sign-up and lists. It must have no active

@@ -362,9 +362,19 @@ func (db *DB) repairMove(oldPath, newPath string, shift int) {
 		db.Log.Error("org move: repair not scheduled", "err", err)
 		return
 	}
+	// Repairs run in the order of their moves: an org moved twice in a
+	// second has its first repair's rows moved on by the second's.
+	db.repairMu.Lock()
+	prev, done := db.lastRepair, make(chan struct{})
+	db.lastRepair = done
+	db.repairMu.Unlock()
 	db.after.Add(1)
 	go func() {
 		defer db.after.Done()
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
 		// A transaction left open for a minute (someone's psql) is not
 		// waited for longer.
 		waiting, cancel := context.WithTimeout(db.closed, time.Minute)

@@ -376,12 +376,18 @@ func (s *Server) consoleData(r *http.Request, id int64) (map[string]any, error) 
 	local := func(t time.Time) string { return t.In(jifen.Zone).Format("2006-01-02T15:04") }
 	// A failed 补录 opens again with what was typed (P); the other forms
 	// here share its box names, so it is known by the address it posted to.
-	form := ""
-	if r.Method == http.MethodPost && r.URL.Path == "/activities/"+itoa(id)+"/backfill" {
+	form, trimmed := "", int64(0)
+	switch {
+	case r.Method != http.MethodPost:
+	case r.URL.Path == "/activities/"+itoa(id)+"/backfill":
 		form = "backfill"
+	case strings.HasPrefix(r.URL.Path, "/attendance/"):
+		// A failed trim opens its row again with the times as typed.
+		form = "trim"
+		trimmed, _ = pathID(r, "id")
 	}
 	return map[string]any{"A": act, "Signups": sus, "Attendance": atts, "Present": present,
-		"Start": local(act.StartsAt), "End": local(act.EndsAt), "Form": form, "P": postedForm(r)}, nil
+		"Start": local(act.StartsAt), "End": local(act.EndsAt), "Form": form, "Trimmed": trimmed, "P": postedForm(r)}, nil
 }
 
 // personByNumber finds someone in the actor's scope by volunteer number.

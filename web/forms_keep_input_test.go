@@ -246,3 +246,47 @@ func TestPastActivityWithPublishKeepsFormAndSavesNothing(t *testing.T) {
 			strings.Contains(r.Body, `value="二十"`), strings.Contains(r.Body, `name="publish" value="yes"> `))
 	}
 }
+
+// A failed trim on the console opens that row's fold-out again with the
+// times as typed, and no other row's.
+func TestFailedTrimKeepsTheTimes(t *testing.T) {
+	e := newDemoCountyServer(t)
+	lead := e.signedIn(t, teamLeader)
+	vol := e.personByPhone(t, volunteer)
+	// The demo's consoles hold no attendance yet: back-fill the volunteer
+	// on the first activity that takes it, over its whole time.
+	trimRe := regexp.MustCompile(`action="/attendance/(\d+)/trim"[^>]*>\s*<input[^>]*><input[^>]*>\s*<input type="datetime-local" name="started_at" value="([^"]+)"`)
+	timesRe := regexp.MustCompile(`name="started_at" value="([^"]+)" required></label>\s*<label>[^<]*<input type="datetime-local" name="ended_at" value="([^"]+)"`)
+	var act string
+	var m []string
+	for i := 1; i <= 7 && m == nil; i++ {
+		act = itoa(int64(i))
+		times := timesRe.FindStringSubmatch(lead.get(t, "/activities/"+act+"/console").Body)
+		if times == nil {
+			continue
+		}
+		lead.post(t, "/activities/"+act+"/backfill", url.Values{"volunteer_no": {vol.VolunteerNo}, "started_at": {times[1]}, "ended_at": {times[2]}, "reason": {"纸质签到表补录"}})
+		m = trimRe.FindStringSubmatch(lead.get(t, "/activities/"+act+"/console").Body)
+	}
+	if m == nil {
+		t.Fatal("no demo activity took a back-fill to trim")
+	}
+	id, start := m[1], m[2]
+	from, err := time.ParseInLocation("2006-01-02T15:04", start, jifen.Zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typedEnd := from.Add(48 * time.Hour).Format("2006-01-02T15:04") // past what was recorded: trimming only shortens
+	r := lead.post(t, "/attendance/"+id+"/trim", url.Values{"activity_id": {act}, "started_at": {start}, "ended_at": {typedEnd}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a trim that lengthens: %d %s", r.Status, answerText(r.Body))
+	}
+	for _, want := range []string{`<details open><summary>修改时间</summary><form method="post" action="/attendance/` + id + `/trim"`, `name="ended_at" value="` + typedEnd + `"`} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("the failed trim's row does not show %q", want)
+		}
+	}
+	if n := strings.Count(r.Body, "<details open><summary>修改时间</summary>"); n != 1 {
+		t.Errorf("%d trim rows open, want 1", n)
+	}
+}

@@ -56,9 +56,6 @@ type DB struct {
 	closed context.Context
 	close  context.CancelFunc
 	after  sync.WaitGroup
-	// lastRepair closes when the latest move's repair has run (org.go).
-	repairMu   sync.Mutex
-	lastRepair chan struct{}
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"unicode/utf8"
 
 	"jifen"
@@ -20,6 +21,14 @@ type text struct{ zh, en string }
 
 // say is a text in both languages.
 func say(zh, en string) text { return text{zh, en} }
+
+// pointsEn is a number of points in English: "1 point", "5 points".
+func pointsEn(n int64) string {
+	if n == 1 || n == -1 {
+		return fmt.Sprintf("%d point", n)
+	}
+	return fmt.Sprintf("%d points", n)
+}
 
 // sendMessage writes to an inbox inside the transaction of the event it
 // reports, so nobody is told of something that did not happen. What jifen

@@ -320,7 +320,7 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 	if err != nil {
 		return nil, err
 	}
-	s.db.repairMove(oldPath, newPath, shift)
+	s.db.repairMove(id, oldPath)
 	return s.db.getOrg(ctx, id)
 }
 
@@ -349,11 +349,12 @@ func (t *Tx) movePaths(ctx context.Context, oldPath, newPath string, shift int) 
 // old path after its move committed: on PostgreSQL a write that read the
 // path before the move (or another server's cached settings, a second old
 // at most) can stamp it after. Once every transaction that began before
-// the move has ended, and a cache's second has passed, the move's rewrite
-// runs again; it finds only such late rows, since no new path can start
-// with the old one (paths end in the org's own id). SQLite's one writer
+// the move has ended, and a cache's second has passed, rows still under
+// the old path are moved to where the org is then (under its row lock, so
+// no move runs beside): an org moved on again since goes to its latest
+// place, and one moved back has nothing to put right. SQLite's one writer
 // has nothing in flight when the move commits.
-func (db *DB) repairMove(oldPath, newPath string, shift int) {
+func (db *DB) repairMove(orgID int64, oldPath string) {
 	if db.dialect.name() != "postgres" {
 		return
 	}
@@ -362,19 +363,9 @@ func (db *DB) repairMove(oldPath, newPath string, shift int) {
 		db.Log.Error("org move: repair not scheduled", "err", err)
 		return
 	}
-	// Repairs run in the order of their moves: an org moved twice in a
-	// second has its first repair's rows moved on by the second's.
-	db.repairMu.Lock()
-	prev, done := db.lastRepair, make(chan struct{})
-	db.lastRepair = done
-	db.repairMu.Unlock()
 	db.after.Add(1)
 	go func() {
 		defer db.after.Done()
-		defer close(done)
-		if prev != nil {
-			<-prev
-		}
 		// A transaction left open for a minute (someone's psql) is not
 		// waited for longer.
 		waiting, cancel := context.WithTimeout(db.closed, time.Minute)
@@ -394,9 +385,15 @@ func (db *DB) repairMove(oldPath, newPath string, shift int) {
 			}
 		}
 		ctx := jifen.WithActor(db.closed, jifen.SystemActor())
-		err := db.inTx(ctx, func(tx *Tx) error { return tx.movePaths(ctx, oldPath, newPath, shift) })
+		err := db.inTx(ctx, func(tx *Tx) error {
+			var now string
+			if err := tx.queryRow(ctx, "UPDATE orgs SET path = path WHERE id = ? RETURNING path", orgID).Scan(&now); err != nil || now == oldPath {
+				return err
+			}
+			return tx.movePaths(ctx, oldPath, now, strings.Count(now, "/")-strings.Count(oldPath, "/"))
+		})
 		if err != nil && db.closed.Err() == nil {
-			db.Log.Error("org move: repair failed", "from", oldPath, "to", newPath, "err", err)
+			db.Log.Error("org move: repair failed", "org", orgID, "from", oldPath, "err", err)
 		}
 	}()
 }

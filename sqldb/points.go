@@ -916,13 +916,13 @@ func (t *Tx) tellBeneficiary(ctx context.Context, aw *awardRow, g *target, short
 	switch {
 	case aw.Points > 0:
 		title = say("获得积分", "Points earned")
-		body = say(fmt.Sprintf("您因“%s”获得%d积分。", aw.RuleName, aw.Points), fmt.Sprintf("You earned %d points for “%s”.", aw.Points, aw.RuleName))
+		body = say(fmt.Sprintf("您因“%s”获得%d积分。", aw.RuleName, aw.Points), fmt.Sprintf("You earned %s for “%s”.", pointsEn(aw.Points), aw.RuleName))
 	default:
 		title = say("积分扣减", "Points deducted")
-		body = say(fmt.Sprintf("因“%s”扣减%d积分。", aw.RuleName, -aw.Points), fmt.Sprintf("%d points deducted for “%s”.", -aw.Points, aw.RuleName))
+		body = say(fmt.Sprintf("因“%s”扣减%d积分。", aw.RuleName, -aw.Points), fmt.Sprintf("%s deducted for “%s”.", pointsEn(-aw.Points), aw.RuleName))
 		if shortfall > 0 {
 			body.zh += fmt.Sprintf("可用积分不足，实际扣减%d分。", -aw.Points-shortfall)
-			body.en += fmt.Sprintf(" Your balance was short: %d were taken.", -aw.Points-shortfall)
+			body.en += fmt.Sprintf(" Your balance was short: %s taken.", pointsEn(-aw.Points-shortfall))
 		}
 		body.zh += fmt.Sprintf("如有异议，可在%d天内申诉。", g.settings.AppealDays)
 		body.en += fmt.Sprintf(" You may appeal within %d days.", g.settings.AppealDays)

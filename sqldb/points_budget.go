@@ -26,7 +26,9 @@ func yearBounds(t time.Time) (int, time.Time, time.Time) {
 // issued is what an org has issued by awards in the year of now, net of
 // what came back as the awards and corrections gave it back: a reversed
 // award keeps only what its reversal could not take back (the person had
-// spent it), and a service-hours correction down returns what it took.
+// spent it), and a service-hours correction down returns what it took
+// when the hours' first award was posted this year (as returnBudget does:
+// a year's budget gets back only what it gave).
 func (t *Tx) issued(ctx context.Context, orgID int64, now time.Time) (int64, error) {
 	_, from, to := yearBounds(now)
 	var n int64
@@ -34,9 +36,11 @@ func (t *Tx) issued(ctx context.Context, orgID int64, now time.Time) (int64, err
 		(SELECT COALESCE(SUM(points), 0) FROM awards WHERE issuer_org_id = ? AND status = 'posted' AND points > 0 AND posted_at >= ? AND posted_at < ?)
 		+ (SELECT COALESCE(SUM(r.shortfall), 0) FROM awards a JOIN ledger_transactions r ON r.reverses_id = a.tx_id
 			WHERE a.issuer_org_id = ? AND a.status = 'reversed' AND a.points > 0 AND a.posted_at >= ? AND a.posted_at < ?)
-		- (SELECT COALESCE(SUM(-points - shortfall), 0) FROM awards WHERE issuer_org_id = ? AND status = 'posted' AND source = 'service' AND points < 0
-			AND posted_at >= ? AND posted_at < ?)`,
-		orgID, from, to, orgID, from, to, orgID, from, to).Scan(&n)
+		- (SELECT COALESCE(SUM(-c.points - c.shortfall), 0) FROM awards c JOIN service_records s ON s.id = c.record_id
+			WHERE c.issuer_org_id = ? AND c.status = 'posted' AND c.source = 'service' AND c.points < 0 AND c.posted_at >= ? AND c.posted_at < ?
+			AND (SELECT f.posted_at FROM awards f WHERE f.record_id = s.corrects_id AND f.source = 'service' AND f.status = 'posted'
+				ORDER BY f.id LIMIT 1) >= ?)`,
+		orgID, from, to, orgID, from, to, orgID, from, to, from).Scan(&n)
 	return n, err
 }
 

@@ -367,3 +367,21 @@ func TestApprovalAfterAMoveUsesTheFilingOrgsSettings(t *testing.T) {
 		}
 	})
 }
+
+// Hours awarded in one year and corrected down in the next give nothing
+// back to the new year's budget, so a new year's budget is not inflated.
+func TestCorrectionAcrossYearsKeepsTheNewYearsBudget(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		p.set(t, p.teamA, func(s *jifen.PointsSettings) { s.YearlyBudget = 100 })
+		v := p.member(t, "服务者", p.villageA)
+		act := p.serveAt(t, p.teamA, 5*time.Hour, 10, []user{v}, nil)
+		rec := p.recordOf(t, v.p.ID, act.ID, jifen.HowSelf)
+		p.wantPoints(t, v.p.ID, 50, 50)
+		p.clock.Set(time.Date(2027, 1, 10, 9, 0, 0, 0, jifen.Zone))
+		must(p.recs.Correct(p.super.ctx, rec.ID, 120, "核对签到表：2小时"))(t)
+		p.set(t, p.teamA, func(s *jifen.PointsSettings) { s.YearlyBudget = 200 })
+		if l := p.one(t, "SELECT COALESCE(SUM(remaining), 0) FROM budget_stripes WHERE org_id = ? AND year = 2027", p.teamA.ID); l != 200 {
+			t.Fatalf("2027 budget left = %d, want 200 (nothing issued in 2027)", l)
+		}
+	})
+}

@@ -154,6 +154,9 @@ type PersonInput struct {
 	Skills          []string        `json:"skills"`
 	OrgID           int64           `json:"org_id"`
 	TeamIDs         []int64         `json:"team_ids"`
+	// Row is the file's row of an imported person, which an import's
+	// errors name; 0 elsewhere.
+	Row int `json:"-"`
 }
 
 // Validate normalises and checks every field; it stops at the first bad one.

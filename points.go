@@ -551,6 +551,9 @@ type OpeningInput struct {
 	PersonID int64  `json:"person_id"`
 	Points   int64  `json:"points"`
 	Note     string `json:"note"`
+	// Row is the file's row the balance came from, which the import's
+	// errors name; 0 elsewhere.
+	Row int `json:"-"`
 }
 
 // ExpiryReport says what one run of expiry did.

@@ -177,7 +177,7 @@ func (p *parser) row(sr sheetRow) error {
 	c := &rowCheck{p: p, sr: sr}
 	in := jifen.PersonInput{
 		Name:   joinHanSpaces(p.cell(sr, "name")),
-		Phone:  unquoteText(p.cell(sr, "phone")),
+		Phone:  unquoteText(halfWidth(p.cell(sr, "phone"))),
 		Skills: jifen.SplitSkills(p.cell(sr, "skills")),
 	}
 	if p.numeric(sr, "phone") {
@@ -188,7 +188,7 @@ func (p *parser) row(sr sheetRow) error {
 	// number in one has lost its tail unless it still reads as a correct
 	// ID: say so, and never guess the digits. A number cell of 15 digits
 	// or fewer is intact and gets the ordinary length message.
-	in.IDNumber = jifen.NormalizeIDNumber(unquoteText(p.cell(sr, "id_number")))
+	in.IDNumber = jifen.NormalizeIDNumber(unquoteText(halfWidth(p.cell(sr, "id_number"))))
 	idOK := in.IDNumber != "" && jifen.CheckIDNumber(in.IDNumber, now) == nil
 	lostDigits := p.numeric(sr, "id_number") && !idOK && len(numberText(in.IDNumber)) > 15
 	if lostDigits || jifen.SpreadsheetMangledID(in.IDNumber) {
@@ -217,7 +217,7 @@ func (p *parser) row(sr sheetRow) error {
 	}
 
 	yearMonth := ""
-	if raw := p.cell(sr, "birth_date"); raw != "" {
+	if raw := halfWidth(p.cell(sr, "birth_date")); raw != "" {
 		switch d, kind := parseDate(raw, p.numeric(sr, "birth_date"), p.t.date1904); kind {
 		case dateFull:
 			in.BirthDate = d

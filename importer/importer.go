@@ -86,7 +86,9 @@ func (r *Roster) Valid() []jifen.PersonInput {
 	var out []jifen.PersonInput
 	for _, row := range r.Rows {
 		if row.OK {
-			out = append(out, row.Input)
+			in := row.Input
+			in.Row = row.SheetRow // as the importer's own messages number it
+			out = append(out, in)
 		}
 	}
 	return out

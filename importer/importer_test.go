@@ -361,7 +361,7 @@ func TestShuffledHeadersWithSynonymsWork(t *testing.T) {
 		t.Fatalf("errors: %+v", r.Errors)
 	}
 	want := jifen.PersonInput{Name: "张三", Gender: jifen.Male, BirthDate: "1988-08-21", Phone: "13800138000",
-		IDNumber: "411102198808219315", PoliticalStatus: jifen.PartyMember, Skills: []string{"理发", "维修"}, OrgID: 2}
+		IDNumber: "411102198808219315", PoliticalStatus: jifen.PartyMember, Skills: []string{"理发", "维修"}, OrgID: 2, Row: 2}
 	if got := r.Valid()[0]; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}

@@ -457,6 +457,10 @@ func halfWidth(s string) string {
 			return '.'
 		case r == '，':
 			return ','
+		case r == '　':
+			return ' '
+		case r == 'Ｘ' || r == 'ｘ':
+			return r - 'Ｘ' + 'X'
 		}
 		return r
 	}, s))

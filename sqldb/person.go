@@ -682,19 +682,25 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 			if err != nil || !jifen.PathContains(root.Path, org.Path) {
 				return jifen.Invalid("org_id", fmt.Sprintf("第%d行：所属组织不在导入范围内", i+1), fmt.Sprintf("row %d: organisation outside the import's scope", i+1))
 			}
+			line := in.Row
+			if line == 0 {
+				line = i + 1
+			}
 			var existing int64
 			if in.IDNumber != "" {
 				err = tx.queryRow(ctx, "SELECT id FROM people WHERE id_hash = ?", s.db.Keys.Hash(in.IDNumber)).Scan(&existing)
 			}
+			byPhone := false
 			if existing == 0 && in.Phone != "" {
 				err = tx.queryRow(ctx, "SELECT id FROM people WHERE phone = ?", in.Phone).Scan(&existing)
+				byPhone = existing != 0
 			}
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			if existing == 0 {
 				if _, _, err := tx.createPerson(ctx, in, jifen.PersonActive); err != nil {
-					return rowErr(i, err)
+					return rowErrAt(line, err)
 				}
 				res.Created++
 				continue
@@ -706,30 +712,47 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 			if ok, err := s.db.administers(ctx, a, cur); err != nil {
 				return err
 			} else if !ok {
-				return rowErr(i, jifen.Conflict("person_elsewhere", "此人已在其他组织登记，需办理转接", "This person is registered in another organisation; use a transfer"))
+				return rowErrAt(line, jifen.Conflict("person_elsewhere", "此人已在其他组织登记，需办理转接", "This person is registered in another organisation; use a transfer"))
+			}
+			if byPhone && in.IDNumber != "" {
+				// Found by the phone alone (family members often share
+				// one) while the row gives an ID number nobody has: if the
+				// phone's holder has another ID number, the row is someone
+				// else, who must never be written over them. (A row
+				// without an ID number updates the phone's holder: a
+				// corrected name on a re-run.)
+				var hash sql.NullString
+				if err := tx.queryRow(ctx, "SELECT id_hash FROM people WHERE id = ?", existing).Scan(&hash); err != nil {
+					return err
+				}
+				if hash.String != "" && hash.String != s.db.Keys.Hash(in.IDNumber) {
+					return rowErrAt(line, jifen.Errorf(jifen.KindConflict, "phone_taken", "phone",
+						"手机号"+in.Phone+"已登记给"+cur.Name+"，其身份证号与本行不同；一家人共用手机时，其他人请不填手机号",
+						"The phone "+in.Phone+" belongs to "+cur.Name+", whose ID number differs from this row's; for a family sharing a phone, leave it out for the others"))
+				}
 			}
 			home, err := tx.placement(ctx, &in)
 			if err != nil {
-				return rowErr(i, err)
+				return rowErrAt(line, err)
 			}
 			cipher, hash, masked := s.db.idFields(in.IDNumber)
 			if in.IDNumber == "" {
 				if _, err := tx.exec(ctx, `UPDATE people SET name = ?, gender = ?, birth_date = ?, phone = ?, political_status = ?, skills = ?, home_org_id = ?, home_org_path = ?, updated_at = ? WHERE id = ?`,
 					in.Name, in.Gender, in.BirthDate, nullIfEmpty(in.Phone), in.PoliticalStatus, strings.Join(in.Skills, ","), home.ID, home.Path, s.db.now(), existing); err != nil {
-					return rowErr(i, err)
+					return rowErrAt(line, err)
 				}
 			} else if _, err := tx.exec(ctx, `UPDATE people SET name = ?, gender = ?, birth_date = ?, phone = ?, political_status = ?, skills = ?, home_org_id = ?, home_org_path = ?,
 				id_cipher = ?, id_hash = ?, id_masked = ?, updated_at = ? WHERE id = ?`,
 				in.Name, in.Gender, in.BirthDate, nullIfEmpty(in.Phone), in.PoliticalStatus, strings.Join(in.Skills, ","), home.ID, home.Path,
 				cipher, hash, masked, s.db.now(), existing); err != nil {
-				return rowErr(i, err)
+				return rowErrAt(line, err)
 			}
 			if err := tx.rehome(ctx, existing, home.ID, home.Path); err != nil {
-				return rowErr(i, err)
+				return rowErrAt(line, err)
 			}
 			for _, team := range in.TeamIDs {
 				if err := tx.joinTeam(ctx, existing, team); err != nil {
-					return rowErr(i, err)
+					return rowErrAt(line, err)
 				}
 			}
 			res.Updated++
@@ -743,13 +766,16 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 	return res, nil
 }
 
-// rowErr names the roster row (1-based data row) in an import error.
-func rowErr(i int, err error) error {
+// rowErr names the list's line i (0-based) in an error.
+func rowErr(i int, err error) error { return rowErrAt(i+1, err) }
+
+// rowErrAt names row n of a file or list (1-based) in an error.
+func rowErrAt(n int, err error) error {
 	var e *jifen.Error
 	if errors.As(err, &e) {
 		c := *e
-		c.Zh = fmt.Sprintf("第%d行：%s", i+1, e.Zh)
-		c.En = fmt.Sprintf("row %d: %s", i+1, e.En)
+		c.Zh = fmt.Sprintf("第%d行：%s", n, e.Zh)
+		c.En = fmt.Sprintf("row %d: %s", n, e.En)
 		return &c
 	}
 	return err

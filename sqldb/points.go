@@ -1209,15 +1209,19 @@ func (s *PointsService) ImportOpening(ctx context.Context, orgID int64, in []jif
 			return err
 		}
 		for i, line := range in {
+			n := line.Row // the file's row, which the errors name
+			if n == 0 {
+				n = i + 1
+			}
 			if line.Points <= 0 || line.Points > 100_000_000 {
-				return rowErr(i, jifen.Invalid("points", "期初积分应为1到1亿之间的整数", "Opening points must be 1 to 100,000,000"))
+				return rowErrAt(n, jifen.Invalid("points", "期初积分应为1到1亿之间的整数", "Opening points must be 1 to 100,000,000"))
 			}
 			g, err := tx.resolveTarget(ctx, line.PersonID, 0)
 			if err != nil {
-				return rowErr(i, err)
+				return rowErrAt(n, err)
 			}
 			if !jifen.PathContains(path, g.path) {
-				return rowErr(i, jifen.NotFound("person"))
+				return rowErrAt(n, jifen.NotFound("person"))
 			}
 			// Under the account's lock, so two imports naming one person
 			// find each other's opening rather than racing to post it.
@@ -1225,12 +1229,12 @@ func (s *PointsService) ImportOpening(ctx context.Context, orgID int64, in []jif
 				return err
 			}
 			key := "opening:person:" + strconv.FormatInt(line.PersonID, 10)
-			var n int
-			if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM ledger_transactions WHERE idem_key = ?", key).Scan(&n); err != nil {
+			var held int
+			if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM ledger_transactions WHERE idem_key = ?", key).Scan(&held); err != nil {
 				return err
 			}
-			if n > 0 {
-				return rowErr(i, jifen.Conflict("opening_exists", g.name+"已导入过期初积分，每人只能导入一次", g.name+" already has an opening balance"))
+			if held > 0 {
+				return rowErrAt(n, jifen.Conflict("opening_exists", g.name+"已导入过期初积分，每人只能导入一次", g.name+" already has an opening balance"))
 			}
 			reason := "期初积分（原台账）"
 			if note := jifen.CleanText(line.Note); note != "" {
@@ -1238,7 +1242,7 @@ func (s *PointsService) ImportOpening(ctx context.Context, orgID int64, in []jif
 			}
 			if _, err := tx.post(ctx, jifen.TxInput{Kind: jifen.TxOpening, Key: key, Reason: reason, OrgID: g.orgID,
 				Postings: []jifen.Posting{{AccountID: issuer.ID, Amount: -line.Points}, {AccountID: g.accountID, Amount: line.Points, Score: line.Points}}}); err != nil {
-				return rowErr(i, err)
+				return rowErrAt(n, err)
 			}
 		}
 		return tx.audit(ctx, orgID, path, "points.opening_import", "org", orgID, fmt.Sprintf("%d行", len(in)))

@@ -111,7 +111,15 @@ func runImportOpening(ctx context.Context, args []string, stdout, stderr io.Writ
 				Reason: jifen.ErrorMessage(err, "zh"), ReasonEn: jifen.ErrorMessage(err, "en")})
 			continue
 		}
-		lines = append(lines, jifen.OpeningInput{PersonID: p.ID, Points: row.Points, Note: row.Note})
+		// The row's other identifiers and its name must be that person's:
+		// a phone or number typed on the wrong line would otherwise carry
+		// one resident's balance to another.
+		if bad := openingMismatch(row, p); bad != "" {
+			problems = append(problems, importer.RowError{Row: row.Row, SheetRow: row.SheetRow, Column: "姓名",
+				Reason: bad + "，请核对本行", ReasonEn: "the row does not match the person its " + row.Kind.Zh() + " names; check it"})
+			continue
+		}
+		lines = append(lines, jifen.OpeningInput{PersonID: p.ID, Points: row.Points, Note: row.Note, Row: row.SheetRow})
 	}
 	fmt.Fprintf(stdout, "%s: %d rows, %d problems\n", file, sheet.Total, len(problems))
 	printProblems(stdout, problems)
@@ -127,4 +135,19 @@ func runImportOpening(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "imported: %d opening balances\n", n)
 	return nil
+}
+
+// openingMismatch says how an opening-balance row disagrees with the person
+// its identifier found ("" when it does not): another name, phone or
+// volunteer number than theirs.
+func openingMismatch(row importer.OpeningRow, p *jifen.Person) string {
+	switch {
+	case row.Name != "" && jifen.CleanText(row.Name) != p.Name:
+		return "本行姓名是" + jifen.CleanText(row.Name) + "，该" + row.Kind.Zh() + "对应的人员是" + p.Name
+	case row.Phone != "" && p.Phone != "" && row.Phone != p.Phone:
+		return "本行手机号与" + p.Name + "登记的不同"
+	case row.VolunteerNo != "" && row.VolunteerNo != p.VolunteerNo:
+		return "本行志愿者编号与" + p.Name + "的不同"
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,6 +75,10 @@ func recordFilter(r *http.Request) (jifen.RecordFilter, error) {
 	return f, nil
 }
 
+// maxXLSXRecords is how many records an XLSX export takes (a variable for
+// tests, which cannot make a million records).
+var maxXLSXRecords = export.MaxXLSXRecords
+
 // recordsExport streams the records as XLSX, CSV or JSON (export/FORMAT.md).
 func (s *Server) recordsExport(w http.ResponseWriter, r *http.Request) {
 	if s.signedIn(w, r) == nil {
@@ -98,10 +103,17 @@ func (s *Server) recordsExport(w http.ResponseWriter, r *http.Request) {
 		}
 		title = o.Name + title
 	}
-	// Check access before the first byte: once streaming starts, an error
-	// can no longer become a clean error page.
-	if _, _, err := s.svc.Records.Records(r.Context(), jifen.RecordFilter{OrgID: f.OrgID, From: f.From, To: f.To, PerPage: 1}); err != nil {
+	// Check access, and that an Excel sheet can hold the records, before
+	// the first byte: once streaming starts, an error can no longer become
+	// a clean error page (an overfull sheet was an empty file).
+	_, total, err := s.svc.Records.Records(r.Context(), jifen.RecordFilter{OrgID: f.OrgID, From: f.From, To: f.To, PerPage: 1})
+	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if format == export.XLSX && total > maxXLSXRecords {
+		s.fail(w, r, jifen.Invalid("format", fmt.Sprintf("共%d条记录，超过一张Excel表最多的%d条；请缩小日期范围，或导出为CSV", total, maxXLSXRecords),
+			fmt.Sprintf("%d records are more than one Excel sheet holds (%d); narrow the dates or export CSV", total, maxXLSXRecords)))
 		return
 	}
 	w.Header().Set("Content-Type", format.ContentType())

@@ -213,7 +213,22 @@ func idNo(birth string, seq int) string {
 // eachSQL is sqldbtest.Each that also hands the test a plain connection to
 // the same database, for tables no service reads (consents).
 func eachSQL(t *testing.T, fn func(t *testing.T, db *sqldb.DB, raw *sql.DB)) {
-	for name, dsn := range sqldbtest.DSNs(t) {
+	sqlOn(t, sqldbtest.DSNs(t), fn)
+}
+
+// pgSQL is eachSQL on PostgreSQL alone, for what happens only there (two
+// writers at once: SQLite has one). Where no PostgreSQL is configured it
+// says so; CI always has one.
+func pgSQL(t *testing.T, fn func(t *testing.T, db *sqldb.DB, raw *sql.DB)) {
+	pg, ok := sqldbtest.DSNs(t)["postgres"]
+	if !ok {
+		t.Skip("needs PostgreSQL: set JIFEN_TEST_POSTGRES")
+	}
+	sqlOn(t, map[string]func(testing.TB) string{"postgres": pg}, fn)
+}
+
+func sqlOn(t *testing.T, dsns map[string]func(testing.TB) string, fn func(t *testing.T, db *sqldb.DB, raw *sql.DB)) {
+	for name, dsn := range dsns {
 		t.Run(name, func(t *testing.T) {
 			d := dsn(t)
 			db := sqldbtest.Open(t, d)

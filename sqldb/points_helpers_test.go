@@ -44,6 +44,13 @@ func eachPoints(t *testing.T, fn func(t *testing.T, p *ptsFx)) {
 	})
 }
 
+// pgPoints is eachPoints on PostgreSQL alone (pgSQL).
+func pgPoints(t *testing.T, fn func(t *testing.T, p *ptsFx)) {
+	pgSQL(t, func(t *testing.T, db *sqldb.DB, raw *sql.DB) {
+		fn(t, newPtsFx(t, db, raw))
+	})
+}
+
 func newPtsFx(t *testing.T, db *sqldb.DB, raw *sql.DB) *ptsFx {
 	t.Helper()
 	v := newVS(t, db)

@@ -225,10 +225,7 @@ func TestReportPendingAwardPoisonsMonth(t *testing.T) {
 // to county B. The deduction then writes the village's first July row.
 // County B should show it, county A not.
 func TestReportAwardRacingOrgMove(t *testing.T) {
-	eachPoints(t, func(t *testing.T, p *ptsFx) {
-		if !p.pg {
-			t.Skip("SQLite runs writes one at a time")
-		}
+	pgPoints(t, func(t *testing.T, p *ptsFx) { // SQLite runs writes one at a time
 		plus := p.rule(t, p.adminA.ctx, p.villageA, ruleIn("HELP", 20))
 		minus := p.rule(t, p.adminA.ctx, p.villageA, ruleIn("LITTER", -3))
 		p.posted(t, p.adminA.ctx, p.resident.p.ID, plus) // June: opens the account
@@ -298,14 +295,12 @@ func TestReportCorrectionAfterTransfer(t *testing.T) {
 	})
 }
 
-// TestReportFirstRecordsAtOnce (PostgreSQL): two activities with the
-// same new volunteers are verified at once; both verifications must
-// succeed and the roll-ups equal a rebuild.
+// TestReportFirstRecordsAtOnce: two activities with the same new
+// volunteers are verified at once; both verifications must succeed and the
+// roll-ups equal a rebuild. (PostgreSQL raced them; SQLite's one writer
+// takes them in turn.)
 func TestReportFirstRecordsAtOnce(t *testing.T) {
 	eachPoints(t, func(t *testing.T, p *ptsFx) {
-		if !p.pg {
-			t.Skip("SQLite runs writes one at a time")
-		}
 		people := p.crowd(t, 30, p.villageA)
 		var acts [2]*jifen.Activity
 		start := p.now().Truncate(time.Minute).Add(time.Hour)

@@ -695,6 +695,14 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 				err = tx.queryRow(ctx, "SELECT id FROM people WHERE phone = ?", in.Phone).Scan(&existing)
 				byPhone = existing != 0
 			}
+			if existing == 0 && in.IDNumber == "" && in.Phone == "" {
+				// Nothing to know them by but who they are: the same name,
+				// gender and birth date in the same org, kept with no ID
+				// number or phone either, is the same row imported again.
+				err = tx.queryRow(ctx, `SELECT id FROM people WHERE home_org_path = ? AND name = ? AND gender = ? AND birth_date = ?
+					AND id_hash IS NULL AND phone IS NULL AND status = 'active' ORDER BY id LIMIT 1`,
+					org.Path, in.Name, in.Gender, in.BirthDate).Scan(&existing)
+			}
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}

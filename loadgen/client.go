@@ -38,6 +38,10 @@ func (e *APIError) Error() string {
 type client struct {
 	base string // scheme://host, no trailing slash
 	rt   *http.Transport
+
+	// What each simulated client's own connection dials (conn.go).
+	addr, host, hostname string
+	https                bool
 }
 
 func newClient(base string, conns int) (*client, error) {
@@ -53,7 +57,16 @@ func newClient(base string, conns int) (*client, error) {
 		ResponseHeaderTimeout: 60 * time.Second,
 		DisableCompression:    true, // answers are small; gzip would cost both sides CPU
 	}
-	return &client{base: u.Scheme + "://" + u.Host + u.Path, rt: rt}, nil
+	c := &client{base: u.Scheme + "://" + u.Host + u.Path, rt: rt, host: u.Host, hostname: u.Hostname(), https: u.Scheme == "https"}
+	c.addr = u.Host
+	switch {
+	case u.Port() != "":
+	case c.https:
+		c.addr = net.JoinHostPort(u.Hostname(), "443")
+	default:
+		c.addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return c, nil
 }
 
 // url parses base+path once; the bench sends to a few dozen fixed URLs.

@@ -296,8 +296,8 @@ type run struct {
 
 	awardURL, paycodeURL, redeemURL urlRef
 	checkinURLs, checkoutURLs       []urlRef // by activity
-	adminAuth                       []string
-	residentAuth, clerkAuth         [][]string
+	adminAuth                       string   // "Bearer …"
+	residentAuth, clerkAuth         []string
 	awardBodies                     [][]byte // by resident
 	orderBodies, salePrefixes       [][]byte // by item; the popular item first
 	codeBodies                      []atomic.Pointer[[]byte]
@@ -341,13 +341,13 @@ func newRun(cfg *Config, c *client, st *State) *run {
 		r.checkoutURLs = append(r.checkoutURLs, r.ref("POST", "/api/v1/activities/"+itoa(a.ID)+"/checkouts"))
 	}
 	r.codeBodies = make([]atomic.Pointer[[]byte], len(st.Activities))
-	r.adminAuth = []string{"Bearer " + st.Admin.Token}
+	r.adminAuth = "Bearer " + st.Admin.Token
 	for _, p := range st.Residents {
-		r.residentAuth = append(r.residentAuth, []string{"Bearer " + p.Token})
+		r.residentAuth = append(r.residentAuth, "Bearer "+p.Token)
 		r.awardBodies = append(r.awardBodies, fmt.Appendf(nil, `{"person_id":%d,"rule_id":%d,"quantity":1}`, p.ID, st.AwardRule))
 	}
 	for _, p := range st.Clerks {
-		r.clerkAuth = append(r.clerkAuth, []string{"Bearer " + p.Token})
+		r.clerkAuth = append(r.clerkAuth, "Bearer "+p.Token)
 	}
 	items := []ItemRef{st.Popular}
 	for _, s := range st.Stores {

@@ -25,11 +25,12 @@ func BenchmarkSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfg := &Config{Clients: 1, Mix: Mix{Awards: 1}}
-	r := &run{cfg: cfg, c: c, runID: "bench-x", adminAuth: []string{"Bearer token"}}
+	r := &run{cfg: cfg, c: c, runID: "bench-x", adminAuth: "Bearer token"}
 	r.awardURL = r.ref("POST", "/api/v1/awards")
 	body := []byte(`{"person_id":1,"rule_id":2,"quantity":1}`)
 	w := &worker{r: r, errs: make([]map[string]*int64, numKinds)}
-	w.base, _ = http.NewRequestWithContext(context.Background(), "GET", c.base, nil)
+	w.conn = c.newConn(context.Background())
+	defer w.conn.close()
 	w.buf = make([]byte, 0, 4096)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -1,12 +1,9 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 )
@@ -14,15 +11,13 @@ import (
 // urlRef is a request target parsed once before the run.
 type urlRef struct {
 	method string
-	path   string
-	u      *url.URL
+	path   string // as the API names it, for setup's calls
+	target string // as the request line names it (any base path before it)
 }
 
 func (r *run) ref(method, path string) urlRef {
-	return urlRef{method: method, path: path, u: r.c.url(path)}
+	return urlRef{method: method, path: path, target: r.c.url(path).RequestURI()}
 }
-
-var jsonCT = []string{"application/json"}
 
 // worker is one simulated client: one request at a time, its own
 // residents, its own histograms and error counts (merged after the run,
@@ -40,8 +35,8 @@ type worker struct {
 	ok   [numKinds]uint64
 	errs []map[string]*int64 // by kind: "409 out_of_stock" → count
 
-	base    *http.Request // carries ctx; copied per request
-	buf     []byte        // the answer being read
+	conn    *conn  // its own connection, made by loop
+	buf     []byte // the answer being read
 	scratch []byte
 	timer   *time.Timer
 }
@@ -52,8 +47,8 @@ func newRand(w uint64) *rand.Rand {
 
 func (w *worker) loop(ctx context.Context) {
 	r := w.r
-	base, _ := http.NewRequestWithContext(ctx, "GET", r.c.base, nil)
-	w.base = base
+	w.conn = r.c.newConn(ctx)
+	defer w.conn.close()
 	w.buf = make([]byte, 0, 4096)
 	for ctx.Err() == nil {
 		var due time.Time
@@ -192,8 +187,8 @@ func (w *worker) redeem(due time.Time) {
 	}
 	item := w.pickItem()
 	prefix := w.r.salePrefixes[item]
-	// A fresh slice: the transport may still hold a body after the
-	// answer came, so a body is never a buffer that is reused.
+	// A fresh slice: code points into the answer, which the sale's
+	// answer is read over.
 	body := make([]byte, 0, len(prefix)+len(code)+2)
 	body = append(append(append(body, prefix...), code...), '"', '}')
 	clerk := w.r.clerkAuth[w.id%len(w.r.clerkAuth)]
@@ -207,50 +202,24 @@ func (w *worker) redeem(due time.Time) {
 // operation was due, in a rate run) to the end of the answer. It returns
 // the status (0 on a transport error) and the answer, valid until the
 // next send.
-func (w *worker) send(kind int, u urlRef, auth []string, key string, body []byte, start time.Time) (int, []byte) {
-	req := new(http.Request)
-	*req = *w.base // the run's ctx comes with it
-	req.Method, req.URL, req.Host = u.method, u.u, u.u.Host
-	req.Header = http.Header{"Authorization": auth}
-	if key != "" {
-		req.Header["Idempotency-Key"] = []string{key}
-	}
-	if body != nil {
-		req.Header["Content-Type"] = jsonCT
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		req.ContentLength = int64(len(body))
-		// A POST with an Idempotency-Key may be retried by the transport
-		// on a connection closed under it; it needs the body again.
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	resp, err := w.r.c.rt.RoundTrip(req)
+func (w *worker) send(kind int, u urlRef, auth, key string, body []byte, start time.Time) (int, []byte) {
+	status, ans, err := w.conn.do(u.method, u.target, auth, key, body, w.buf)
+	w.buf = ans
 	if err != nil {
-		if w.base.Context().Err() == nil {
+		if w.conn.ctx.Err() == nil {
 			w.hist[kind].Record(time.Since(start))
 			w.count(kind, 0, nil)
 			w.r.netError(err)
 		}
 		return 0, nil
 	}
-	w.buf = w.buf[:0]
-	for {
-		if len(w.buf) == cap(w.buf) {
-			w.buf = append(w.buf, 0)[:len(w.buf)]
-		}
-		n, err := resp.Body.Read(w.buf[len(w.buf):cap(w.buf)])
-		w.buf = w.buf[:len(w.buf)+n]
-		if err != nil {
-			break
-		}
-	}
-	resp.Body.Close()
 	w.hist[kind].Record(time.Since(start))
-	if resp.StatusCode/100 == 2 {
+	if status/100 == 2 {
 		w.ok[kind]++
 	} else {
-		w.count(kind, resp.StatusCode, jsonField(w.buf, "code"))
+		w.count(kind, status, jsonField(ans, "code"))
 	}
-	return resp.StatusCode, w.buf
+	return status, ans
 }
 
 // count adds one failure under "STATUS code" ("net error" for a transport

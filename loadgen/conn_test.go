@@ -1,0 +1,177 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func testConn(t *testing.T, url string) *conn {
+	t.Helper()
+	c, err := newClient(url, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := c.newConn(context.Background())
+	t.Cleanup(cn.close)
+	return cn
+}
+
+// The request arrives as net/http's client would send it, and answers of
+// each framing come back whole: a length, chunks, a body to the close.
+func TestConnFraming(t *testing.T) {
+	var conns atomic.Int64
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got := r.Method + " " + r.URL.RequestURI() + " " + r.Header.Get("Authorization") + " " + r.Header.Get("Idempotency-Key") + " " +
+			r.Header.Get("Content-Type") + " " + string(body)
+		switch strings.TrimPrefix(r.URL.Path, "/base") {
+		case "/length":
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, got)
+		case "/chunked":
+			w.WriteHeader(http.StatusConflict)
+			for _, part := range strings.SplitAfter(got, " ") {
+				io.WriteString(w, part)
+				w.(http.Flusher).Flush()
+			}
+		case "/close":
+			w.Header().Set("Connection", "close")
+			io.WriteString(w, got)
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	cn := testConn(t, ts.URL+"/base")
+
+	cases := []struct {
+		method, target, auth, key, body string
+		status                          int
+		want                            string
+	}{
+		{"POST", "/base/length?x=1", "Bearer a", "k1", `{"a":1}`, 201, `POST /base/length?x=1 Bearer a k1 application/json {"a":1}`},
+		{"POST", "/base/chunked", "Bearer b", "k2", `{"b":2}`, 409, `POST /base/chunked Bearer b k2 application/json {"b":2}`},
+		{"GET", "/base/length", "Bearer c", "", "", 201, `GET /base/length Bearer c   `},
+		{"GET", "/base/empty", "", "", "", 204, ``},
+		{"GET", "/base/close", "Bearer d", "", "", 200, `GET /base/close Bearer d   `},
+		{"GET", "/base/length", "Bearer e", "", "", 201, `GET /base/length Bearer e   `},
+	}
+	buf := make([]byte, 0, 8) // smaller than the answers: it must grow
+	for _, c := range cases {
+		var body []byte
+		if c.body != "" {
+			body = []byte(c.body)
+		}
+		status, ans, err := cn.do(c.method, c.target, c.auth, c.key, body, buf)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.method, c.target, err)
+		}
+		if status != c.status || string(ans) != c.want {
+			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.target, status, ans, c.status, c.want)
+		}
+		buf = ans
+	}
+	// One connection for all but the request after "Connection: close".
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+// A server that drops a kept-alive connection while it is idle did not
+// take the next request: it goes again on a new connection. One that
+// drops it after reading the request is an error, not a second send.
+func TestConnIdleDrop(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var requests atomic.Int64
+	dropAfterRead := make(chan bool, 4)
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				requests.Add(1)
+				if <-dropAfterRead {
+					return
+				}
+				// Answer, then close without saying so, as a server's idle
+				// timeout would.
+				io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				time.Sleep(50 * time.Millisecond)
+			}()
+		}
+	}()
+	cn := testConn(t, "http://"+ln.Addr().String())
+	dropAfterRead <- false
+	if st, ans, err := cn.do("GET", "/", "", "", nil, nil); err != nil || st != 200 || string(ans) != "ok" {
+		t.Fatalf("first: %d %q %v", st, ans, err)
+	}
+	time.Sleep(150 * time.Millisecond) // the server has closed it
+	dropAfterRead <- false
+	if st, ans, err := cn.do("POST", "/", "", "k", []byte("{}"), nil); err != nil || st != 200 || string(ans) != "ok" {
+		t.Fatalf("after the idle close: %d %q %v", st, ans, err)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("the server read %d requests, want 2", n)
+	}
+	dropAfterRead <- true
+	if _, _, err := cn.do("POST", "/", "", "k2", []byte("{}"), nil); err == nil {
+		t.Fatal("a request the server read and dropped was answered")
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n := requests.Load(); n != 3 {
+		t.Errorf("the server read %d requests, want 3 (a dropped request is not sent twice)", n)
+	}
+}
+
+// The end of the run ends a request the server has not answered yet.
+func TestConnCancel(t *testing.T) {
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer ts.Close()
+	defer close(release)
+	c, err := newClient(ts.URL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cn := c.newConn(ctx)
+	defer cn.close()
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, _, err = cn.do("GET", "/", "", "", nil, nil)
+	var ne net.Error
+	if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err = %v, want the deadline the cancel set", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the cancelled request took %v", d)
+	}
+}

@@ -32,39 +32,59 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// client is the one HTTP client of a bench: every request of every
-// simulated client goes through one transport, so connections are kept
-// alive and reused instead of dialled per request.
+// client is the one HTTP client of a bench. Setup's requests go through
+// one transport to the first server, so connections are kept alive and
+// reused instead of dialled per request; the simulated clients each keep
+// a connection of their own (conn.go), spread over the servers.
 type client struct {
-	base string // scheme://host, no trailing slash
-	rt   *http.Transport
+	base  string   // the first server: scheme://host[/path], no trailing slash
+	bases []string // every server, the first first
+	rt    *http.Transport
 
-	// What each simulated client's own connection dials (conn.go).
+	targets []target // what the simulated clients' connections dial
+}
+
+// target is one server a simulated client's connection dials.
+type target struct {
 	addr, host, hostname string
 	https                bool
 }
 
-func newClient(base string, conns int) (*client, error) {
-	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("loadgen: --url %q is not an http(s) address", base)
+// newClient takes one server's address, or several instances' of one
+// deployment (on one PostgreSQL database) separated by commas; they must
+// serve under the same path.
+func newClient(urls string, conns int) (*client, error) {
+	c := &client{}
+	var path string
+	for i, raw := range strings.Split(urls, ",") {
+		raw = strings.TrimRight(strings.TrimSpace(raw), "/")
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("loadgen: --url %q is not an http(s) address", raw)
+		}
+		if i > 0 && u.Path != path {
+			return nil, fmt.Errorf("loadgen: --url %q serves under %q, the first under %q: instances of one deployment share their path", raw, u.Path, path)
+		}
+		path = u.Path
+		c.bases = append(c.bases, u.Scheme+"://"+u.Host+u.Path)
+		t := target{addr: u.Host, host: u.Host, hostname: u.Hostname(), https: u.Scheme == "https"}
+		switch {
+		case u.Port() != "":
+		case t.https:
+			t.addr = net.JoinHostPort(u.Hostname(), "443")
+		default:
+			t.addr = net.JoinHostPort(u.Hostname(), "80")
+		}
+		c.targets = append(c.targets, t)
 	}
-	rt := &http.Transport{
+	c.base = c.bases[0]
+	c.rt = &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          2 * conns,
 		MaxIdleConnsPerHost:   2 * conns, // ≥ clients, or idle connections are closed and redialled under load
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 60 * time.Second,
 		DisableCompression:    true, // answers are small; gzip would cost both sides CPU
-	}
-	c := &client{base: u.Scheme + "://" + u.Host + u.Path, rt: rt, host: u.Host, hostname: u.Hostname(), https: u.Scheme == "https"}
-	c.addr = u.Host
-	switch {
-	case u.Port() != "":
-	case c.https:
-		c.addr = net.JoinHostPort(u.Hostname(), "443")
-	default:
-		c.addr = net.JoinHostPort(u.Hostname(), "80")
 	}
 	return c, nil
 }

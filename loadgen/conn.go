@@ -38,10 +38,13 @@ type conn struct {
 // requestTimeout bounds one request, as ResponseHeaderTimeout did.
 const requestTimeout = 60 * time.Second
 
-func (c *client) newConn(ctx context.Context) *conn {
-	cn := &conn{ctx: ctx, addr: c.addr, host: c.host, out: make([]byte, 0, 1024)}
-	if c.https {
-		cn.tls = &tls.Config{ServerName: c.hostname}
+// newConn is simulated client i's connection, to one of the servers in
+// turn.
+func (c *client) newConn(ctx context.Context, i int) *conn {
+	t := c.targets[i%len(c.targets)]
+	cn := &conn{ctx: ctx, addr: t.addr, host: t.host, out: make([]byte, 0, 1024)}
+	if t.https {
+		cn.tls = &tls.Config{ServerName: t.hostname}
 	}
 	return cn
 }

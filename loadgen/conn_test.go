@@ -20,7 +20,7 @@ func testConn(t *testing.T, url string) *conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cn := c.newConn(context.Background())
+	cn := c.newConn(context.Background(), 0)
 	t.Cleanup(cn.close)
 	return cn
 }
@@ -162,7 +162,7 @@ func TestConnCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cn := c.newConn(ctx)
+	cn := c.newConn(ctx, 0)
 	defer cn.close()
 	time.AfterFunc(50*time.Millisecond, cancel)
 	start := time.Now()
@@ -173,5 +173,36 @@ func TestConnCancel(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the cancelled request took %v", d)
+	}
+}
+
+// Several instances' addresses spread the simulated clients over them.
+func TestConnSpreadsOverInstances(t *testing.T) {
+	var hits [2]atomic.Int64
+	var urls []string
+	for i := range hits {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits[i].Add(1) }))
+		defer ts.Close()
+		urls = append(urls, ts.URL)
+	}
+	c, err := newClient(urls[0]+", "+urls[1]+"/", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.base != urls[0] {
+		t.Errorf("setup goes to %q, want the first, %q", c.base, urls[0])
+	}
+	for i := range 4 {
+		cn := c.newConn(context.Background(), i)
+		if st, _, err := cn.do("GET", "/", "", "", nil, nil); err != nil || st != 200 {
+			t.Fatalf("client %d: %d %v", i, st, err)
+		}
+		cn.close()
+	}
+	if a, b := hits[0].Load(), hits[1].Load(); a != 2 || b != 2 {
+		t.Errorf("the instances served %d and %d of 4 clients, want 2 each", a, b)
+	}
+	if _, err := newClient(urls[0]+","+urls[1]+"/jifen", 4); err == nil {
+		t.Error("instances under different paths were taken")
 	}
 }

@@ -88,7 +88,7 @@ func (m Mix) String() string {
 
 // Config is one bench run.
 type Config struct {
-	URL      string        // the server, e.g. http://127.0.0.1:8080
+	URL      string        // the server, e.g. http://127.0.0.1:8080, or several instances' separated by commas
 	Clients  int           // concurrent connections, each one simulated client
 	Duration time.Duration // stop after this long (0: only Requests bounds the run)
 	Requests int64         // stop after this many operations (0: only Duration bounds it)
@@ -487,7 +487,7 @@ func (r *run) checkOutAll(ctx context.Context) {
 
 func (r *run) report(elapsed time.Duration) *Report {
 	secs := elapsed.Seconds()
-	rep := &Report{URL: r.c.base, Mode: "closed", Rate: r.cfg.Rate, Clients: r.cfg.Clients, Mix: r.cfg.Mix.String(), Popular: r.cfg.Popular,
+	rep := &Report{URL: strings.Join(r.c.bases, ","), Mode: "closed", Rate: r.cfg.Rate, Clients: r.cfg.Clients, Mix: r.cfg.Mix.String(), Popular: r.cfg.Popular,
 		Seconds: secs, Operations: r.ops.Load(), PopularSold: r.popularSold.Load(), Late: r.late.Load()}
 	if r.cfg.Rate > 0 {
 		rep.Mode = "rate"

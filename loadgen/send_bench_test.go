@@ -29,7 +29,7 @@ func BenchmarkSend(b *testing.B) {
 	r.awardURL = r.ref("POST", "/api/v1/awards")
 	body := []byte(`{"person_id":1,"rule_id":2,"quantity":1}`)
 	w := &worker{r: r, errs: make([]map[string]*int64, numKinds)}
-	w.conn = c.newConn(context.Background())
+	w.conn = c.newConn(context.Background(), 0)
 	defer w.conn.close()
 	w.buf = make([]byte, 0, 4096)
 	b.ReportAllocs()

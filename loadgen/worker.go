@@ -47,7 +47,7 @@ func newRand(w uint64) *rand.Rand {
 
 func (w *worker) loop(ctx context.Context) {
 	r := w.r
-	w.conn = r.c.newConn(ctx)
+	w.conn = r.c.newConn(ctx, w.id)
 	defer w.conn.close()
 	w.buf = make([]byte, 0, 4096)
 	for ctx.Err() == nil {

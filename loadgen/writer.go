@@ -29,11 +29,27 @@ type WriterReport struct {
 	CommitShare float64 `json:"commit_share"`
 }
 
-// commitStats reads the server's commit counters; ok is false when the
-// server does not publish them (or /metrics cannot be read).
+// commitStats reads the servers' commit counters, summed over the
+// instances; ok is false when one does not publish them (or its /metrics
+// cannot be read).
 func (c *client) commitStats(ctx context.Context) (jifen.CommitStats, bool) {
+	var sum jifen.CommitStats
+	for _, base := range c.bases {
+		one, ok := c.commitStatsOf(ctx, base)
+		if !ok {
+			return sum, false
+		}
+		sum.Commits += one.Commits
+		sum.Writes += one.Writes
+		sum.BusySeconds += one.BusySeconds
+		sum.CommitSeconds += one.CommitSeconds
+	}
+	return sum, true
+}
+
+func (c *client) commitStatsOf(ctx context.Context, base string) (jifen.CommitStats, bool) {
 	var out jifen.CommitStats
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
 	if err != nil {
 		return out, false
 	}

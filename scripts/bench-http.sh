@@ -7,7 +7,9 @@
 #
 # Settings (environment): CLIENTS=32 DURATION=20s RATE=500 PORT=18480
 # PG=postgres://postgres@127.0.0.1:5432 (a server where we may create and
-# drop a database of our own), KEEP=1 keeps the temporary folder.
+# drop a database of our own), KEEP=1 keeps the temporary folder,
+# INSTANCES=2 (postgres only) serves from two processes on one database,
+# on PORT and PORT+1, the clients spread over both.
 set -euo pipefail
 
 db_kind=${1:-}
@@ -17,6 +19,11 @@ case "$db_kind" in sqlite | postgres) ;; *)
 	;;
 esac
 clients=${CLIENTS:-32}
+instances=${INSTANCES:-1}
+if [[ $instances -gt 1 && $db_kind != postgres ]]; then
+	echo "INSTANCES=$instances: several instances need PostgreSQL (SQLite is one instance)" >&2
+	exit 2
+fi
 duration=${DURATION:-20s}
 rate=${RATE:-500}
 port=${PORT:-18480}
@@ -24,13 +31,15 @@ pg=${PG:-postgres://postgres@127.0.0.1:5432}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jifen-bench-http.XXXXXX")
-server=""
+servers=()
 pgdb=""
 cleanup() {
-	if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
-		kill -TERM "$server"
-		wait "$server" 2>/dev/null || true
-	fi
+	for server in "${servers[@]}"; do
+		if kill -0 "$server" 2>/dev/null; then
+			kill -TERM "$server"
+			wait "$server" 2>/dev/null || true
+		fi
+	done
 	if [[ -n "$pgdb" ]]; then
 		dropdb --if-exists --force --maintenance-db="$pg/postgres" "$pgdb" >/dev/null 2>&1 || true
 	fi
@@ -58,20 +67,39 @@ postgres)
 	;;
 esac
 mkdir -p "$tmp/data"
-url="http://127.0.0.1:$port"
-
-echo "serving the demo county on $db_kind at $url (log: $tmp/server.log)…" >&2
-"$tmp/jifen" serve --demo --addr "127.0.0.1:$port" --data "$tmp/data" --db "$dsn" >"$tmp/server.out" 2>"$tmp/server.log" &
-server=$!
-for _ in $(seq 1 300); do
-	curl -fsS "$url/healthz" >/dev/null 2>&1 && break
-	kill -0 "$server" 2>/dev/null || {
-		cat "$tmp/server.out" "$tmp/server.log" >&2
-		exit 1
-	}
-	sleep 0.2
+# serve N [--demo]: instance N (from 0) on PORT+N; the first fills the
+# database with the demo county, the others join it with the same secret.
+urls=()
+serve() {
+	local n=$1
+	shift
+	local url="http://127.0.0.1:$((port + n))"
+	echo "serving the demo county on $db_kind at $url (log: $tmp/server$n.log)…" >&2
+	JIFEN_SECRET_FILE="$tmp/secret.key" "$tmp/jifen" serve "$@" --addr "127.0.0.1:$((port + n))" --data "$tmp/data" --db "$dsn" \
+		>"$tmp/server$n.out" 2>"$tmp/server$n.log" &
+	local pid=$!
+	servers+=("$pid")
+	for _ in $(seq 1 300); do
+		curl -fsS "$url/healthz" >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || {
+			cat "$tmp/server$n.out" "$tmp/server$n.log" >&2
+			exit 1
+		}
+		sleep 0.2
+	done
+	curl -fsS "$url/healthz" >/dev/null
+	urls+=("$url")
+}
+# Every instance reads one secret (docs/instances.md).
+od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$tmp/secret.key"
+serve 0 --demo
+for n in $(seq 1 $((instances - 1))); do
+	serve "$n"
 done
-curl -fsS "$url/healthz" >/dev/null
+url=$(
+	IFS=,
+	echo "${urls[*]}"
+)
 
 bench() { # name, then jifen bench flags; the report lands in $tmp/NAME.json
 	local name=$1
@@ -109,7 +137,9 @@ bench "rate$rate" --duration "$duration" --rate "$rate"
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 echo
-echo "### $db_kind — $(date -u +%Y-%m-%d), $(nproc) × $cpu, load before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg), $("$tmp/jifen" version)"
+where=$db_kind
+[[ $instances -gt 1 ]] && where="$db_kind, $instances instances"
+echo "### $where — $(date -u +%Y-%m-%d), $(nproc) × $cpu, load before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg), $("$tmp/jifen" version)"
 echo
 echo "| run | request | count | ok | req/s | ok/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"

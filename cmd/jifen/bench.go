@@ -22,7 +22,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg loadgen.Config
-	fs.StringVar(&cfg.URL, "url", env("JIFEN_BENCH_URL", "http://127.0.0.1:8080"), "the running server (JIFEN_BENCH_URL)")
+	fs.StringVar(&cfg.URL, "url", env("JIFEN_BENCH_URL", "http://127.0.0.1:8080"), "the running server, or several instances of one on one PostgreSQL database separated by commas, the clients spread over them (JIFEN_BENCH_URL)")
 	fs.IntVar(&cfg.Clients, "clients", 32, "concurrent clients, one keep-alive connection each")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to run (with --requests alone: until that many operations)")
 	fs.Int64Var(&cfg.Requests, "requests", 0, "stop after this many operations (a counter redemption is one operation of two requests)")

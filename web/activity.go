@@ -232,6 +232,11 @@ func (s *Server) activityFormFail(w http.ResponseWriter, r *http.Request, in jif
 			data[k] = r.PostForm.Get(name)
 		}
 		data["Publish"] = r.PostForm.Get("publish") == "yes"
+	} else if r.PostForm.Has("name") {
+		// The project form below failed: it opens again as typed, and the
+		// activity form above stays as it was.
+		data["ProjectFailed"] = true
+		data["ProjectName"], data["ProjectDescription"] = r.PostForm.Get("name"), r.PostForm.Get("description")
 	}
 	s.formFail(w, r, "activity_form", data, err)
 }

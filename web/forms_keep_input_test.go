@@ -290,3 +290,33 @@ func TestFailedTrimKeepsTheTimes(t *testing.T) {
 		t.Errorf("%d trim rows open, want 1", n)
 	}
 }
+
+// TestFailedProjectFormKeepsWhatWasTyped: the 新建项目 form under the
+// activity form opens again with what was typed and its error beside the
+// box; the activity form above stays as it was.
+func TestFailedProjectFormKeepsWhatWasTyped(t *testing.T) {
+	e := newDemoCountyServer(t)
+	lead := e.signedIn(t, teamLeader)
+	page := lead.get(t, "/activities/new").Body
+	org := regexp.MustCompile(`name="org_id" value="(\d+)"`).FindStringSubmatch(page)
+	if org == nil {
+		t.Fatal("no project form on the new activity page")
+	}
+	r := lead.post(t, "/projects", url.Values{"org_id": {org[1]}, "name": {"  "}, "description": {"每周三下午陪老人读报"}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422 (%s)", r.Status, answerText(r.Body))
+	}
+	if got := formAlert(r.Body); got != "名称不能为空" {
+		t.Errorf("the error reads %q", got)
+	}
+	for _, w := range []string{`<details open><summary>新建志愿服务项目</summary>`,
+		`<label class="bad">项目名称<input name="name" maxlength="60" required value="  "></label>`,
+		`<textarea name="description" rows="3" maxlength="2000">每周三下午陪老人读报</textarea>`} {
+		if !strings.Contains(r.Body, w) {
+			t.Errorf("the page lacks %s", w)
+		}
+	}
+	if strings.Contains(r.Body, `<label class="bad">标题`) {
+		t.Error("the activity form's title is marked for the project's error")
+	}
+}

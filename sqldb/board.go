@@ -38,30 +38,48 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 		}
 		return nil, jifen.NotFound("org")
 	}
-	if b := s.db.boards.get(orgID); b != nil {
+	b, stale := s.db.boards.get(orgID)
+	if b != nil {
+		if stale {
+			s.shareBoard(org) // for the next reader
+		}
 		return b, nil
 	}
-	made := time.Now()
-	b, err := s.makeBoard(ctx, org)
-	if err == nil && time.Since(made) > boardSlow {
-		s.db.boards.keep(orgID, b)
+	c := s.shareBoard(org)
+	select {
+	case <-c.done:
+		if c.err != nil {
+			return nil, c.err
+		}
+		b := *c.b // a copy: callers may set its fields
+		return &b, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return b, err
 }
 
-// boardSlow and boardKeep: a board that took longer than boardSlow to
-// make (a county's, summed from a million awards) is shown as made for
-// boardKeep, so a lobby screen and every resident who opens it share one
-// reading; it says when it was made. A board made quicker (a village's) is
-// never kept, and shows an award the moment it posts.
+// A board that took longer than boardSlow to make (a county's, summed
+// from a million awards) is kept, so a lobby screen and every resident who
+// opens it share one reading; it says when it was made. After boardKeep
+// the next reader still gets it and one new board is made meanwhile; only
+// a board older than boardStale (nobody looked for a while) is waited for.
+// A board made quicker (a village's) is never kept, and shows an award
+// the moment it posts. However many ask at once, one board of an org is
+// made at a time (on the county's festival day, the first minute after a
+// start must not make it once per resident).
 var (
-	boardSlow = 300 * time.Millisecond
-	boardKeep = time.Minute
+	boardSlow  = 300 * time.Millisecond
+	boardKeep  = time.Minute
+	boardStale = 5 * time.Minute
 )
 
+// boardMaking, when set (by a test), runs as each board starts being made.
+var boardMaking func()
+
 type boardCache struct {
-	mu sync.Mutex
-	m  map[int64]keptBoard
+	mu     sync.Mutex
+	m      map[int64]keptBoard
+	making map[int64]*boardCall
 }
 
 type keptBoard struct {
@@ -69,30 +87,81 @@ type keptBoard struct {
 	at time.Time
 }
 
-func (c *boardCache) get(orgID int64) *jifen.Board {
+// boardCall is a board being made; done closes when b or err is set.
+type boardCall struct {
+	done chan struct{}
+	b    *jifen.Board
+	err  error
+}
+
+// get returns a copy of the kept board of org (nil if none or too old),
+// and whether it is older than boardKeep.
+func (c *boardCache) get(orgID int64) (*jifen.Board, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k, ok := c.m[orgID]
-	if !ok || time.Since(k.at) > boardKeep {
-		return nil
+	if !ok || time.Since(k.at) > boardStale {
+		return nil, false
 	}
-	b := *k.b // a copy: callers may set its fields
-	return &b
+	b := *k.b
+	return &b, time.Since(k.at) > boardKeep
 }
 
-func (c *boardCache) keep(orgID int64, b *jifen.Board) {
+// start returns the board of org being made, and whether it is new: the
+// caller then makes it and calls finish.
+func (c *boardCache) start(orgID int64) (*boardCall, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[int64]keptBoard{}
+	if call := c.making[orgID]; call != nil {
+		return call, false
 	}
-	for id, k := range c.m { // the expired go as others come
-		if time.Since(k.at) > boardKeep {
-			delete(c.m, id)
+	if c.making == nil {
+		c.making = map[int64]*boardCall{}
+	}
+	call := &boardCall{done: make(chan struct{})}
+	c.making[orgID] = call
+	return call, true
+}
+
+// finish records the board made for org, keeping it if it was slow.
+func (c *boardCache) finish(orgID int64, b *jifen.Board, err error, slow bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	call := c.making[orgID]
+	delete(c.making, orgID)
+	if err == nil && slow {
+		if c.m == nil {
+			c.m = map[int64]keptBoard{}
 		}
+		for id, k := range c.m { // the expired go as others come
+			if time.Since(k.at) > boardStale {
+				delete(c.m, id)
+			}
+		}
+		c.m[orgID] = keptBoard{b, time.Now()}
 	}
-	kept := *b
-	c.m[orgID] = keptBoard{&kept, time.Now()}
+	call.b, call.err = b, err
+	close(call.done)
+}
+
+// shareBoard returns org's board being made for whoever asks, starting it
+// if none is. It is made apart from any one request: a reader who leaves
+// does not end it for the others; closing the database does.
+func (s *PointsService) shareBoard(org *jifen.Org) *boardCall {
+	c, fresh := s.db.boards.start(org.ID)
+	if fresh {
+		s.db.after.Add(1)
+		go func() {
+			defer s.db.after.Done()
+			made := time.Now()
+			if boardMaking != nil {
+				boardMaking()
+			}
+			b, err := s.makeBoard(jifen.WithActor(s.db.closed, jifen.SystemActor()), org)
+			s.db.boards.finish(org.ID, b, err, time.Since(made) > boardSlow)
+		}()
+	}
+	return c
 }
 
 func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.Board, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,7 +201,9 @@ func TestSlowBoardIsKept(t *testing.T) {
 		if got := month(); got != 10 {
 			t.Fatalf("a quick board shows the award at once: %d, want 10", got)
 		}
-		restore := sqldb.KeepBoards(0, 200*time.Millisecond) // every board slow, kept 0.2 s
+		// Every board slow, kept 0.2 s, shown while the next is made until
+		// 0.8 s old.
+		restore := sqldb.KeepBoards(0, 200*time.Millisecond, 800*time.Millisecond)
 		defer restore()
 		month() // made and kept
 		give()
@@ -208,8 +211,57 @@ func TestSlowBoardIsKept(t *testing.T) {
 			t.Fatalf("a kept board changed within its time: %d, want 10", got)
 		}
 		time.Sleep(250 * time.Millisecond)
-		if got := month(); got != 15 {
-			t.Fatalf("after its time the board is made again: %d, want 15", got)
+		if got := month(); got != 10 {
+			t.Fatalf("after its time the kept board is shown while the next is made: %d, want 10", got)
+		}
+		for deadline := time.Now().Add(5 * time.Second); month() != 15; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the next board never came: still 10, want 15")
+			}
+		}
+		give()
+		time.Sleep(900 * time.Millisecond)
+		if got := month(); got != 20 {
+			t.Fatalf("a board older than its last showing is made again before it is shown: %d, want 20", got)
+		}
+	})
+}
+
+// However many open a board at once, it is made once, and each gets
+// their own copy.
+func TestBoardMadeOnceForMany(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+		who := p.member(t, "钱二妹", p.villageA)
+		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: who.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+		made := sqldb.SlowBoardMaking(200 * time.Millisecond)
+		defer made.Restore()
+		const readers = 10
+		boards := make(chan *jifen.Board, readers)
+		var wg sync.WaitGroup
+		for range readers {
+			wg.Go(func() {
+				bd, err := p.pts.Board(p.resident.ctx, p.villageA.ID, "")
+				if err != nil {
+					t.Error(err)
+				}
+				boards <- bd
+			})
+		}
+		wg.Wait()
+		close(boards)
+		if n := made.Count(); n != 1 {
+			t.Errorf("%d readers at once made the board %d times, want once", readers, n)
+		}
+		seen := map[*jifen.Board]bool{}
+		for bd := range boards {
+			if bd == nil || len(bd.Month) != 1 || bd.Month[0].Score != 5 {
+				t.Fatalf("a reader got %+v", bd)
+			}
+			if seen[bd] {
+				t.Error("two readers got one board to change")
+			}
+			seen[bd] = true
 		}
 	})
 }

@@ -96,7 +96,12 @@ func (cn *conn) do(method, target, auth, key string, body, ans []byte) (int, []b
 			return status, out, nil
 		}
 		cn.close()
-		if !errors.Is(err, errNothing) || try > 0 || cn.ctx.Err() != nil {
+		// Sent again only if it is safe to repeat, as net/http decides: a
+		// GET or a request with an Idempotency-Key. A key-less POST (a
+		// check-in) the server may have read before the close is an
+		// error, not a second check-in.
+		again := method == "GET" || key != ""
+		if !errors.Is(err, errNothing) || !again || try > 0 || cn.ctx.Err() != nil {
 			return 0, ans[:0], err
 		}
 	}
@@ -126,6 +131,12 @@ func (cn *conn) try(method, target, auth, key string, body, ans []byte) (int, []
 	}
 	cn.out = b
 	cn.nc.SetDeadline(time.Now().Add(requestTimeout))
+	// After the run's end nothing more is sent (a sale after its pay
+	// code): the deadline just set would undo the past one the end set.
+	// An end after this check sets its deadline after ours.
+	if err := cn.ctx.Err(); err != nil {
+		return 0, nil, err
+	}
 	if _, err := cn.nc.Write(b); err != nil {
 		return 0, nil, cn.nothing(err)
 	}

@@ -93,8 +93,8 @@ func TestConnFraming(t *testing.T) {
 }
 
 // A server that drops a kept-alive connection while it is idle did not
-// take the next request: it goes again on a new connection. One that
-// drops it after reading the request is an error, not a second send.
+// take the next request: it goes again on a new connection. A fresh
+// connection dropped after the request is an error.
 func TestConnIdleDrop(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -204,5 +204,93 @@ func TestConnSpreadsOverInstances(t *testing.T) {
 	}
 	if _, err := newClient(urls[0]+","+urls[1]+"/jifen", 4); err == nil {
 		t.Error("instances under different paths were taken")
+	}
+}
+
+// After the run's end a client sends nothing more (the sale after its pay
+// code), however the server answers: nothing is counted, nothing waits.
+func TestConnNothingAfterTheEnd(t *testing.T) {
+	var n atomic.Int64
+	release := make(chan struct{})
+	defer close(release)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > 1 {
+			<-release // a stalled server
+		}
+	}))
+	defer ts.Close()
+	c, err := newClient(ts.URL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &worker{r: &run{c: c}, buf: make([]byte, 0, 64), errs: make([]map[string]*int64, numKinds)}
+	for k := range w.errs {
+		w.errs[k] = map[string]*int64{}
+	}
+	w.conn = c.newConn(ctx, 0)
+	defer w.conn.close()
+	if st, _ := w.send(kPaycode, urlRef{method: "GET", target: "/"}, "", "", nil, time.Now()); st != 200 {
+		t.Fatalf("before the end: %d", st)
+	}
+	cancel()
+	time.Sleep(20 * time.Millisecond) // the end's deadline is set
+	start := time.Now()
+	if st, _ := w.send(kSale, urlRef{method: "POST", target: "/"}, "", "k", []byte("{}"), time.Now()); st != 0 {
+		t.Errorf("a sale after the end was answered %d", st)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("a sale after the end waited %v", d)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if got := n.Load(); got != 1 || w.ok[kSale] != 0 || len(w.errs[kSale]) != 0 {
+		t.Errorf("the server got %d requests (want 1); sales counted ok %d, failed %v (want none)", got, w.ok[kSale], w.errs[kSale])
+	}
+}
+
+// A key-less POST (a check-in) that the server read and then dropped the
+// kept-alive connection under is an error, not sent again: the server may
+// have checked the person in.
+func TestConnKeylessPostNotSentTwice(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var posts atomic.Int64
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					if req.Method == "POST" {
+						posts.Add(1)
+						return // read it, then the connection drops
+					}
+					io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	cn := testConn(t, "http://"+ln.Addr().String())
+	if st, _, err := cn.do("GET", "/", "", "", nil, nil); err != nil || st != 200 {
+		t.Fatalf("first: %d %v", st, err)
+	}
+	if _, _, err := cn.do("POST", "/api/v1/activities/1/checkins", "Bearer x", "", []byte(`{"code":"c"}`), nil); err == nil {
+		t.Error("a dropped check-in was answered")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := posts.Load(); got != 1 {
+		t.Errorf("the server read the check-in %d times, want once", got)
 	}
 }

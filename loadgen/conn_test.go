@@ -212,13 +212,13 @@ func TestConnSpreadsOverInstances(t *testing.T) {
 func TestConnNothingAfterTheEnd(t *testing.T) {
 	var n atomic.Int64
 	release := make(chan struct{})
-	defer close(release)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) > 1 {
 			<-release // a stalled server
 		}
 	}))
 	defer ts.Close()
+	defer close(release) // first: Close waits for the handlers
 	c, err := newClient(ts.URL, 1)
 	if err != nil {
 		t.Fatal(err)

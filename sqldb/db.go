@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"jifen"
@@ -56,6 +57,10 @@ type DB struct {
 	closed context.Context
 	close  context.CancelFunc
 	after  sync.WaitGroup
+	// retried counts writes the database aborted (a deadlock, a
+	// serialization failure) and retryTx ran again: each is a second of
+	// PostgreSQL's deadlock_timeout, so tests of lock order count them.
+	retried atomic.Int64
 }
 
 // Open connects to dsn ("sqlite:PATH" or "postgres://…") and migrates.
@@ -317,6 +322,7 @@ func (db *DB) retryTx(ctx context.Context, fn func(tx *Tx) error) error {
 		if err == nil || !db.dialect.retryable(err) {
 			return err
 		}
+		db.retried.Add(1)
 	}
 	return err
 }

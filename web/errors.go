@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -41,9 +42,21 @@ func asError(err error) *jifen.Error {
 	return jifen.AsError(err)
 }
 
+// statusClientClosed is nginx's "client closed request".
+const statusClientClosed = 499
+
 // fail answers a failed request as JSON (API) or as a page, and logs
 // internal errors with the request id; their details never reach the user.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The visitor left before the answer (closed the page, gave up
+		// waiting): no fault of the server's, and nothing reaches them.
+		// 499 as nginx logs it, so neither the log nor the metrics count
+		// it as a 500.
+		s.log.Info("request abandoned by the client", "id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path)
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	e := asError(err)
 	if e.Kind == jifen.KindInternal {
 		s.log.Error("internal error", "id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)

@@ -25,6 +25,31 @@ func testConn(t *testing.T, url string) *conn {
 	return cn
 }
 
+// rawServer serves each connection with serve, which may close it at any
+// point (the connection is closed when serve returns); it returns the
+// address.
+func rawServer(t *testing.T, serve func(nc net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				serve(nc, bufio.NewReader(nc))
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 // The request arrives as net/http's client would send it, and answers of
 // each framing come back whole: a length, chunks, a body to the close.
 func TestConnFraming(t *testing.T) {
@@ -96,39 +121,24 @@ func TestConnFraming(t *testing.T) {
 // take the next request: it goes again on a new connection. A fresh
 // connection dropped after the request is an error.
 func TestConnIdleDrop(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var requests atomic.Int64
 	dropAfterRead := make(chan bool, 4)
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, req.Body)
-				requests.Add(1)
-				if <-dropAfterRead {
-					return
-				}
-				// Answer, then close without saying so, as a server's idle
-				// timeout would.
-				io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				time.Sleep(50 * time.Millisecond)
-			}()
+	addr := rawServer(t, func(nc net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
 		}
-	}()
-	cn := testConn(t, "http://"+ln.Addr().String())
+		io.Copy(io.Discard, req.Body)
+		requests.Add(1)
+		if <-dropAfterRead {
+			return
+		}
+		// Answer, then close without saying so, as a server's idle
+		// timeout would.
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		time.Sleep(50 * time.Millisecond)
+	})
+	cn := testConn(t, "http://"+addr)
 	dropAfterRead <- false
 	if st, ans, err := cn.do("GET", "/", "", "", nil, nil); err != nil || st != 200 || string(ans) != "ok" {
 		t.Fatalf("first: %d %q %v", st, ans, err)
@@ -252,37 +262,22 @@ func TestConnNothingAfterTheEnd(t *testing.T) {
 // kept-alive connection under is an error, not sent again: the server may
 // have checked the person in.
 func TestConnKeylessPostNotSentTwice(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	var posts atomic.Int64
-	go func() {
+	addr := rawServer(t, func(nc net.Conn, br *bufio.Reader) {
 		for {
-			nc, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					if req.Method == "POST" {
-						posts.Add(1)
-						return // read it, then the connection drops
-					}
-					io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				}
-			}()
+			io.Copy(io.Discard, req.Body)
+			if req.Method == "POST" {
+				posts.Add(1)
+				return // read it, then the connection drops
+			}
+			io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		}
-	}()
-	cn := testConn(t, "http://"+ln.Addr().String())
+	})
+	cn := testConn(t, "http://"+addr)
 	if st, _, err := cn.do("GET", "/", "", "", nil, nil); err != nil || st != 200 {
 		t.Fatalf("first: %d %v", st, err)
 	}

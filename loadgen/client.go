@@ -166,3 +166,22 @@ func jsonField(b []byte, name string) []byte {
 	}
 	return b[:j]
 }
+
+// jsonInt returns the number value of the first "name":123 in a JSON
+// answer, or 0.
+func jsonInt(b []byte, name string) int64 {
+	var pat [32]byte
+	p := append(append(append(pat[:0], '"'), name...), `":`...)
+	i := bytes.Index(b, p)
+	if i < 0 {
+		return 0
+	}
+	var n int64
+	for _, c := range b[i+len(p):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}

@@ -289,3 +289,19 @@ func TestConnKeylessPostNotSentTwice(t *testing.T) {
 		t.Errorf("the server read the check-in %d times, want once", got)
 	}
 }
+
+func TestJSONInt(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+	}{
+		{`{"id":4021,"status":"held","points":30}`, 4021},
+		{`{"status":"held","id":7}`, 7},
+		{`{"error":{"code":"out_of_stock"}}`, 0},
+		{`{"id":"x"}`, 0},
+	} {
+		if got := jsonInt([]byte(c.in), "id"); got != c.want {
+			t.Errorf("jsonInt(%s) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}

@@ -39,9 +39,10 @@ const (
 	Checkins    Scenario = "checkins"    // a resident checks in, next time out, with the screen's code
 	Orders      Scenario = "orders"      // a resident orders an item for pick-up
 	Redemptions Scenario = "redemptions" // pay code + counter sale by a clerk
+	Cancels     Scenario = "cancels"     // a resident orders an everyday item and cancels before pick-up
 )
 
-var scenarios = [...]Scenario{Awards, Checkins, Orders, Redemptions}
+var scenarios = [...]Scenario{Awards, Checkins, Orders, Redemptions, Cancels}
 
 // Mix is the share of each scenario, in any unit (percent by convention).
 type Mix map[Scenario]int
@@ -61,7 +62,7 @@ func ParseMix(s string) (Mix, error) {
 			known = known || k == sc
 		}
 		if !known {
-			return nil, fmt.Errorf("loadgen: mix: unknown operation %q (awards, checkins, orders, redemptions)", name)
+			return nil, fmt.Errorf("loadgen: mix: unknown operation %q (awards, checkins, orders, redemptions, cancels)", name)
 		}
 		m[sc] += w
 	}
@@ -163,10 +164,11 @@ const (
 	kPaycode
 	kSale
 	kOrder
+	kCancel
 	numKinds
 )
 
-var kindNames = [numKinds]string{"award", "checkin", "checkout", "paycode", "sale", "order"}
+var kindNames = [numKinds]string{"award", "checkin", "checkout", "paycode", "sale", "order", "cancel"}
 
 // Report is a run's outcome; Write prints it as a table, and it marshals
 // to JSON for tooling.
@@ -295,6 +297,7 @@ type run struct {
 	runID string
 
 	awardURL, paycodeURL, redeemURL urlRef
+	cancelPrefix                    string   // the target of /redemptions/{id}/cancel before the id
 	checkinURLs, checkoutURLs       []urlRef // by activity
 	adminAuth                       string   // "Bearer …"
 	residentAuth, clerkAuth         []string
@@ -336,6 +339,7 @@ func newRun(cfg *Config, c *client, st *State) *run {
 	r.awardURL = r.ref("POST", "/api/v1/awards")
 	r.paycodeURL = r.ref("GET", "/api/v1/me/paycode")
 	r.redeemURL = r.ref("POST", "/api/v1/redemptions")
+	r.cancelPrefix = r.c.url("/api/v1/redemptions/").RequestURI()
 	for _, a := range st.Activities {
 		r.checkinURLs = append(r.checkinURLs, r.ref("POST", "/api/v1/activities/"+itoa(a.ID)+"/checkins"))
 		r.checkoutURLs = append(r.checkoutURLs, r.ref("POST", "/api/v1/activities/"+itoa(a.ID)+"/checkouts"))

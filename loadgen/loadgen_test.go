@@ -176,7 +176,7 @@ func TestBench(t *testing.T) {
 			const popular = 40
 			state := filepath.Join(t.TempDir(), "state.json")
 			cfg := loadgen.Config{URL: base, Clients: 4, Duration: 3 * time.Second,
-				Mix:     loadgen.Mix{loadgen.Awards: 25, loadgen.Checkins: 25, loadgen.Orders: 25, loadgen.Redemptions: 25},
+				Mix:     loadgen.Mix{loadgen.Awards: 20, loadgen.Checkins: 20, loadgen.Orders: 20, loadgen.Redemptions: 20, loadgen.Cancels: 20},
 				Popular: 0.5, PopularStock: popular, People: 12, Clerks: 2, Stores: 2, Activities: 2,
 				AdminPhone: "13900000000", AdminPassword: demo.Password, State: state, Verify: verifier(db)}
 			ctx := context.Background()
@@ -188,7 +188,7 @@ func TestBench(t *testing.T) {
 			if !rep.SetupRan || rep.Mode != "closed" {
 				t.Errorf("first run: setup ran %v, mode %s", rep.SetupRan, rep.Mode)
 			}
-			checkReport(t, rep, popular, []string{"award", "checkin", "checkout", "paycode", "sale", "order"})
+			checkReport(t, rep, popular, []string{"award", "checkin", "checkout", "paycode", "sale", "order", "cancel"})
 			if name == "sqlite" && (rep.Writer == nil || uint64(rep.Writer.Writes) < rep.Total.OK || rep.Writer.BusyShare <= 0) {
 				// On SQLite every write goes through the one committer:
 				// each successful request wrote.
@@ -248,6 +248,9 @@ func TestParseMix(t *testing.T) {
 	m, err := loadgen.ParseMix("awards=40, checkins=20,orders=10,redemptions=30")
 	if err != nil || m[loadgen.Awards] != 40 || m[loadgen.Redemptions] != 30 || m.String() != "awards=40,checkins=20,orders=10,redemptions=30" {
 		t.Fatalf("got %v, %v", m, err)
+	}
+	if m, err := loadgen.ParseMix("cancels=5,awards=1"); err != nil || m.String() != "awards=1,cancels=5" {
+		t.Errorf("with cancels: got %v, %v", m, err)
 	}
 	for _, bad := range []string{"", "awards", "awards=x", "refunds=10", "awards=-1", "awards=0"} {
 		if _, err := loadgen.ParseMix(bad); err == nil {

@@ -92,8 +92,10 @@ func (w *worker) loop(ctx context.Context) {
 			w.checkin(due)
 		case x < r.cumWeights[2]:
 			w.order(due)
-		default:
+		case x < r.cumWeights[3]:
 			w.redeem(due)
+		default:
+			w.cancel(due)
 		}
 	}
 }
@@ -174,6 +176,26 @@ func (w *worker) order(due time.Time) {
 	if item == 0 && status/100 == 2 {
 		w.r.popularSold.Add(1)
 	}
+}
+
+// cancel is a pick-up order of an everyday item, cancelled by the buyer
+// before pick-up: its points and stock come back. The popular item is left
+// out, so its stock only ever goes down and its sales can be counted.
+func (w *worker) cancel(due time.Time) {
+	p := w.nextMine()
+	item := 1 + w.rng.IntN(max(len(w.r.orderBodies)-1, 1))
+	if item >= len(w.r.orderBodies) {
+		return // no everyday item to order
+	}
+	status, ans := w.send(kOrder, w.r.redeemURL, w.r.residentAuth[p], w.key(), w.r.orderBodies[item], due)
+	id := jsonInt(ans, "id")
+	if status/100 != 2 || id <= 0 {
+		return
+	}
+	b := append(append(w.scratch[:0], w.r.cancelPrefix...), strconv.FormatInt(id, 10)...)
+	w.scratch = append(b, "/cancel"...)
+	u := urlRef{method: "POST", target: string(w.scratch)}
+	w.send(kCancel, u, w.r.residentAuth[p], "", []byte("{}"), time.Now())
 }
 
 // redeem is a counter sale: the resident's phone fetches a pay code, the

@@ -25,11 +25,10 @@ import (
 	"unicode"
 
 	"github.com/go-pdf/fpdf"
-	"github.com/yeqown/go-qrcode/v2"
-	"github.com/yeqown/go-qrcode/writer/standard"
 	"golang.org/x/image/font/sfnt"
 
 	"jifen"
+	"jifen/qr"
 )
 
 //go:embed fonts/wqy-microhei.ttf
@@ -212,7 +211,7 @@ func (r *renderer) setup() error {
 	pdf.SetCreator("jifen", false)
 	pdf.SetLang("zh-CN")
 
-	qrPNG, err := qrCode(r.url)
+	qrPNG, err := qr.PNG(r.url, 10)
 	if err != nil {
 		return fmt.Errorf("certpdf: QR code: %w", err)
 	}
@@ -229,29 +228,6 @@ func (r *renderer) setup() error {
 	}
 	return nil
 }
-
-// qrCode encodes text as a PNG QR code with a four-module quiet zone.
-func qrCode(text string) ([]byte, error) {
-	q, err := qrcode.NewWith(text,
-		qrcode.WithEncodingMode(qrcode.EncModeByte),
-		qrcode.WithErrorCorrectionLevel(qrcode.ErrorCorrectionMedium))
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	const block = 10
-	wr := standard.NewWithWriter(nopCloser{&buf},
-		standard.WithBuiltinImageEncoder(standard.PNG_FORMAT),
-		standard.WithQRWidth(block), standard.WithBorderWidth(4*block))
-	if err := q.Save(wr); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-type nopCloser struct{ io.Writer }
-
-func (nopCloser) Close() error { return nil }
 
 // normalisePNG re-encodes an uploaded seal as an 8-bit non-interlaced RGBA
 // PNG, the kind fpdf can embed (it rejects 16-bit and interlaced files).

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"jifen"
+	"jifen/qr"
 )
 
 // The store pages: the points mall (积分商城) and a store's catalogue with
@@ -238,7 +239,7 @@ const maxCounterTiles = 6
 // qrDataURL is a QR code as a data: URL, for codes that must not appear
 // in an address (and so in logs or history): pay codes and pick-up codes.
 func qrDataURL(text string) (template.URL, error) {
-	png, err := qrPNG(text, 8)
+	png, err := qr.PNG(text, 8)
 	if err != nil {
 		return "", err
 	}

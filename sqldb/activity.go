@@ -1419,6 +1419,13 @@ func (s *ActivityService) Verify(ctx context.Context, activityID int64) (int, er
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		who := make([]beneficiary, len(order))
+		for i, pid := range order {
+			who[i] = beneficiary{personID: pid}
+		}
+		if err := tx.lockBeneficiaries(ctx, who); err != nil {
+			return err
+		}
 		now := s.db.now()
 		for _, pid := range order {
 			sp := people[pid]

@@ -58,8 +58,9 @@ type DB struct {
 	close  context.CancelFunc
 	after  sync.WaitGroup
 	// retried counts writes the database aborted (a deadlock, a
-	// serialization failure) and retryTx ran again: each is a second of
-	// PostgreSQL's deadlock_timeout, so tests of lock order count them.
+	// serialization failure) and ran again, alone or in a group: each is
+	// a second of PostgreSQL's deadlock_timeout, so tests of lock order
+	// count them.
 	retried atomic.Int64
 }
 
@@ -92,6 +93,7 @@ func Open(ctx context.Context, dsn string, keys *secret.Keys) (*DB, error) {
 		db.group = newCommitter(db, 1, groupMax)
 	} else {
 		db.awardGroup = newCommitter(db, awardGroupLeaders, groupMax)
+		db.awardGroup.defers = true
 	}
 	return db, nil
 }
@@ -170,6 +172,9 @@ type Tx struct {
 	// grouped is a transaction shared by a group of writes (group.go):
 	// one request's cancellation must not end the others' statements.
 	grouped bool
+	// defers is an award group's write run alone, which leaves its rows
+	// for its end as in a group (committer.defers).
+	defers bool
 	// pending is what this write left to write at its end (later.go);
 	// in a group, held is what the group's earlier writes left, and
 	// heldWritten what of it the current write's statements made

@@ -73,6 +73,15 @@ type committer struct {
 	queue   []*groupReq
 	leaders chan struct{}
 	max     int
+	// defers makes a write run alone (a group of one, or again after its
+	// group failed) leave its own rows for its end, as in a group
+	// (Tx.defersRows): PostgreSQL's award groups. Two copies of one award
+	// (a retry under the same key), one grouped and one alone, then take
+	// the beneficiary's account and the key's index entry in the same
+	// order. Alone, the award took the key first and the account at its
+	// end, grouped the other way round, and they deadlocked (8 times in a
+	// 15-second load of such retries).
+	defers bool
 	// What the committer has done, for CommitStats; times in
 	// nanoseconds.
 	commits, writes, busy, committing atomic.Int64
@@ -138,7 +147,7 @@ func (c *committer) run(batch []*groupReq) {
 	}
 	if len(batch) == 1 {
 		r := batch[0]
-		answer(r, c.db.retryTx(context.Background(), r.fn))
+		answer(r, c.db.retryTx(context.Background(), c.alone(r.fn)))
 		return
 	}
 	// The group's transaction belongs to no one request, so no request's
@@ -201,6 +210,7 @@ func (c *committer) run(batch []*groupReq) {
 			if c.db.dialect.retryable(err) {
 				// A deadlock victim rolled back alone: it runs again on
 				// its own below.
+				c.db.retried.Add(1)
 				failed = append(failed, r)
 				continue
 			}
@@ -217,6 +227,11 @@ func (c *committer) run(batch []*groupReq) {
 		// The rows the group's writes left for the end (later.go).
 		if err := tx.writeLater(ctx); err != nil {
 			broken = true
+			if c.db.dialect.retryable(err) {
+				// The database aborted the group (a deadlock at its
+				// end): each of its writes runs again.
+				c.db.retried.Add(int64(len(ok) + len(refused)))
+			}
 		}
 	}
 	if broken {
@@ -243,7 +258,18 @@ func (c *committer) run(batch []*groupReq) {
 	for _, r := range failed {
 		c.commits.Add(1)
 		c.writes.Add(1)
-		answer(r, c.db.retryTx(context.Background(), r.fn))
+		answer(r, c.db.retryTx(context.Background(), c.alone(r.fn)))
+	}
+}
+
+// alone is fn as the committer runs it in a transaction of its own.
+func (c *committer) alone(fn func(tx *Tx) error) func(tx *Tx) error {
+	if !c.defers {
+		return fn
+	}
+	return func(tx *Tx) error {
+		tx.defers = true
+		return fn(tx)
 	}
 }
 

@@ -47,9 +47,11 @@ var laterTables = []string{"ledger_transactions", "awards", "award_evidence", "r
 // group, whose awards then send no statement each, and whose rows go as
 // one multi-row statement per table at the group's end. A duplicate key
 // among them fails the group's end, and the group's writes run again
-// alone (group.go), where the duplicate is answered as usual.
+// alone (group.go), where the duplicate is answered as usual. On
+// PostgreSQL an award group's write run alone defers its rows too
+// (committer.defers), so that it takes its locks in a group's order.
 func (t *Tx) defersRows() bool {
-	return t.grouped
+	return t.grouped || t.defers
 }
 
 // nextID hands out the next id of table on SQLite, whose one writer is
@@ -397,6 +399,13 @@ func (t *Tx) writeRows(ctx context.Context, l *later) error {
 		// (With the tallies last, a sale took its store's month before
 		// the store's account, and orders and cancels at one store
 		// deadlocked 23 times in a 15-second load.)
+		if len(ids) > 1 {
+			// Several accounts are locked in id order by a statement of
+			// their own, before the one that credits them (creditsInOrder).
+			if _, err := t.rawExec(ctx, "SELECT id FROM accounts WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE", ids); err != nil {
+				return err
+			}
+		}
 		credits := creditsInOrder(ids, l.credits)
 		if all := append(append(stmts, tallies...), credits); oneStatement(all) {
 			return t.runLater(ctx, all)
@@ -413,26 +422,36 @@ func (t *Tx) writeRows(ctx context.Context, l *later) error {
 	return t.runLater(ctx, append(stmts, tallies...))
 }
 
-// creditsInOrder is PostgreSQL's statement for the credits: one, locking
-// the accounts in id order first (ORDER BY … FOR NO KEY UPDATE sorts,
-// then locks row by row) and updating only rows it has locked. As WITH
-// clauses of their own, one UPDATE per account, the credits ran in an
-// order PostgreSQL leaves unspecified, and two award groups crediting the
-// same people deadlocked (three times in a 20-second load). The lock is
-// the one an UPDATE of the balance takes: FOR UPDATE would also wait on
-// every transaction that has just inserted a row referring to the account
-// (a posting, an award: their foreign-key checks hold KEY SHARE), and
-// deadlocked fifty times a minute.
+// creditsInOrder is PostgreSQL's statement for the credits, whose
+// accounts the transaction has locked in id order when there are several
+// (writeRows): a plain UPDATE, which PostgreSQL runs row by row in an
+// order it leaves unspecified. Two ways of ordering it inside this one
+// statement both deadlocked:
+//   - one UPDATE per account, as WITH clauses of their own: two award
+//     groups crediting the same people, three times in a 20-second load;
+//   - a WITH clause locking the accounts (SELECT … ORDER BY id FOR NO KEY
+//     UPDATE) joined to the UPDATE: the lock follows a row another
+//     transaction has just updated to its new version, but the UPDATE
+//     reads by the statement's older snapshot and so takes the old
+//     version's tuple lock again, which a second such statement waiting
+//     behind the first holds (once or twice in a 30-second load of two
+//     instances; three psql sessions make it every time).
+//
+// Locked by a statement of its own, every account is then ours before
+// the UPDATE's snapshot is taken. A single account needs no order, and a
+// plain UPDATE of one row never waits in a circle with another. The lock
+// is the one an UPDATE of the balance takes: FOR UPDATE would also wait
+// on every transaction that has just inserted a row referring to the
+// account (a posting, an award: their foreign-key checks hold KEY SHARE),
+// and deadlocked fifty times a minute.
 func creditsInOrder(ids []int64, credits map[int64]*credit) laterStmt {
 	amounts, scores := make([]int64, len(ids)), make([]int64, len(ids))
 	for i, id := range ids {
 		amounts[i], scores[i] = credits[id].amount, credits[id].score
 	}
 	return laterStmt{
-		with:     `lk{n} AS (SELECT id FROM accounts WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE)`,
-		withArgs: []any{ids},
 		query: `UPDATE accounts a SET balance = a.balance + v.amount, score = a.score + v.score
-		FROM lk{n} JOIN unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, amount, score) ON v.id = lk{n}.id WHERE a.id = lk{n}.id`,
+		FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, amount, score) WHERE a.id = v.id`,
 		args: []any{ids, amounts, scores},
 	}
 }

@@ -1,12 +1,14 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -133,6 +135,64 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 func (t *Tx) lockAccount(ctx context.Context, id int64) error {
 	_, err := t.exec(ctx, "UPDATE accounts SET balance = balance WHERE id = ?", id)
 	return err
+}
+
+// beneficiary names whom one line of a list is for: a person, or a
+// household (personID 0), as an award names them.
+type beneficiary struct{ personID, householdID int64 }
+
+// lockBeneficiaries takes, before a list's lines are written, the
+// accounts its lines will move, in id order. A line locks its account as
+// it goes (caps, an opening balance), so two lists naming the same
+// people in different orders, or a list and an award group (which
+// credits its accounts in id order, later.go), would each hold one
+// account the other waits for. Accounts not open yet are opened first,
+// in one order too: a second list opening the same account waits for
+// the first. A line that names nobody it may reach is left to its own
+// turn, which says what is wrong. On SQLite the one writer never waits.
+func (t *Tx) lockBeneficiaries(ctx context.Context, who []beneficiary) error {
+	if t.db.dialect.name() != "postgres" || len(who) < 2 {
+		return nil
+	}
+	type owner struct {
+		kind jifen.AccountKind
+		id   int64
+	}
+	var ids []int64
+	var missing []owner
+	for _, w := range who {
+		g, err := t.findTarget(ctx, w.personID, w.householdID)
+		switch {
+		case err != nil:
+			continue
+		case g.accountID != 0:
+			ids = append(ids, g.accountID)
+		default:
+			missing = append(missing, owner{g.accountKind, g.accountOwner})
+		}
+	}
+	slices.SortFunc(missing, func(a, b owner) int {
+		return cmp.Or(strings.Compare(string(a.kind), string(b.kind)), cmp.Compare(a.id, b.id))
+	})
+	for i, m := range missing {
+		if i > 0 && m == missing[i-1] {
+			continue
+		}
+		acct, err := t.account(ctx, m.kind, m.id)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, acct.ID)
+	}
+	slices.Sort(ids)
+	rows, err := t.query(ctx, "SELECT id FROM accounts WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE", slices.Compact(ids))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	return rows.Err()
 }
 
 // localDay is the Asia/Shanghai calendar day of t.
@@ -442,6 +502,13 @@ func (s *PointsService) AwardBulk(ctx context.Context, key string, in []jifen.Aw
 			clear(out)
 			clear(ids)
 			if err := tx.sameBulk(ctx, key, len(in)); err != nil {
+				return err
+			}
+			who := make([]beneficiary, len(in))
+			for i, line := range in {
+				who[i] = beneficiary{line.PersonID, line.HouseholdID}
+			}
+			if err := tx.lockBeneficiaries(ctx, who); err != nil {
 				return err
 			}
 			for i, line := range in {
@@ -1206,6 +1273,13 @@ func (s *PointsService) ImportOpening(ctx context.Context, orgID int64, in []jif
 	err = s.db.inTx(ctx, func(tx *Tx) error {
 		issuer, err := tx.account(ctx, jifen.AccountIssuance, orgID)
 		if err != nil {
+			return err
+		}
+		who := make([]beneficiary, len(in))
+		for i, line := range in {
+			who[i] = beneficiary{personID: line.PersonID}
+		}
+		if err := tx.lockBeneficiaries(ctx, who); err != nil {
 			return err
 		}
 		for i, line := range in {

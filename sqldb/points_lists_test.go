@@ -54,35 +54,13 @@ func TestListsBesideAwardGroups(t *testing.T) {
 				}
 			})
 		}
-		for g := range givers {
-			wg.Go(func() {
-				for n := range gifts {
-					_, err := p.give(p.adminA.ctx, crowd[(g*gifts+n)%people], plain)
-					errs <- err
-				}
-			})
-		}
+		given := p.alongside(&wg, errs, givers, gifts, crowd, plain)
 		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatalf("a list or an award failed: %v", err)
-			}
-		}
-		if n := p.db.Retried() - before; n > 0 {
-			t.Errorf("%d writes were aborted by the database (deadlocks) and run again, want none", n)
-		}
+		p.noneAborted(t, errs, before)
 		for i, id := range crowd {
-			want := int64(listers * lists * 10)
+			want := int64(listers*lists*10) + given[i]
 			if i%2 == 0 {
 				want++
-			}
-			for g := range givers {
-				for n := range gifts {
-					if (g*gifts+n)%people == i {
-						want++
-					}
-				}
 			}
 			p.wantPoints(t, id, want, want)
 		}
@@ -111,21 +89,9 @@ func TestVerificationsBesideAwardGroups(t *testing.T) {
 		}
 		var acts []*jifen.Activity
 		for range activities {
-			start := p.now().Truncate(time.Minute).Add(time.Hour)
-			in := p.input(p.villageA, start, time.Hour)
+			in := p.input(p.villageA, p.now().Truncate(time.Minute).Add(time.Hour), time.Hour)
 			in.PointsPerHour = 10
-			act := p.published(t, in)
-			for _, u := range crowd {
-				p.signUp(t, u, act, jifen.SignupConfirmed)
-			}
-			for _, u := range crowd {
-				p.checkIn(t, u, act, start)
-			}
-			for _, u := range crowd {
-				p.checkOut(t, u, act, act.EndsAt)
-			}
-			p.clock.Set(act.EndsAt.Add(time.Minute))
-			acts = append(acts, act)
+			acts = append(acts, p.attended(t, in, crowd...))
 		}
 		before := p.db.Retried()
 		var wg sync.WaitGroup
@@ -136,24 +102,13 @@ func TestVerificationsBesideAwardGroups(t *testing.T) {
 				errs <- err
 			})
 		}
-		for g := range givers {
-			wg.Go(func() {
-				for n := range gifts {
-					_, err := p.give(p.adminA.ctx, crowd[(g*gifts+n)%len(crowd)].p.ID, plain)
-					errs <- err
-				}
-			})
+		ids := make([]int64, len(crowd))
+		for i, u := range crowd {
+			ids[i] = u.p.ID
 		}
+		p.alongside(&wg, errs, givers, gifts, ids, plain)
 		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatalf("a verification or an award failed: %v", err)
-			}
-		}
-		if n := p.db.Retried() - before; n > 0 {
-			t.Errorf("%d writes were aborted by the database (deadlocks) and run again, want none", n)
-		}
+		p.noneAborted(t, errs, before)
 		for _, u := range crowd {
 			if got := p.points(t, u.p.ID).Balance; got < activities*10 {
 				t.Errorf("%s has %d points, want at least %d from the verified hours", u.p.Name, got, activities*10)
@@ -270,4 +225,39 @@ func TestSameAwardTwiceAtOnce(t *testing.T) {
 			p.wantPoints(t, u.p.ID, 1+given[i], 1+given[i])
 		}
 	})
+}
+
+// alongside starts givers, each giving gifts awards of r (1 point each)
+// to people in turn, and sends every answer's error to errs. It returns
+// how many points each person will have been given.
+func (p *ptsFx) alongside(wg *sync.WaitGroup, errs chan<- error, givers, gifts int, people []int64, r *jifen.Rule) []int64 {
+	given := make([]int64, len(people))
+	for g := range givers {
+		for n := range gifts {
+			given[(g*gifts+n)%len(people)] += r.Points
+		}
+		wg.Go(func() {
+			for n := range gifts {
+				_, err := p.give(p.adminA.ctx, people[(g*gifts+n)%len(people)], r)
+				errs <- err
+			}
+		})
+	}
+	return given
+}
+
+// noneAborted closes errs and wants every write sent there to have
+// succeeded, and none since before to have been aborted by the database
+// and run again (a deadlock: a second's wait on PostgreSQL).
+func (p *ptsFx) noneAborted(t *testing.T, errs chan error, before int64) {
+	t.Helper()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a write failed: %v", err)
+		}
+	}
+	if n := p.db.Retried() - before; n > 0 {
+		t.Errorf("%d writes were aborted by the database (deadlocks) and run again, want none", n)
+	}
 }

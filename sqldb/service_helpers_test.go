@@ -209,19 +209,27 @@ func (v *vs) checkOut(t *testing.T, u user, act *jifen.Activity, at time.Time) *
 // and the super admin verifies. The clock ends a minute after the end.
 func (v *vs) serve(t *testing.T, org *jifen.Org, d time.Duration, people ...user) *jifen.Activity {
 	t.Helper()
-	start := v.now().Truncate(time.Minute).Add(time.Hour)
-	act := v.published(t, v.input(org, start, d))
+	act := v.attended(t, v.input(org, v.now().Truncate(time.Minute).Add(time.Hour), d), people...)
+	must(v.acts.Verify(v.super.ctx, act.ID))(t)
+	return act
+}
+
+// attended publishes in, and everyone signs up, checks in at its start
+// and out at its end; the clock ends a minute after the end, and the
+// activity waits to be verified.
+func (v *vs) attended(t *testing.T, in jifen.ActivityInput, people ...user) *jifen.Activity {
+	t.Helper()
+	act := v.published(t, in)
 	for _, u := range people {
 		v.signUp(t, u, act, jifen.SignupConfirmed)
 	}
 	for _, u := range people {
-		v.checkIn(t, u, act, start)
+		v.checkIn(t, u, act, act.StartsAt)
 	}
 	for _, u := range people {
 		v.checkOut(t, u, act, act.EndsAt)
 	}
 	v.clock.Set(act.EndsAt.Add(time.Minute))
-	must(v.acts.Verify(v.super.ctx, act.ID))(t)
 	return act
 }
 

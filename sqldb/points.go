@@ -162,9 +162,12 @@ func (t *Tx) lockBeneficiaries(ctx context.Context, who []beneficiary) error {
 	var missing []owner
 	for _, w := range who {
 		g, err := t.findTarget(ctx, w.personID, w.householdID)
+		var refused *jifen.Error
 		switch {
-		case err != nil:
+		case errors.As(err, &refused):
 			continue
+		case err != nil:
+			return err
 		case g.accountID != 0:
 			ids = append(ids, g.accountID)
 		default:
@@ -757,11 +760,18 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 	}
 	// Caps are counted under the account's lock, so two awards for one
 	// person are counted one after the other; with nothing to count there
-	// is nothing to lock.
-	if p.countsCaps() {
+	// is nothing to lock. On PostgreSQL an award that takes from a budget,
+	// or opens its issuer's issuance account, locks the account first
+	// too, as every write that takes both does (a list, a verification,
+	// an approval, an opening import): taking the stripe or the new
+	// account's insert first and the person's account with its credit at
+	// the end, it waited in a circle with a list naming the same person.
+	if p.countsCaps() || (t.db.dialect.name() == "postgres" && p.status == jifen.AwardPosted && ((p.budget != 0 && p.points > 0) || p.issuerAccount == 0)) {
 		if err := t.lockAccount(ctx, g.accountID); err != nil {
 			return nil, err
 		}
+	}
+	if p.countsCaps() {
 		if err := t.checkCaps(ctx, g, r.Rule, p.day, in.Quantity, p.points, 0); err != nil {
 			return nil, err
 		}
@@ -863,11 +873,11 @@ func (p *awardPlan) countsCaps() bool {
 // waits tells whether writing the award may wait on a row another
 // transaction holds: the beneficiary's account for its caps or for a
 // deduction's debit, a budget stripe, or an account not open yet (two
-// first awards for one person, each opening the account, wait on each
-// other's insert). Awards that wait on nothing may share commits on
+// first awards for one person, or of one issuer, each opening the
+// account, wait on each other's insert). Awards that wait on nothing may share commits on
 // PostgreSQL (DB.awardGroup).
 func (p *awardPlan) waits() bool {
-	return p.countsCaps() || p.points < 0 || (p.budget != 0 && p.points > 0) || p.g.accountID == 0
+	return p.countsCaps() || p.points < 0 || (p.budget != 0 && p.points > 0) || p.g.accountID == 0 || p.issuerAccount == 0
 }
 
 func sourceOf(source string, claim bool) string {
@@ -1271,15 +1281,17 @@ func (s *PointsService) ImportOpening(ctx context.Context, orgID int64, in []jif
 		return 0, jifen.Invalid("lines", "期初余额应有1到50000行", "An opening import has 1 to 50000 lines")
 	}
 	err = s.db.inTx(ctx, func(tx *Tx) error {
-		issuer, err := tx.account(ctx, jifen.AccountIssuance, orgID)
-		if err != nil {
-			return err
-		}
+		// People's accounts before the org's issuance account, which the
+		// first import may open: the order of every write that takes both.
 		who := make([]beneficiary, len(in))
 		for i, line := range in {
 			who[i] = beneficiary{personID: line.PersonID}
 		}
 		if err := tx.lockBeneficiaries(ctx, who); err != nil {
+			return err
+		}
+		issuer, err := tx.account(ctx, jifen.AccountIssuance, orgID)
+		if err != nil {
 			return err
 		}
 		for i, line := range in {

@@ -261,3 +261,74 @@ func (p *ptsFx) noneAborted(t *testing.T, errs chan error, before int64) {
 		t.Errorf("%d writes were aborted by the database (deadlocks) and run again, want none", n)
 	}
 }
+
+// A list of awards for two people, held up after taking its accounts
+// (another transaction holds the second person's), meets another write
+// for the first person that takes a budget's stripe or opens an issuer's
+// issuance account. Every such write takes the person's account first;
+// one that took the stripe or the new account's insert first, and the
+// account at its end, waited in a circle with the list (found by a code
+// review, one deadlock in each case).
+func TestListsBesideBudgetsAndNewIssuers(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name  string
+		other func(p *ptsFx, county, village *jifen.Rule, first, second int64) error
+		list  func(county, village *jifen.Rule) *jifen.Rule
+	}{
+		{"an award from a budget", func(p *ptsFx, county, _ *jifen.Rule, first, _ int64) error {
+			_, err := p.give(p.adminA.ctx, first, county)
+			return err
+		}, func(county, _ *jifen.Rule) *jifen.Rule { return county }},
+		{"the issuer's first award", func(p *ptsFx, _, village *jifen.Rule, first, _ int64) error {
+			_, err := p.give(p.adminA.ctx, first, village)
+			return err
+		}, func(_, village *jifen.Rule) *jifen.Rule { return village }},
+		{"the issuer's first opening import", func(p *ptsFx, _, _ *jifen.Rule, first, second int64) error {
+			_, err := p.pts.ImportOpening(p.adminA.ctx, p.villageA.ID, []jifen.OpeningInput{{PersonID: first, Points: 5}, {PersonID: second, Points: 5}})
+			return err
+		}, func(_, village *jifen.Rule) *jifen.Rule { return village }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pgPoints(t, func(t *testing.T, p *ptsFx) {
+				p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.YearlyBudget = 100000 })
+				county := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("county", 1))
+				village := p.rule(t, p.adminA.ctx, p.villageA, ruleIn("village", 1)) // its issuance account not open yet
+				var people [2]int64
+				for i := range people {
+					person, _ := p.person(t, fmt.Sprintf("名单%d", i), p.villageA)
+					people[i] = person.ID
+					p.award(t, p.adminA.ctx, person.ID, county) // opens the account
+				}
+				var second int64
+				if err := p.raw.QueryRow("SELECT id FROM accounts WHERE kind = 'person' AND owner_id = $1", people[1]).Scan(&second); err != nil {
+					t.Fatal(err)
+				}
+				hold, err := p.raw.Begin()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer hold.Rollback()
+				if _, err := hold.Exec("SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE", second); err != nil {
+					t.Fatal(err)
+				}
+				before := p.db.Retried()
+				errs := make(chan error, 2)
+				var wg sync.WaitGroup
+				r := c.list(county, village)
+				wg.Go(func() {
+					_, err := p.pts.AwardBulk(p.adminA.ctx, p.key(), []jifen.AwardInput{{PersonID: people[0], RuleID: r.ID}, {PersonID: people[1], RuleID: r.ID}})
+					errs <- err
+				})
+				time.Sleep(300 * time.Millisecond) // the list holds the first's account and waits for the second's
+				wg.Go(func() { errs <- c.other(p, county, village, people[0], people[1]) })
+				time.Sleep(300 * time.Millisecond) // the other write has gone as far as it can
+				if err := hold.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				wg.Wait()
+				p.noneAborted(t, errs, before)
+			})
+		})
+	}
+}

@@ -50,11 +50,13 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 	// code on the screen now is valid. An upsert on their one unused code
 	// (0013_one_paycode): deleting the old and inserting the new, two
 	// fetches at one moment on PostgreSQL each missed the other's code
-	// and both stayed valid. Codes an hour past their minute go too, each
-	// by the expiry index, but not this person's unused one, which the
-	// upsert replaces (one statement may not touch a row twice).
+	// and both stayed valid. Used codes an hour past their minute go too,
+	// by the expiry index. Unused ones stay, one per person at most, until
+	// their owner's next fetch replaces them: a sweep deleting another
+	// person's unused code could meet that person's fetch replacing it,
+	// each holding the row the other wants.
 	const (
-		sweep  = "DELETE FROM paycodes WHERE expires_at < ? AND (used_at IS NOT NULL OR person_id <> ?)"
+		sweep  = "DELETE FROM paycodes WHERE expires_at < ? AND used_at IS NOT NULL"
 		upsert = `INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (person_id) WHERE used_at IS NULL DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at`
 	)
@@ -65,7 +67,7 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 		// transaction and one round trip, where BEGIN, two statements
 		// and COMMIT were four.
 		for try := 0; try < 4; try++ {
-			_, err = s.db.w.ExecContext(ctx, s.db.q("WITH old AS ("+sweep+") "+upsert), old, a.PersonID, hash, a.PersonID, expires)
+			_, err = s.db.w.ExecContext(ctx, s.db.q("WITH old AS ("+sweep+") "+upsert), old, hash, a.PersonID, expires)
 			if err == nil || !s.db.dialect.retryable(err) {
 				break
 			}
@@ -73,7 +75,7 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 		err = s.db.mapErr(err)
 	} else {
 		err = s.db.inTx(ctx, func(tx *Tx) error {
-			if _, err := tx.exec(ctx, sweep, old, a.PersonID); err != nil {
+			if _, err := tx.exec(ctx, sweep, old); err != nil {
 				return err
 			}
 			_, err := tx.exec(ctx, upsert, hash, a.PersonID, expires)

@@ -874,8 +874,8 @@ func (p *awardPlan) countsCaps() bool {
 // transaction holds: the beneficiary's account for its caps or for a
 // deduction's debit, a budget stripe, or an account not open yet (two
 // first awards for one person, or of one issuer, each opening the
-// account, wait on each other's insert). Awards that wait on nothing may share commits on
-// PostgreSQL (DB.awardGroup).
+// account, wait on each other's insert). Awards that wait on nothing may
+// share commits on PostgreSQL (DB.awardGroup).
 func (p *awardPlan) waits() bool {
 	return p.countsCaps() || p.points < 0 || (p.budget != 0 && p.points > 0) || p.g.accountID == 0 || p.issuerAccount == 0
 }

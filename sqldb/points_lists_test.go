@@ -227,7 +227,7 @@ func TestSameAwardTwiceAtOnce(t *testing.T) {
 	})
 }
 
-// alongside starts givers, each giving gifts awards of r (1 point each)
+// alongside starts givers, each giving gifts awards of r
 // to people in turn, and sends every answer's error to errs. It returns
 // how many points each person will have been given.
 func (p *ptsFx) alongside(wg *sync.WaitGroup, errs chan<- error, givers, gifts int, people []int64, r *jifen.Rule) []int64 {

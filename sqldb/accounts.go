@@ -54,8 +54,9 @@ func (t *Tx) accountID(ctx context.Context, kind jifen.AccountKind, owner int64)
 	if id := t.db.accounts.find(kind, owner); id != 0 {
 		return id, nil
 	}
+	// Around what waits, as nameAccounts: waiting credits open no account.
 	var id int64
-	err := t.queryRow(ctx, "SELECT id FROM accounts WHERE kind = ? AND owner_id = ?", kind, owner).Scan(&id)
+	err := t.queryRowAround(ctx, "SELECT id FROM accounts WHERE kind = ? AND owner_id = ?", kind, owner).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -93,3 +93,50 @@ func TestCreditsBehindAnUpdate(t *testing.T) {
 		t.Errorf("the accounts hold %d, want %d: every credit once", sum, want)
 	}
 }
+
+// TestNamingAccountsLeavesCreditsWaiting: in a group, naming a posting's
+// accounts that are not remembered (the names kept in memory start again
+// at 200,000 accounts) reads around the credits waiting for the group's
+// end rather than writing them first, so a group still takes all its
+// accounts in one round, in id order, at its end.
+func TestNamingAccountsLeavesCreditsWaiting(t *testing.T) {
+	for name, dsn := range benchDSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			db := benchDB(t, dsn)
+			ctx := context.Background()
+			var ids []int64
+			for owner := range int64(2) {
+				if err := db.retryTx(ctx, func(tx *Tx) error {
+					a, err := tx.account(ctx, jifen.AccountPerson, 800000+owner)
+					if err == nil {
+						ids = append(ids, a.ID)
+					}
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.accounts = accountNames{} // forgotten, as when the memory starts again
+			sqltx, err := db.w.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sqltx.Rollback()
+			tx := &Tx{tx: sqltx, db: db, grouped: true, configGen: db.config.gen.Load()}
+			tx.held.credit(ids[0], 5, 5) // an earlier write of the group
+			kinds, accts := map[int64]jifen.AccountKind{}, map[int64]accountID{}
+			if err := tx.nameAccounts(ctx, []jifen.Posting{{AccountID: ids[1]}}, kinds, accts); err != nil {
+				t.Fatal(err)
+			}
+			if kinds[ids[1]] != jifen.AccountPerson || accts[ids[1]].owner != 800001 {
+				t.Fatalf("named %v %v, want person 800001", kinds, accts)
+			}
+			if !tx.held.credited(ids[0]) {
+				t.Error("the group's waiting credit was written to name another account")
+			}
+			if id, err := tx.accountID(ctx, jifen.AccountPerson, 800000); err != nil || id != ids[0] || !tx.held.credited(ids[0]) {
+				t.Errorf("accountID: %d, %v; the credit still waits: %v", id, err, tx.held.credited(ids[0]))
+			}
+		})
+	}
+}

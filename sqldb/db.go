@@ -279,6 +279,13 @@ func (t *Tx) queryRowAround(ctx context.Context, query string, args ...any) *sql
 	return t.tx.QueryRowContext(t.ctx(ctx), t.db.q(query), args...)
 }
 
+// queryAround is query without writing what waits first, as
+// queryRowAround.
+func (t *Tx) queryAround(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t.noteWrite(query)
+	return t.tx.QueryContext(t.ctx(ctx), t.db.q(query), args...)
+}
+
 func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if err := t.beforeStatement(ctx, query); err != nil {
 		// A Row cannot carry the error: the write fails at its end.

@@ -294,7 +294,13 @@ func (t *Tx) nameAccounts(ctx context.Context, ps []jifen.Posting, kinds map[int
 	for i, p := range ps {
 		args[i] = p.AccountID
 	}
-	rows, err := t.query(ctx, "SELECT id, kind, owner_id FROM accounts WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ps)), ", ")+")", args...)
+	// Around what waits: the credits waiting for accounts change balances,
+	// not who owns what. Writing them here, part-way through a group, took
+	// its accounts in two rounds, each in id order but not the two
+	// together, which another group could meet in a circle (on a
+	// county's server, where the names kept in memory start again at
+	// 200,000 accounts).
+	rows, err := t.queryAround(ctx, "SELECT id, kind, owner_id FROM accounts WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ps)), ", ")+")", args...)
 	if err != nil {
 		return err
 	}

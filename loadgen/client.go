@@ -153,13 +153,7 @@ func (c *client) call(ctx context.Context, method, path, token, key string, in, 
 // answer without decoding it; the API's answers are flat enough that the
 // first match is the one meant (the error code, the pay code).
 func jsonField(b []byte, name string) []byte {
-	var pat [32]byte
-	p := append(append(append(pat[:0], '"'), name...), `":"`...)
-	i := bytes.Index(b, p)
-	if i < 0 {
-		return nil
-	}
-	b = b[i+len(p):]
+	b = jsonAfter(b, name, `":"`)
 	j := bytes.IndexByte(b, '"')
 	if j < 0 {
 		return nil
@@ -170,18 +164,23 @@ func jsonField(b []byte, name string) []byte {
 // jsonInt returns the number value of the first "name":123 in a JSON
 // answer, or 0.
 func jsonInt(b []byte, name string) int64 {
-	var pat [32]byte
-	p := append(append(append(pat[:0], '"'), name...), `":`...)
-	i := bytes.Index(b, p)
-	if i < 0 {
-		return 0
-	}
 	var n int64
-	for _, c := range b[i+len(p):] {
+	for _, c := range jsonAfter(b, name, `":`) {
 		if c < '0' || c > '9' {
 			break
 		}
 		n = n*10 + int64(c-'0')
 	}
 	return n
+}
+
+// jsonAfter is what follows the first `"name` and sep in b, or nil.
+func jsonAfter(b []byte, name, sep string) []byte {
+	var pat [32]byte
+	p := append(append(append(pat[:0], '"'), name...), sep...)
+	i := bytes.Index(b, p)
+	if i < 0 {
+		return nil
+	}
+	return b[i+len(p):]
 }

@@ -26,19 +26,7 @@ func TestCreditsBehindAnUpdate(t *testing.T) {
 	}
 	db := benchDB(t, dsns["postgres"])
 	ctx := context.Background()
-	var ids []int64
-	for owner := range int64(3) {
-		err := db.retryTx(ctx, func(tx *Tx) error {
-			a, err := tx.account(ctx, jifen.AccountPerson, 900000+owner)
-			if err == nil {
-				ids = append(ids, a.ID)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	ids := openAccounts(t, db, 900000, 3)
 	begin := func() *sql.Tx {
 		tx, err := db.w.BeginTx(ctx, nil)
 		if err != nil {
@@ -104,18 +92,7 @@ func TestNamingAccountsLeavesCreditsWaiting(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			db := benchDB(t, dsn)
 			ctx := context.Background()
-			var ids []int64
-			for owner := range int64(2) {
-				if err := db.retryTx(ctx, func(tx *Tx) error {
-					a, err := tx.account(ctx, jifen.AccountPerson, 800000+owner)
-					if err == nil {
-						ids = append(ids, a.ID)
-					}
-					return err
-				}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			ids := openAccounts(t, db, 800000, 2)
 			db.accounts = accountNames{} // forgotten, as when the memory starts again
 			sqltx, err := db.w.BeginTx(ctx, nil)
 			if err != nil {
@@ -139,4 +116,24 @@ func TestNamingAccountsLeavesCreditsWaiting(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openAccounts opens n people's accounts, for owners from first on, and
+// returns their ids.
+func openAccounts(t *testing.T, db *DB, first int64, n int) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	ids := make([]int64, n)
+	for i := range ids {
+		if err := db.retryTx(ctx, func(tx *Tx) error {
+			a, err := tx.account(ctx, jifen.AccountPerson, first+int64(i))
+			if err == nil {
+				ids[i] = a.ID
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
 }

@@ -197,6 +197,10 @@ type Tx struct {
 	// account it reads may then be its own, not yet committed, and is not
 	// kept in memory (accounts.go).
 	openedAccount bool
+	// locked are the targets a list's write found and locked first
+	// (lockBeneficiaries): its lines find them here, each as locked,
+	// rather than reading them again.
+	locked map[beneficiary]target
 	// heldFailed marks a failure to write the group's earlier writes'
 	// rows (later.go), which is no fault of the current write.
 	heldFailed bool

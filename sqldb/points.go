@@ -77,6 +77,9 @@ func (t *Tx) resolveTarget(ctx context.Context, personID, householdID int64) (*t
 // findTarget is resolveTarget reading only: accountID is 0 when the
 // account is not open yet.
 func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*target, error) {
+	if g, ok := t.locked[beneficiary{personID, householdID}]; ok {
+		return &g, nil
+	}
 	g := &target{}
 	if personID != 0 {
 		p, err := t.person(ctx, personID)
@@ -149,18 +152,18 @@ type beneficiary struct{ personID, householdID int64 }
 // account the other waits for. Accounts not open yet are opened first,
 // in one order too: a second list opening the same account waits for
 // the first. A line that names nobody it may reach is left to its own
-// turn, which says what is wrong. On SQLite the one writer never waits.
+// turn, which says what is wrong. The lines then find their targets as
+// they were locked (Tx.locked). On SQLite the one writer never waits.
 func (t *Tx) lockBeneficiaries(ctx context.Context, who []beneficiary) error {
 	if t.db.dialect.name() != "postgres" || len(who) < 2 {
 		return nil
 	}
-	type owner struct {
-		kind jifen.AccountKind
-		id   int64
-	}
-	var ids []int64
-	var missing []owner
+	found := map[beneficiary]target{}
+	var missing []beneficiary
 	for _, w := range who {
+		if _, ok := found[w]; ok {
+			continue
+		}
 		g, err := t.findTarget(ctx, w.personID, w.householdID)
 		var refused *jifen.Error
 		switch {
@@ -168,24 +171,30 @@ func (t *Tx) lockBeneficiaries(ctx context.Context, who []beneficiary) error {
 			continue
 		case err != nil:
 			return err
-		case g.accountID != 0:
-			ids = append(ids, g.accountID)
-		default:
-			missing = append(missing, owner{g.accountKind, g.accountOwner})
+		}
+		found[w] = *g
+		if g.accountID == 0 {
+			missing = append(missing, w)
 		}
 	}
-	slices.SortFunc(missing, func(a, b owner) int {
-		return cmp.Or(strings.Compare(string(a.kind), string(b.kind)), cmp.Compare(a.id, b.id))
+	owner := func(w beneficiary) (jifen.AccountKind, int64) { return found[w].accountKind, found[w].accountOwner }
+	slices.SortFunc(missing, func(a, b beneficiary) int {
+		ka, oa := owner(a)
+		kb, ob := owner(b)
+		return cmp.Or(strings.Compare(string(ka), string(kb)), cmp.Compare(oa, ob))
 	})
-	for i, m := range missing {
-		if i > 0 && m == missing[i-1] {
-			continue
-		}
-		acct, err := t.account(ctx, m.kind, m.id)
+	for _, w := range missing {
+		g := found[w]
+		acct, err := t.account(ctx, g.accountKind, g.accountOwner) // opened once, then found
 		if err != nil {
 			return err
 		}
-		ids = append(ids, acct.ID)
+		g.accountID = acct.ID
+		found[w] = g
+	}
+	ids := make([]int64, 0, len(found))
+	for _, g := range found {
+		ids = append(ids, g.accountID)
 	}
 	slices.Sort(ids)
 	rows, err := t.query(ctx, "SELECT id FROM accounts WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE", slices.Compact(ids))
@@ -195,7 +204,11 @@ func (t *Tx) lockBeneficiaries(ctx context.Context, who []beneficiary) error {
 	for rows.Next() {
 	}
 	rows.Close()
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	t.locked = found
+	return nil
 }
 
 // localDay is the Asia/Shanghai calendar day of t.

@@ -218,9 +218,7 @@ func TestSameAwardTwiceAtOnce(t *testing.T) {
 		}
 		close(stop)
 		background.Wait()
-		if n := p.db.Retried() - before; n > 0 {
-			t.Errorf("%d writes were aborted by the database (deadlocks) and run again, want none", n)
-		}
+		p.noRetries(t, before)
 		for i, u := range crowd {
 			p.wantPoints(t, u.p.ID, 1+given[i], 1+given[i])
 		}
@@ -257,6 +255,13 @@ func (p *ptsFx) noneAborted(t *testing.T, errs chan error, before int64) {
 			t.Fatalf("a write failed: %v", err)
 		}
 	}
+	p.noRetries(t, before)
+}
+
+// noRetries wants no write since before to have been aborted by the
+// database and run again.
+func (p *ptsFx) noRetries(t *testing.T, before int64) {
+	t.Helper()
 	if n := p.db.Retried() - before; n > 0 {
 		t.Errorf("%d writes were aborted by the database (deadlocks) and run again, want none", n)
 	}

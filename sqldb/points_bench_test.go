@@ -359,6 +359,7 @@ func BenchmarkAward(b *testing.B) {
 				b.Run(c.name+"/32", func(b *testing.B) {
 					var next atomic.Int64
 					b.SetParallelism(par)
+					before := db.CommitStats()
 					b.ResetTimer()
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
@@ -369,8 +370,23 @@ func BenchmarkAward(b *testing.B) {
 						}
 					})
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+					reportCommits(b, before, db.CommitStats())
 				})
 			}
 		})
 	}
+}
+
+// reportCommits adds what the group committers did during a benchmark:
+// writes per commit, and the committers' time per write, all of it and
+// in COMMIT alone. On SQLite their time is the one writer's, the serial
+// part of every write.
+func reportCommits(b *testing.B, before, after jifen.CommitStats) {
+	commits, writes := after.Commits-before.Commits, after.Writes-before.Writes
+	if commits == 0 || writes == 0 {
+		return
+	}
+	b.ReportMetric(float64(writes)/float64(commits), "writes/commit")
+	b.ReportMetric((after.BusySeconds-before.BusySeconds)*1e6/float64(writes), "µs-writer/write")
+	b.ReportMetric((after.CommitSeconds-before.CommitSeconds)*1e6/float64(writes), "µs-commit/write")
 }

@@ -50,13 +50,13 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 	// code on the screen now is valid. An upsert on their one unused code
 	// (0013_one_paycode): deleting the old and inserting the new, two
 	// fetches at one moment on PostgreSQL each missed the other's code
-	// and both stayed valid. Used codes an hour past their minute go too,
-	// by the expiry index. Unused ones stay, one per person at most, until
+	// and both stayed valid. Used codes an hour past their minute go too
+	// (paycodeSweep). Unused ones stay, one per person at most, until
 	// their owner's next fetch replaces them: a sweep deleting another
 	// person's unused code could meet that person's fetch replacing it,
 	// each holding the row the other wants.
 	const (
-		sweep  = "DELETE FROM paycodes WHERE expires_at < ? AND used_at IS NOT NULL"
+		sweep  = paycodeSweep
 		upsert = `INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (person_id) WHERE used_at IS NULL DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at`
 	)
@@ -87,6 +87,11 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 	}
 	return pc, nil
 }
+
+// paycodeSweep deletes used pay codes an hour past their minute, on every
+// fetch: it reads the index of used codes (0014_paycode_sweep), so the
+// unused codes a county's residents leave behind cost it nothing.
+const paycodeSweep = "DELETE FROM paycodes WHERE expires_at < ? AND used_at IS NOT NULL"
 
 var errBadPaycode = jifen.Errorf(jifen.KindInvalid, "invalid_paycode", "paycode", "付款码无效、已使用或已过期，请让居民刷新付款码", "The pay code is wrong, used or expired; ask for a fresh one")
 

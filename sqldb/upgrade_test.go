@@ -179,6 +179,13 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatal("a second unused pay code for one person was stored")
 		}
 	},
+	// The codes stay as they were; what the sweep will find among them is
+	// the used one, by the index of used codes.
+	"0014_paycode_sweep": func(t *testing.T, u *upgrading) {
+		if got := u.strings(t, "SELECT code_hash FROM paycodes WHERE expires_at < ? AND used_at IS NOT NULL", u.now.Add(time.Hour)); strings.Join(got, " ") != "|upgrade-used" {
+			t.Fatalf("used pay codes the sweep would find after the migration: %q, want the used one", got)
+		}
+	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT buyer_org_id FROM redemptions"); len(got) != 1 || got[0] != fmt.Sprintf("|%d", u.village) {

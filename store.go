@@ -428,6 +428,9 @@ type StoreService interface {
 	AddClerk(ctx context.Context, storeID, personID int64) error
 	RemoveClerk(ctx context.Context, storeID, personID int64) error
 	Clerks(ctx context.Context, storeID int64) ([]*Person, error)
+	// Roles tells what the actor may do at a store beyond buying: sell
+	// (its clerks and the org admins over it) and manage (those admins).
+	Roles(ctx context.Context, storeID int64) (sell, manage bool, err error)
 
 	CreateItem(ctx context.Context, storeID int64, in ItemInput) (*Item, error)
 	UpdateItem(ctx context.Context, itemID int64, in ItemInput) (*Item, error)

@@ -189,7 +189,7 @@ func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.B
 		return nil, err
 	}
 	// The ids first, from the awards alone (see Awards).
-	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+` WHERE a.id IN (SELECT a.id FROM awards a WHERE a.org_path >= ? AND a.org_path < ?
+	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+` WHERE a.id IN (SELECT a.id FROM awards a WHERE `+s.db.inSubtree("a.org_path")+`
 		AND a.status = 'posted' AND a.public_until > ? ORDER BY a.id DESC LIMIT 500) ORDER BY a.id DESC`, org.Path, jifen.PathUpper(org.Path), now)
 	if err != nil {
 		return nil, err
@@ -229,12 +229,12 @@ func (s *PointsService) ranking(ctx context.Context, path string, st jifen.Point
 	// joined first, every award of a county's year met its person and org
 	// before the sum (1.4 s for 1.3 M awards; 0.6 s summed alone).
 	q := `SELECT p.name, o.name, s.total FROM (SELECT a.person_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
-		WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.person_id IS NOT NULL
+		WHERE ` + s.db.inSubtree("a.org_path") + ` AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.person_id IS NOT NULL
 		GROUP BY a.person_id HAVING SUM(a.points) > 0 ORDER BY total DESC, first LIMIT ?) s
 		JOIN people p ON p.id = s.id JOIN orgs o ON o.id = p.home_org_id ORDER BY s.total DESC, s.first`
 	if st.PointsTo == jifen.ToHousehold {
 		q = `SELECT h.name, o.name, s.total FROM (SELECT a.household_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
-		WHERE a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.household_id IS NOT NULL
+		WHERE ` + s.db.inSubtree("a.org_path") + ` AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.household_id IS NOT NULL
 		GROUP BY a.household_id HAVING SUM(a.points) > 0 ORDER BY total DESC, first LIMIT ?) s
 		JOIN households h ON h.id = s.id JOIN orgs o ON o.id = h.org_id ORDER BY s.total DESC, s.first`
 	}

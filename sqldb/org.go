@@ -324,6 +324,22 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 	return s.db.getOrg(ctx, id)
 }
 
+// inSubtree is "col lies in the subtree [?, ?)", for a table that keeps a
+// copy of its org's path (every such copy is an org's path: movePaths). On
+// SQLite it is the list of the subtree's org paths: an index that starts
+// (org_path, x) is then searched org by org with x bounding each search,
+// where SQLite reads every entry in the range of paths and tests x row by
+// row (the public board read every award a village ever posted, not the
+// ones on display: 0015_county_reads). PostgreSQL bounds x inside the
+// range itself, and joined to the list it searched every org's awards on
+// display once per org of the subtree.
+func (db *DB) inSubtree(col string) string {
+	if db.dialect.name() == "sqlite" {
+		return col + " IN (SELECT path FROM orgs WHERE path >= ? AND path < ?)"
+	}
+	return col + " >= ? AND " + col + " < ?"
+}
+
 // movePaths swaps the old path's prefix for the new one wherever a path
 // is kept: every descendant's path starts with the old one.
 func (t *Tx) movePaths(ctx context.Context, oldPath, newPath string, shift int) error {

@@ -1226,7 +1226,7 @@ func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jif
 			return nil, 0, err
 		}
 		public = &st
-		where = "a.org_path >= ? AND a.org_path < ? AND a.status = 'posted' AND a.public_until > ?"
+		where = s.db.inSubtree("a.org_path") + " AND a.status = 'posted' AND a.public_until > ?"
 		args = []any{path, jifen.PathUpper(path), s.db.now()}
 	case f.PersonID != 0:
 		if err := s.canSeePoints(ctx, f.PersonID); err != nil {

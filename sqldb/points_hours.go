@@ -135,11 +135,14 @@ func actorIDOrZero(a *jifen.Actor) int64 {
 // the hours never adds points and lengthening them never takes any away,
 // whatever other awards have used of the caps since; points taken back go
 // back to the issuer's budget, as a reversal's do.
+//
+// The awards are found by the records' ids (awards_record): joined to the
+// records, SQLite drove the join from every posted award in the county.
 func (t *Tx) correctService(ctx context.Context, original, correction int64, before, after int64) error {
 	var firstID, earned, gained, minutes int64
 	err := t.queryRow(ctx, `SELECT MIN(a.id), COALESCE(SUM(a.points), 0), COALESCE(SUM(CASE WHEN a.points > 0 THEN a.points ELSE 0 END), 0), COALESCE(SUM(a.minutes), 0)
-		FROM awards a JOIN service_records s ON s.id = a.record_id
-		WHERE (s.id = ? OR s.corrects_id = ?) AND a.source = 'service' AND a.status = 'posted' HAVING COUNT(*) > 0`, original, original).
+		FROM awards a WHERE a.record_id IN (SELECT s.id FROM service_records s WHERE s.id = ? OR s.corrects_id = ?)
+		AND a.source = 'service' AND a.status = 'posted' HAVING COUNT(*) > 0`, original, original).
 		Scan(&firstID, &earned, &gained, &minutes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil

@@ -952,6 +952,13 @@ func (s *StoreService) Redemptions(ctx context.Context, f jifen.RedemptionFilter
 			return nil, 0, cmpErr(err, jifen.NotFound("store"))
 		}
 		where, args = "r.store_id = ?", []any{f.StoreID}
+		if f.Status == jifen.RedemptionHeld {
+			// Orders waiting at the counter: few in the whole county (the
+			// unfetched are released), and found by status; "+ 0" keeps
+			// the planner off the store's indexes, which hold every sale
+			// the store ever made.
+			where = "r.store_id + 0 = ?"
+		}
 	}
 	if f.Status != "" {
 		where += " AND r.status = ?"

@@ -306,6 +306,29 @@ func (s *StoreService) RemoveClerk(ctx context.Context, storeID, personID int64)
 }
 
 // Clerks lists a store's clerks for its managers.
+// Roles implements jifen.StoreService: a store nobody may see is neither.
+// The store's pages ask it on every view, so it reads the store and at
+// most one clerk row (it used to list the store's sales, counting every
+// sale the store ever made).
+func (s *StoreService) Roles(ctx context.Context, storeID int64) (sell, manage bool, err error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return false, false, jifen.ErrUnauthorized
+	}
+	st, err := getStore(ctx, s.db, storeID)
+	if jifen.ErrorCode(err) == "not_found" {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	if manages(a, st) {
+		return true, true, nil
+	}
+	sell, err = isClerk(ctx, s.db, storeID, a.PersonID)
+	return sell, false, err
+}
+
 func (s *StoreService) Clerks(ctx context.Context, storeID int64) ([]*jifen.Person, error) {
 	if _, err := s.manageStore(ctx, s.db, storeID); err != nil {
 		return nil, err

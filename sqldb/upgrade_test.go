@@ -186,6 +186,20 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("used pay codes the sweep would find after the migration: %q, want the used one", got)
 		}
 	},
+	// Indexes only: every row stays (the generic check), and the indexes
+	// the county's reads search are there under their names.
+	"0015_county_reads": func(t *testing.T, u *upgrading) {
+		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (%s) ORDER BY name"
+		if u.db.Dialect() == "postgres" {
+			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN (%s) ORDER BY indexname"
+		}
+		names := []string{"activities_open", "appeals_person", "awards_household", "awards_issuer", "awards_path", "awards_person", "awards_record",
+			"awards_status", "redemptions_store_created", "service_records_corrects"}
+		got := u.strings(t, fmt.Sprintf(q, "'"+strings.Join(names, "', '")+"'"))
+		if want := "|" + strings.Join(names, " |"); strings.Join(got, " ") != want {
+			t.Fatalf("indexes after the migration: %q, want %q", got, want)
+		}
+	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT buyer_org_id FROM redemptions"); len(got) != 1 || got[0] != fmt.Sprintf("|%d", u.village) {

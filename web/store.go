@@ -263,14 +263,11 @@ func (s *Server) shopPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // storeRoles tells what the actor may do at a store beyond buying: sell
-// (its clerks and managers) and manage (org admins of its org). The
-// service decides; these ask it cheaply.
+// (its clerks and managers) and manage (org admins of its org).
 func (s *Server) storeRoles(r *http.Request, id int64) (seller, manager bool) {
-	_, _, err := s.svc.Stores.Redemptions(r.Context(), jifen.RedemptionFilter{StoreID: id, PerPage: 1})
-	seller = err == nil
-	if seller {
-		_, err = s.svc.Stores.Clerks(r.Context(), id)
-		manager = err == nil
+	seller, manager, err := s.svc.Stores.Roles(r.Context(), id)
+	if err != nil {
+		return false, false
 	}
 	return seller, manager
 }

@@ -66,6 +66,14 @@ var activityStatusZh = map[ActivityStatus]string{
 // Zh is the Chinese name of the status.
 func (s ActivityStatus) Zh() string { return activityStatusZh[s] }
 
+// En is the status in English.
+func (s ActivityStatus) En() string { return english(activityStatusEn[s], string(s)) }
+
+var activityStatusEn = map[ActivityStatus]string{
+	ActivityDraft: "Draft", ActivityPublished: "Open for sign-up", ActivityFinished: "Ended, to be verified",
+	ActivityVerified: "Verified", ActivityCancelled: "Cancelled",
+}
+
 // ActivityCategories are the common kinds of activity; others are allowed.
 var ActivityCategories = []string{"学雷锋", "无偿献血", "环境整治", "文明交通", "关爱老人", "关爱儿童", "助残帮困", "社区服务", "文化宣传", "应急救援", "移风易俗", "其他"}
 

@@ -27,6 +27,17 @@ func (g Gender) Zh() string {
 	return ""
 }
 
+// En is the English word for the gender.
+func (g Gender) En() string {
+	switch g {
+	case Male:
+		return "Male"
+	case Female:
+		return "Female"
+	}
+	return ""
+}
+
 // PoliticalStatus is a person's 政治面貌.
 type PoliticalStatus string
 
@@ -49,6 +60,14 @@ var politicalZh = map[PoliticalStatus]string{
 
 // Zh is the Chinese name of the status.
 func (p PoliticalStatus) Zh() string { return politicalZh[p] }
+
+// En is the status in English, as the roster's form names it.
+func (p PoliticalStatus) En() string { return english(politicalEn[p], string(p)) }
+
+var politicalEn = map[PoliticalStatus]string{
+	Masses: "Ordinary citizen", LeagueMember: "Communist Youth League member", PartyMember: "CPC member",
+	ProbationaryMember: "CPC probationary member", DemocraticParty: "Democratic party member",
+}
 
 // Valid reports whether p is known.
 func (p PoliticalStatus) Valid() bool { _, ok := politicalZh[p]; return ok }

@@ -37,6 +37,15 @@ var categoryZh = map[RuleCategory]string{
 // Zh is the category's Chinese name.
 func (c RuleCategory) Zh() string { return categoryZh[c] }
 
+// En is the category's English name.
+func (c RuleCategory) En() string { return english(categoryEn[c], string(c)) }
+
+var categoryEn = map[RuleCategory]string{
+	CatVolunteerService: "Volunteer service", CatEnvironment: "Environment", CatFilialPiety: "Caring for elders",
+	CatCustomsReform: "Reformed customs", CatCivility: "Civility", CatLawAbiding: "Law-abiding",
+	CatLearning: "Learning", CatOther: "Other",
+}
+
 // Valid reports whether c is known.
 func (c RuleCategory) Valid() bool { _, ok := categoryZh[c]; return ok }
 
@@ -311,6 +320,11 @@ var awardStatusZh = map[AwardStatus]string{AwardPending: "待审核", AwardPoste
 // Zh is the status in Chinese.
 func (s AwardStatus) Zh() string { return awardStatusZh[s] }
 
+// En is the status in English.
+func (s AwardStatus) En() string { return english(awardStatusEn[s], string(s)) }
+
+var awardStatusEn = map[AwardStatus]string{AwardPending: "Waiting for review", AwardPosted: "Posted", AwardRejected: "Rejected", AwardReversed: "Reversed"}
+
 // Award sources.
 const (
 	SourceManual  = "manual"  // by an admin or reviewer
@@ -493,6 +507,11 @@ var appealStatusZh = map[AppealStatus]string{AppealOpen: "待处理", AppealUphe
 
 // Zh is the status in Chinese.
 func (s AppealStatus) Zh() string { return appealStatusZh[s] }
+
+// En is the status in English.
+func (s AppealStatus) En() string { return english(appealStatusEn[s], string(s)) }
+
+var appealStatusEn = map[AppealStatus]string{AppealOpen: "Open", AppealUpheld: "Upheld", AppealReversed: "Award reversed"}
 
 // Appeal (申诉) asks a reviewer to reverse an award or deduction.
 type Appeal struct {

@@ -264,6 +264,13 @@ var redemptionZh = map[RedemptionStatus]string{RedemptionCompleted: "已完成",
 // Zh is the status in Chinese.
 func (s RedemptionStatus) Zh() string { return redemptionZh[s] }
 
+// En is the status in English.
+func (s RedemptionStatus) En() string { return english(redemptionEn[s], string(s)) }
+
+var redemptionEn = map[RedemptionStatus]string{RedemptionCompleted: "Completed", RedemptionHeld: "Waiting for pick-up",
+	RedemptionConfirming: "Waiting for the resident to confirm", RedemptionCancelled: "Cancelled", RedemptionReleased: "Not fetched, released",
+	RedemptionRefunded: "Refunded"}
+
 // Line is one item of a redemption.
 type Line struct {
 	ItemID   int64  `json:"item_id"`

@@ -92,3 +92,12 @@ func checkValidDates(from, to *string) error {
 	}
 	return nil
 }
+
+// english is an English label, or the code itself where none is known
+// (a code added without its label still shows something readable).
+func english(label, code string) string {
+	if label != "" {
+		return label
+	}
+	return strings.ReplaceAll(code, "_", " ")
+}

@@ -82,7 +82,7 @@ var pointsCatalog = map[string][2]string{
 	"award.bulk_submit": {"全部发放", "Award all"}, "award.bulk_file": {"上传Excel", "Upload Excel"},
 	"award.bulk_file_help": {"表头：志愿者编号（或手机号）、规则编码、数量、备注。全部成功才入账，有一行错误则都不发放。", "Headers: 志愿者编号 (or 手机号), 规则编码, 数量, 备注. All rows are posted or none."},
 	"award.bulk_xlsx":      {"Excel文件（.xlsx）", "Excel file (.xlsx)"}, "award.points": {"积分", "Points"}, "award.status": {"状态", "Status"},
-	"award.review": {"积分审核", "Review"}, "award.any_status": {"所有状态", "Any status"}, "award.total": {"共 %d 条", "%d awards"},
+	"award.review": {"积分审核", "Review"}, "award.another_reviewer": {"您提交或与您有关的积分，请等待其他审核人审核", "You entered this or it is for you: another reviewer decides it"}, "award.any_status": {"所有状态", "Any status"}, "award.total": {"共 %d 条", "%d awards"},
 	"award.none": {"没有积分记录", "No awards"}, "award.pending_total": {"待审核 %d 条", "%d waiting"}, "award.on_behalf": {"户主代办", "Claimed by the household head"},
 	"award.evidence": {"照片佐证", "Photo"}, "award.approve": {"通过", "Approve"}, "award.reject": {"驳回", "Reject"},
 	"award.reject_reason": {"驳回原因（必填）", "Reason (required)"}, "award.queue_empty": {"没有待审核的积分", "Nothing waiting"},

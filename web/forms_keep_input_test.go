@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -318,5 +320,81 @@ func TestFailedProjectFormKeepsWhatWasTyped(t *testing.T) {
 	}
 	if strings.Contains(r.Body, `<label class="bad">标题`) {
 		t.Error("the activity form's title is marked for the project's error")
+	}
+}
+
+// TestLanguageSwitchAfterAFailedForm: a form that failed is shown again in
+// answer to its POST; the language switch then goes back to the page the
+// form was on (its Referer), not to the POST's address, which is no page
+// ("not found"), and home when there is no same-site Referer.
+func TestLanguageSwitchAfterAFailedForm(t *testing.T) {
+	e := newDemoCountyServer(t)
+	adm := e.signedIn(t, villageAdmin)
+	adm.get(t, "/people/36")
+	for _, c := range []struct {
+		referer, next string
+	}{
+		{e.ts.URL + "/people/36?tab=1", "/people/36?tab=1"},
+		{"", "/"},
+		{"https://elsewhere.example/people/36", "/"},
+	} {
+		r := adm.post(t, "/people/36/message", url.Values{"title": {""}, "body": {"请来取包裹"}}, "Referer", c.referer)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("referer %q: status %d, want 422", c.referer, r.Status)
+		}
+		m := langNext.FindStringSubmatch(r.Body)
+		if m == nil {
+			t.Fatalf("referer %q: no English switch on the page", c.referer)
+		}
+		if next, err := url.QueryUnescape(html.UnescapeString(m[1])); err != nil || next != c.next {
+			t.Errorf("referer %q: the language switch goes to %q, want %q", c.referer, next, c.next)
+		}
+		if got := adm.get(t, c.next); got.Status != http.StatusOK {
+			t.Errorf("referer %q: %s answered %d", c.referer, c.next, got.Status)
+		}
+	}
+}
+
+var langNext = regexp.MustCompile(`href="/lang/en\?next=([^"]*)"`)
+
+// TestReviewQueueOffersNoDecisionOnOwnAwards: an award the reviewer
+// entered or that is for them is decided by someone else (Approve refuses
+// them with self_approval), so the queue shows them no buttons that would
+// only fail, and says why.
+func TestReviewQueueOffersNoDecisionOnOwnAwards(t *testing.T) {
+	e := newDemoCountyServer(t)
+	ctx := e.as(t, villageAdmin)
+	me := jifen.ActorFrom(ctx).PersonID
+	pending, _, err := e.svc.Points.Awards(ctx, jifen.AwardFilter{Status: jifen.AwardPending, PerPage: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, others := 0, 0
+	body := e.signedIn(t, villageAdmin).get(t, "/awards/review").Body
+	for _, aw := range pending {
+		i := strings.Index(body, `id="award-`+strconv.FormatInt(aw.ID, 10)+`"`)
+		if i < 0 {
+			t.Fatalf("award %d is not in the queue", aw.ID)
+		}
+		card := body[i:]
+		card = card[:strings.Index(card, "</article>")]
+		mine := aw.CreatedBy == me || (aw.PersonID != nil && *aw.PersonID == me)
+		offered := strings.Contains(card, "/approve")
+		switch {
+		case mine && offered:
+			t.Errorf("award %d, entered by the reviewer or for them, is offered to approve", aw.ID)
+		case mine && !strings.Contains(card, "own-award"):
+			t.Errorf("award %d, entered by the reviewer or for them, does not say who decides it", aw.ID)
+		case !mine && !offered:
+			t.Errorf("award %d is not offered to approve", aw.ID)
+		}
+		if mine {
+			own++
+		} else {
+			others++
+		}
+	}
+	if own == 0 || others == 0 {
+		t.Fatalf("the demo's queue holds %d of the reviewer's own awards and %d others; the test needs both", own, others)
 	}
 }

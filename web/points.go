@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -24,7 +23,7 @@ import (
 func init() {
 	funcs["category"] = func(lang string, c jifen.RuleCategory) string {
 		if lang == "en" {
-			return strings.ReplaceAll(string(c), "_", " ")
+			return c.En()
 		}
 		return c.Zh()
 	}
@@ -36,13 +35,13 @@ func init() {
 	}
 	funcs["awardStatus"] = func(lang string, st jifen.AwardStatus) string {
 		if lang == "en" {
-			return string(st)
+			return st.En()
 		}
 		return st.Zh()
 	}
 	funcs["appealStatus"] = func(lang string, st jifen.AppealStatus) string {
 		if lang == "en" {
-			return string(st)
+			return st.En()
 		}
 		return st.Zh()
 	}
@@ -807,7 +806,7 @@ func (s *Server) awardBulk(w http.ResponseWriter, r *http.Request) {
 }
 
 // tf is the template helper tf for handlers.
-func tf(lang, key string, args ...any) string { return fmt.Sprintf(tr(lang, key), args...) }
+func tf(lang, key string, args ...any) string { return trf(lang, key, args...) }
 
 // personByKey finds someone under an org by volunteer number, phone or ID
 // number, as lists and spreadsheets name people; nobody (or someone out of

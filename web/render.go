@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ func (s *Server) parseTemplates() error {
 // language) by cloning nothing: the page data carries Lang and t reads it.
 var funcs = template.FuncMap{
 	"t":  func(lang, key string) string { return tr(lang, key) },
-	"tf": func(lang, key string, args ...any) string { return fmt.Sprintf(tr(lang, key), args...) },
+	"tf": func(lang, key string, args ...any) string { return trf(lang, key, args...) },
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -59,20 +60,20 @@ var funcs = template.FuncMap{
 	},
 	"political": func(lang string, p jifen.PoliticalStatus) string {
 		if lang == "en" {
-			return strings.ReplaceAll(string(p), "_", " ")
+			return p.En()
 		}
 		return p.Zh()
 	},
 	"gender": func(lang string, g jifen.Gender) string {
 		if lang == "en" {
-			return string(g)
+			return g.En()
 		}
 		return g.Zh()
 	},
 	"maskPhone": jifen.MaskMobile,
 	"status": func(lang string, st jifen.ActivityStatus) string {
 		if lang == "en" {
-			return string(st)
+			return st.En()
 		}
 		return st.Zh()
 	},
@@ -150,7 +151,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 		}
 	}
 	lang := langOf(r)
-	p := page{Lang: lang, Actor: jifen.ActorFrom(r.Context()), Path: r.URL.RequestURI(), D: data}
+	p := page{Lang: lang, Actor: jifen.ActorFrom(r.Context()), Path: pagePath(r), D: data}
 	p.CSRF, _ = r.Context().Value(csrfKey).(string)
 	if done := r.URL.Query().Get("done"); done != "" {
 		if _, ok := catalog["flash."+done]; ok {
@@ -183,4 +184,75 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 // redirect answers a successful form post (post/redirect/get).
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// pagePath is the address of the page being shown, for the language
+// switch to come back to. A form that failed is shown again in answer to
+// its POST, whose address is no page (the switch led to "not found"):
+// then it is the page the form was on, from a same-site Referer, or home.
+func pagePath(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && safeNext(ref.RequestURI()) {
+		return ref.RequestURI()
+	}
+	return "/"
+}
+
+// trf translates a UI key that takes numbers. English says "1 appeal",
+// not "1 appeals": a plural noun right after a %d that is 1 loses its s.
+func trf(lang, key string, args ...any) string {
+	format := tr(lang, key)
+	if lang == "en" {
+		format = singular(format, args)
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// singular rewrites an English format so that the noun after each %d
+// whose argument is 1 or -1 is singular ("entries" → "entry", "lines" →
+// "line").
+func singular(format string, args []any) string {
+	var out strings.Builder
+	arg := 0
+	for i := 0; i < len(format); i++ {
+		out.WriteByte(format[i])
+		if format[i] != '%' || i+1 >= len(format) {
+			continue
+		}
+		verb := format[i+1]
+		out.WriteByte(verb)
+		i++
+		if verb == '%' {
+			continue
+		}
+		one := false
+		if arg < len(args) {
+			switch n := args[arg].(type) {
+			case int:
+				one = n == 1 || n == -1
+			case int64:
+				one = n == 1 || n == -1
+			}
+		}
+		arg++
+		if verb != 'd' || !one || i+1 >= len(format) || format[i+1] != ' ' {
+			continue
+		}
+		end := i + 2
+		for end < len(format) && format[end] >= 'a' && format[end] <= 'z' {
+			end++
+		}
+		word := format[i+2 : end]
+		switch {
+		case strings.HasSuffix(word, "ies") && len(word) > 3:
+			word = strings.TrimSuffix(word, "ies") + "y"
+		case strings.HasSuffix(word, "s") && !strings.HasSuffix(word, "ss") && len(word) > 1:
+			word = strings.TrimSuffix(word, "s")
+		}
+		out.WriteString(" " + word)
+		i = end - 1
+	}
+	return out.String()
 }

@@ -59,7 +59,7 @@ func init() {
 
 func redemptionStatusText(lang string, st jifen.RedemptionStatus) string {
 	if lang == "en" {
-		return string(st)
+		return st.En()
 	}
 	return st.Zh()
 }

@@ -69,6 +69,25 @@ func TestPhoneLayout(t *testing.T) {
 		tb.noHorizontalScroll("/me/claim")
 	})
 
+	t.Run("a claim without its photo is told where the photo goes", func(t *testing.T) {
+		tb := newTab(t, browser, sa.app)
+		tb.signIn(residentPhone, demo.Password)
+		tb.open("/me/claim")
+		// A rule that needs a photo, sent without one.
+		evalJS[bool](tb, `(() => { const r = [...document.querySelectorAll("label.rule-choice")].find(l => l.textContent.includes("护林防火巡逻")); r.querySelector("input").checked = true; return true })()`)
+		tb.submit(`#claim-submit`)
+		if !tb.has("#form-error") {
+			t.Fatalf("/me/claim without a photo: no error on the page")
+		}
+		top := evalJS[float64](tb, `(() => { const n = document.getElementById("form-error-near"); return n ? n.getBoundingClientRect().top : -1 })()`)
+		if top < 0 || top > phoneHeight {
+			t.Errorf("/me/claim without a photo: the error is not said again beside the photo field in sight (top %.0f px)", top)
+		}
+		if name := evalJS[string](tb, `document.activeElement ? document.activeElement.name || "" : ""`); name != "evidence" {
+			t.Errorf("/me/claim without a photo: the focus is on %q, want the photo field", name)
+		}
+	})
+
 	t.Run("no lobby-screen link on a phone", func(t *testing.T) {
 		tb := newTab(t, browser, sa.app)
 		tb.signIn(residentPhone, demo.Password)

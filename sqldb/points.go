@@ -273,9 +273,9 @@ func (t *Tx) checkCaps(ctx context.Context, g *target, r *jifen.Rule, day string
 	}
 	if room >= 0 && quantity > room {
 		if room == 0 {
-			return errCap(fmt.Sprintf("“%s”已达到%s上限", r.Name, which), fmt.Sprintf("%q has reached its %s cap", r.Name, capEn(which)))
+			return errCap(fmt.Sprintf("%s已达到%s上限", quoteZh(r.Name), which), fmt.Sprintf("%q has reached its %s cap", r.Name, capEn(which)))
 		}
-		return errCap(fmt.Sprintf("“%s”%s最多还能记%d次（件/小时）", r.Name, which, room), fmt.Sprintf("%q allows %d more under its %s cap", r.Name, room, capEn(which)))
+		return errCap(fmt.Sprintf("%s%s最多还能记%d次（件/小时）", quoteZh(r.Name), which, room), fmt.Sprintf("%q allows %d more under its %s cap", r.Name, room, capEn(which)))
 	}
 	if points > 0 {
 		left, err := t.dailyRoom(ctx, g, day, exclude)
@@ -874,6 +874,15 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 		}
 	}
 	return out, nil
+}
+
+// quoteZh puts a name in Chinese quotes, unless it quotes something
+// itself (评为“优秀志愿者” was shown as “评为“优秀志愿者””).
+func quoteZh(name string) string {
+	if strings.ContainsAny(name, "“”「」\"") {
+		return name
+	}
+	return "“" + name + "”"
 }
 
 // countsCaps tells whether the write must count caps, under the

@@ -398,3 +398,23 @@ func TestReviewQueueOffersNoDecisionOnOwnAwards(t *testing.T) {
 		t.Fatalf("the demo's queue holds %d of the reviewer's own awards and %d others; the test needs both", own, others)
 	}
 }
+
+// TestPointsSettingsReadOnlyForNonAdmins: everyone in the org may read its
+// points settings; those who may not change them get the fields disabled
+// (they looked editable, with no way to save), its admins get them open.
+func TestPointsSettingsReadOnlyForNonAdmins(t *testing.T) {
+	e := newDemoCountyServer(t)
+	path := "/orgs/" + itoa(e.org(t, "新窑村")) + "/points"
+	for _, c := range []struct {
+		who      string
+		disabled bool
+	}{{villageAdmin, false}, {resident, true}} {
+		r := e.signedIn(t, c.who).get(t, path)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %s answered %d", c.who, path, r.Status)
+		}
+		if got := strings.Contains(r.Body, `id="settings-fields" disabled`); got != c.disabled {
+			t.Errorf("%s: settings disabled %v, want %v", c.who, got, c.disabled)
+		}
+	}
+}

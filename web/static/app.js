@@ -8,6 +8,21 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(msg)) e.preventDefault();
     });
   });
+  // A form that failed names its error at the top of the page; when the
+  // field at fault is out of sight below (a claim's photo under forty
+  // rules), say it again there and take the reader to it.
+  var formError = document.getElementById("form-error");
+  var bad = document.querySelector("main .bad");
+  if (formError && bad && bad.getBoundingClientRect().top > window.innerHeight) {
+    var near = formError.cloneNode(true);
+    near.id = "form-error-near";
+    near.removeAttribute("role");
+    bad.parentNode.insertBefore(near, bad);
+    var field = bad.matches("input, select, textarea") ? bad : bad.querySelector("input, select, textarea");
+    near.scrollIntoView({ block: "start" });
+    if (field) field.focus({ preventScroll: true });
+  }
+
   // Open the guardian section as soon as a birth date under 14 is entered.
   var birth = document.getElementById("birth_date");
   var guardian = document.querySelector("details.guardian");

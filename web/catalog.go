@@ -82,7 +82,7 @@ var catalog = map[string][2]string{
 
 	"people.new": {"登记新人员", "Register a person"}, "people.none": {"没有找到人员", "Nobody found"},
 	"people.pending":     {"待审核的注册", "Registrations awaiting approval"},
-	"people.search_hint": {"姓名/手机号/编号", "Name, phone or number"},
+	"people.search_hint": {"姓名/手机号/编号", "Name, phone, No."},
 	"people.total":       {"共 %d 人", "%d people"},
 
 	"person.approve": {"审核通过", "Approve"}, "person.card": {"打印二维码卡片", "Print QR card"},

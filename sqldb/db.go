@@ -209,6 +209,9 @@ type Tx struct {
 	// stripesFirst takes a yearly budget by locking all its stripes, in
 	// order, before looking at any (takeFromBudget).
 	stripesFirst bool
+	// subjects are the people whose caps or limits this transaction
+	// counts under their person row's lock (lockSubject).
+	subjects map[int64]bool
 }
 
 // readOnlyTx wraps a connection or transaction that reads only. The

@@ -543,6 +543,14 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 				return err
 			}
 		}
+		// Award lines name whom the points went to ("help ×1 = +10 → 李秀英"):
+		// the name goes, what was done stays.
+		if p.Name != "" {
+			if _, err := tx.exec(ctx, `UPDATE audit_log SET detail = replace(detail, ?, '（已删除）')
+				WHERE target_type = 'award' AND target_id IN (SELECT id FROM awards WHERE person_id = ?)`, p.Name, id); err != nil {
+				return err
+			}
+		}
 		if err := tx.releasePlaces(ctx, id, now); err != nil {
 			return err
 		}

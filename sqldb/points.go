@@ -133,6 +133,27 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 	return g, nil
 }
 
+// lockSubject takes, on PostgreSQL, the lock of the person whose caps
+// or per-person limits are counted, after the paying account's lock:
+// caps and limits are counted by person, while the account locked may be
+// their household's or their own as membership changes, so two writes for
+// one person counted under two different accounts' locks at once (REVIEW).
+// FOR NO KEY UPDATE does not stop foreign-key checks (KEY SHARE). SQLite's
+// one writer needs none.
+func (t *Tx) lockSubject(ctx context.Context, personID int64) error {
+	if personID == 0 || t.db.dialect.name() != "postgres" || t.subjects[personID] {
+		return nil
+	}
+	if _, err := t.exec(ctx, "SELECT id FROM people WHERE id = ? FOR NO KEY UPDATE", personID); err != nil {
+		return err
+	}
+	if t.subjects == nil {
+		t.subjects = map[int64]bool{}
+	}
+	t.subjects[personID] = true
+	return nil
+}
+
 // lockAccount takes the account's row lock, so caps are counted and
 // checked by one award at a time per beneficiary.
 func (t *Tx) lockAccount(ctx context.Context, id int64) error {
@@ -267,6 +288,9 @@ func (t *Tx) dailyRoom(ctx context.Context, g *target, day string, exclude int64
 // checkCaps refuses an award that would pass a rule cap or the org-wide
 // daily cap.
 func (t *Tx) checkCaps(ctx context.Context, g *target, r *jifen.Rule, day string, quantity, points, exclude int64) error {
+	if err := t.lockSubject(ctx, g.personID); err != nil {
+		return err
+	}
 	room, which, err := t.capRoom(ctx, g, r, day, "quantity", 1, exclude)
 	if err != nil {
 		return err

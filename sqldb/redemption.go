@@ -393,6 +393,9 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 					return 0, nil, err
 				}
 				locked = true
+				if err := t.lockSubject(ctx, buyer); err != nil {
+					return 0, nil, err
+				}
 			}
 			var used int64
 			if err := t.queryRow(ctx, `SELECT COALESCE(SUM(l.quantity), 0) FROM redemption_lines l JOIN redemptions r ON r.id = l.redemption_id

@@ -208,9 +208,12 @@ func (t *Tx) tallyService(ctx context.Context, personID, orgID int64, orgPath st
 	// insert let two verifications of a new volunteer's first records
 	// (PostgreSQL) both insert, and one fail.
 	var after int64
+	// The star moves where the row says the volunteer lives, as locked
+	// by this statement: a transfer committed since the home was read
+	// above has moved the row, and its star with it (REVIEW).
 	if err := t.queryRow(ctx, `INSERT INTO report_people (person_id, org_id, org_path, minutes) VALUES (?, ?, ?, ?)
-		ON CONFLICT (person_id) DO UPDATE SET minutes = report_people.minutes + excluded.minutes RETURNING minutes`,
-		personID, homeID, homePath, minutes).Scan(&after); err != nil {
+		ON CONFLICT (person_id) DO UPDATE SET minutes = report_people.minutes + excluded.minutes RETURNING minutes, org_id, org_path`,
+		personID, homeID, homePath, minutes).Scan(&after, &homeID, &homePath); err != nil {
 		return err
 	}
 	from, to := jifen.Stars(int(after-minutes)), jifen.Stars(int(after))
@@ -236,7 +239,11 @@ func (t *Tx) star(ctx context.Context, orgID int64, path string, star int, n int
 func (t *Tx) rehome(ctx context.Context, personID, orgID int64, path string) error {
 	var oldID, minutes int64
 	var oldPath string
-	err := t.queryRow(ctx, "SELECT org_id, org_path, minutes FROM report_people WHERE person_id = ?", personID).Scan(&oldID, &oldPath, &minutes)
+	q := "SELECT org_id, org_path, minutes FROM report_people WHERE person_id = ?"
+	if t.db.dialect.name() == "postgres" {
+		q += " FOR UPDATE" // the minutes a verification adds meanwhile move with the star (REVIEW)
+	}
+	err := t.queryRow(ctx, q, personID).Scan(&oldID, &oldPath, &minutes)
 	if err == sql.ErrNoRows || err == nil && oldID == orgID {
 		return nil
 	}

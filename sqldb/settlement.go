@@ -35,7 +35,7 @@ func statement(ctx context.Context, q querier, st *storeRow, period string, from
 	// period it was made, in the money due only.
 	rows, err := q.query(ctx, `SELECT r.id, o.id, o.name, r.points, r.done_at >= ? AND r.done_at < ?, r.status = 'refunded', r.refund_from_org,
 		r.refunded_at IS NOT NULL AND r.refunded_at >= ? AND r.refunded_at < ?
-		FROM redemptions r JOIN people p ON p.id = r.person_id JOIN orgs o ON o.id = p.home_org_id
+		FROM redemptions r JOIN orgs o ON o.id = r.buyer_org_id
 		WHERE r.store_id = ? AND ((r.done_at >= ? AND r.done_at < ?) OR (r.refund_from_org AND r.refunded_at >= ? AND r.refunded_at < ?))
 		ORDER BY r.id`, from.UTC(), to.UTC(), from.UTC(), to.UTC(), st.ID, from.UTC(), to.UTC(), from.UTC(), to.UTC())
 	if err != nil {

@@ -137,7 +137,8 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 // or per-person limits are counted, after the paying account's lock:
 // caps and limits are counted by person, while the account locked may be
 // their household's or their own as membership changes, so two writes for
-// one person counted under two different accounts' locks at once (REVIEW).
+// one person counted under two different accounts' locks at once and
+// both passed (TestCapHoldsAcrossAHouseholdChange).
 // FOR NO KEY UPDATE does not stop foreign-key checks (KEY SHARE). SQLite's
 // one writer needs none.
 func (t *Tx) lockSubject(ctx context.Context, personID int64) error {

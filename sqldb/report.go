@@ -210,7 +210,8 @@ func (t *Tx) tallyService(ctx context.Context, personID, orgID int64, orgPath st
 	var after int64
 	// The star moves where the row says the volunteer lives, as locked
 	// by this statement: a transfer committed since the home was read
-	// above has moved the row, and its star with it (REVIEW).
+	// above has moved the row, and its star with it
+	// (TestStarsFollowATransferBesideAVerification).
 	if err := t.queryRow(ctx, `INSERT INTO report_people (person_id, org_id, org_path, minutes) VALUES (?, ?, ?, ?)
 		ON CONFLICT (person_id) DO UPDATE SET minutes = report_people.minutes + excluded.minutes RETURNING minutes, org_id, org_path`,
 		personID, homeID, homePath, minutes).Scan(&after, &homeID, &homePath); err != nil {
@@ -241,7 +242,7 @@ func (t *Tx) rehome(ctx context.Context, personID, orgID int64, path string) err
 	var oldPath string
 	q := "SELECT org_id, org_path, minutes FROM report_people WHERE person_id = ?"
 	if t.db.dialect.name() == "postgres" {
-		q += " FOR UPDATE" // the minutes a verification adds meanwhile move with the star (REVIEW)
+		q += " FOR UPDATE" // the minutes a verification adds meanwhile move with the star
 	}
 	err := t.queryRow(ctx, q, personID).Scan(&oldID, &oldPath, &minutes)
 	if err == sql.ErrNoRows || err == nil && oldID == orgID {

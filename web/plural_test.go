@@ -25,3 +25,21 @@ func TestEnglishPlurals(t *testing.T) {
 		}
 	}
 }
+
+// TestSingularKeepsOtherVerbs: widths, %s and %% leave the counting of
+// arguments right.
+func TestSingularKeepsOtherVerbs(t *testing.T) {
+	for _, c := range []struct {
+		format string
+		args   []any
+		want   string
+	}{
+		{"%s has %d points", []any{"李", 1}, "%s has %d point"},
+		{"%5d lines, %d%% done", []any{1, 1}, "%5d line, %d%% done"},
+		{"%d of %d entries", []any{2, 1}, "%d of %d entry"},
+	} {
+		if got := singular(c.format, c.args); got != c.want {
+			t.Errorf("singular(%q, %v) = %q, want %q", c.format, c.args, got, c.want)
+		}
+	}
+}

@@ -221,6 +221,14 @@ func singular(format string, args []any) string {
 		if format[i] != '%' || i+1 >= len(format) {
 			continue
 		}
+		// Flags and a width ("%5d") come before the verb.
+		for i+1 < len(format) && strings.IndexByte("+-# 0123456789.", format[i+1]) >= 0 {
+			i++
+			out.WriteByte(format[i])
+		}
+		if i+1 >= len(format) {
+			break
+		}
 		verb := format[i+1]
 		out.WriteByte(verb)
 		i++

@@ -125,13 +125,15 @@ func (s *PointsService) expireAccount(ctx context.Context, acct int64, st jifen.
 		return 0, nil
 	}
 	key := "expiry:" + strconv.FormatInt(acct, 10) + ":" + cut.Format("2006-01-02")
-	// A run after the first at this cutoff finds its key taken. Points can
-	// only have come back to lapse since by being given back (a refund, an
-	// order cancelled or released, an award's reversal): held by an order
-	// at the first run, they escaped it for a year. So the account is read
-	// again when something was given back to it since the last expiry at
-	// this cutoff (a minute's margin for two servers' clocks), and never
-	// otherwise: six-hourly runs do not sum a county's accounts each time.
+	// A run after the first at this cutoff finds its key taken. Points
+	// from before the cutoff can only have come back since by being given
+	// back (a refund, an order cancelled or released, an award's
+	// reversal): held by an order at the first run, they escaped it for a
+	// year. So the account is read again when a transaction made before
+	// the cutoff was given back to it after the last expiry at this cutoff
+	// (an hour's margin for two servers' clocks), and never otherwise: a
+	// give-back of newer points does not make every six-hourly run re-sum
+	// the account, nor do runs re-sum a county's accounts each time.
 	var last time.Time
 	if err := s.db.reads(ctx, func(tx *Tx) error {
 		var err error
@@ -143,7 +145,8 @@ func (s *PointsService) expireAccount(ctx context.Context, acct int64, st jifen.
 	if !last.IsZero() {
 		var back int
 		if err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM postings p JOIN ledger_transactions t ON t.id = p.tx_id
-			WHERE p.account_id = ? AND p.amount > 0 AND t.reverses_id IS NOT NULL AND t.created_at > ?`, acct, last.Add(-time.Minute)).Scan(&back); err != nil {
+			JOIN ledger_transactions r ON r.id = t.reverses_id
+			WHERE p.account_id = ? AND p.amount > 0 AND r.created_at < ? AND t.created_at > ?`, acct, cut.UTC(), last.Add(-time.Hour)).Scan(&back); err != nil {
 			return 0, err
 		}
 		if back == 0 {

@@ -191,7 +191,9 @@ func (c *committer) run(batch []*groupReq) {
 				}
 			}
 			// Its rows are dropped; the group's rows it wrote are
-			// rolled back with it and wait again (later.go).
+			// rolled back with it and wait again (later.go). So are the
+			// person locks it took (lockSubject), which it forgets.
+			tx.subjects = nil
 			tx.heldWritten.add(&tx.held)
 			tx.held, tx.heldWritten, tx.pending = tx.heldWritten, later{}, later{}
 		}

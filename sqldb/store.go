@@ -305,7 +305,6 @@ func (s *StoreService) RemoveClerk(ctx context.Context, storeID, personID int64)
 	})
 }
 
-// Clerks lists a store's clerks for its managers.
 // Roles implements jifen.StoreService: a store nobody may see is neither.
 // The store's pages ask it on every view, so it reads the store and at
 // most one clerk row (it used to list the store's sales, counting every
@@ -329,6 +328,7 @@ func (s *StoreService) Roles(ctx context.Context, storeID int64) (sell, manage b
 	return sell, false, err
 }
 
+// Clerks lists a store's clerks for its managers.
 func (s *StoreService) Clerks(ctx context.Context, storeID int64) ([]*jifen.Person, error) {
 	if _, err := s.manageStore(ctx, s.db, storeID); err != nil {
 		return nil, err

@@ -28,7 +28,9 @@ CREATE INDEX awards_issuer ON awards(issuer_org_id, posted_at);
 
 -- Caps: the org-wide daily cap asks for one person's day across all
 -- rules, which (person_id, rule_id, day) could not bound; a rule's cap
--- asks for a span of days, which (person_id, day, rule_id) still bounds.
+-- asks for a span of days, which (person_id, day, rule_id) still bounds
+-- (a year's awards of the person). A life cap, rare, now reads all of
+-- the person's awards, as the daily cap, common, did before.
 DROP INDEX awards_person;
 CREATE INDEX awards_person ON awards(person_id, day, rule_id);
 DROP INDEX awards_household;

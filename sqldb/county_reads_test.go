@@ -4,21 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"jifen"
 	"jifen/demo"
-	"jifen/sqldb"
 	"jifen/sqldb/sqldbtest"
-	"jifen/web"
 	"jifen/wire"
 )
 
@@ -58,20 +53,8 @@ func TestCountyReadsSearchWhatTheyNeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := wire.Services(db)
-	srv, err := web.New(web.Config{PublicURL: "http://jifen.test", Version: "test"}, svc, db.Keys, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-
-	var mu sync.Mutex
-	heard := map[string]bool{}
-	stop := sqldb.HearStatements(func(q string) {
-		mu.Lock()
-		heard[strings.Join(strings.Fields(q), " ")] = true
-		mu.Unlock()
-	})
+	ts := demoServer(t, db, svc)
+	heard, stop := hear()
 	defer stop()
 
 	as := map[jifen.Role]context.Context{}

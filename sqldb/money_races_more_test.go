@@ -43,14 +43,7 @@ func TestExpiryCatchesPointsGivenBackLater(t *testing.T) {
 // ptsLockWaiters waits until n sessions of this test's schema wait on a lock.
 func ptsLockWaiters(t *testing.T, p *ptsFx, n int64) {
 	t.Helper()
-	for i := 0; i < 250; i++ {
-		if p.one(t, `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-			AND application_name = current_setting('application_name')`) >= n {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("never saw %d lock waiters", n)
+	awaitLockWaiters(t, func(q string) int64 { return p.one(t, q) }, n)
 }
 
 // TestErasureScrubsTheNameFromAwardAudit: erasure scrubbed only audit lines whose target is the

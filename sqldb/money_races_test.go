@@ -11,8 +11,14 @@ import (
 // lock (sqldbtest names each schema's sessions after it).
 func waitLockWaiters(t *testing.T, s *shopFx, n int64) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
-		if s.one(t, `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+	awaitLockWaiters(t, func(q string) int64 { return s.one(t, q) }, n)
+}
+
+// awaitLockWaiters is waitLockWaiters for any fixture that counts rows.
+func awaitLockWaiters(t *testing.T, count func(query string) int64, n int64) {
+	t.Helper()
+	for i := 0; i < 250; i++ {
+		if count(`SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
 			AND application_name = current_setting('application_name')`) >= n {
 			return
 		}

@@ -45,20 +45,8 @@ func TestHotPathsUseIndexes(t *testing.T) {
 	if _, err := demo.Load(context.Background(), demo.Services{Orgs: svc.Orgs, People: svc.People, Auth: svc.Auth}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Config{PublicURL: "http://jifen.test", Version: "test"}, svc, db.Keys, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-
-	var mu sync.Mutex
-	heard := map[string]bool{}
-	stop := sqldb.HearStatements(func(q string) {
-		mu.Lock()
-		heard[q] = true
-		mu.Unlock()
-	})
+	ts := demoServer(t, db, svc)
+	heard, stop := hear()
 	cfg := loadgen.Config{URL: ts.URL, Clients: 4, Requests: 200,
 		Mix:     loadgen.Mix{loadgen.Awards: 25, loadgen.Checkins: 25, loadgen.Orders: 25, loadgen.Redemptions: 25},
 		Popular: 0.5, PopularStock: 20, People: 8, Clerks: 2, Stores: 2, Activities: 2,
@@ -131,4 +119,29 @@ func queryPlan(ctx context.Context, db *sqldb.DB, query string, args ...any) ([]
 		plan = append(plan, detail)
 	}
 	return plan, rows.Err()
+}
+
+// demoServer serves the web app over db until the test ends.
+func demoServer(t *testing.T, db *sqldb.DB, svc web.Services) *httptest.Server {
+	t.Helper()
+	srv, err := web.New(web.Config{PublicURL: "http://jifen.test", Version: "test"}, svc, db.Keys, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// hear collects every statement SQLite runs, its white space folded,
+// until stop is called; read the set after stop.
+func hear() (heard map[string]bool, stop func()) {
+	var mu sync.Mutex
+	heard = map[string]bool{}
+	stop = sqldb.HearStatements(func(q string) {
+		mu.Lock()
+		heard[strings.Join(strings.Fields(q), " ")] = true
+		mu.Unlock()
+	})
+	return heard, stop
 }

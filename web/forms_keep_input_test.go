@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -358,13 +359,60 @@ func TestLanguageSwitchAfterAFailedForm(t *testing.T) {
 var langNext = regexp.MustCompile(`href="/lang/en\?next=([^"]*)"`)
 
 // TestReviewQueueOffersNoDecisionOnOwnAwards: an award the reviewer
-// entered or that is for them is decided by someone else (Approve refuses
+// entered or that is for them or their household is decided by someone else (Approve refuses
 // them with self_approval), so the queue shows them no buttons that would
 // only fail, and says why.
 func TestReviewQueueOffersNoDecisionOnOwnAwards(t *testing.T) {
 	e := newDemoCountyServer(t)
 	ctx := e.as(t, villageAdmin)
 	me := jifen.ActorFrom(ctx).PersonID
+	// The reviewer's household, with a neighbour in it whose claim waits,
+	// in a village that credits households.
+	village := e.org(t, "新窑村")
+	set, err := e.svc.Points.Settings(ctx, village)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.PointsTo = jifen.ToHousehold
+	if err := e.svc.Points.SaveSettings(ctx, village, *set); err != nil {
+		t.Fatal(err)
+	}
+	people, _, err := e.svc.People.People(ctx, jifen.PersonFilter{OrgID: village, PerPage: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var household, neighbour int64
+	for _, p := range people {
+		if p.ID == me {
+			continue
+		}
+		h, err := e.svc.Points.CreateHousehold(e.as(t, countyAdmin), jifen.HouseholdInput{OrgID: village, HeadID: me, MemberIDs: []int64{me, p.ID}, Name: "王润莲户"})
+		if err == nil {
+			household, neighbour = h.ID, p.ID
+			break
+		}
+	}
+	if household == 0 {
+		t.Fatal("no household could be made for the reviewer")
+	}
+	rules, err := e.svc.Points.Rules(ctx, village)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := false
+	for _, r := range rules {
+		if r.Points <= 0 || r.NeedsEvidence || r.Code == jifen.ServiceHoursCode {
+			continue
+		}
+		by := jifen.WithActor(context.Background(), &jifen.Actor{PersonID: neighbour, HomeOrgID: village, HomeOrgPath: jifen.ActorFrom(ctx).HomeOrgPath})
+		if _, err := e.svc.Points.Award(by, jifen.AwardInput{PersonID: neighbour, RuleID: r.ID, Quantity: 1, Key: "household-claim"}); err == nil {
+			claimed = true
+			break
+		}
+	}
+	if !claimed {
+		t.Fatal("the neighbour could claim nothing")
+	}
 	pending, _, err := e.svc.Points.Awards(ctx, jifen.AwardFilter{Status: jifen.AwardPending, PerPage: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +426,7 @@ func TestReviewQueueOffersNoDecisionOnOwnAwards(t *testing.T) {
 		}
 		card := body[i:]
 		card = card[:strings.Index(card, "</article>")]
-		mine := aw.CreatedBy == me || (aw.PersonID != nil && *aw.PersonID == me)
+		mine := aw.CreatedBy == me || (aw.PersonID != nil && *aw.PersonID == me) || (aw.HouseholdID != nil && *aw.HouseholdID == household)
 		offered := strings.Contains(card, "/approve")
 		switch {
 		case mine && offered:

@@ -836,7 +836,16 @@ func (s *Server) reviewData(r *http.Request) (map[string]any, error) {
 		return nil, err
 	}
 	pages := (total + f.PerPage - 1) / f.PerPage
-	return map[string]any{"Awards": awards, "Total": total, "Prev": f.Page - 1, "Next": nextPage(f.Page, pages), "Rejecting": formInt(r, "award_id")}, nil
+	// Awards for the reviewer's own household are decided by another
+	// reviewer too (Approve refuses them), as are the reviewer's own.
+	var household int64
+	if h, err := s.svc.Points.MyHousehold(r.Context()); err != nil {
+		return nil, err
+	} else if h != nil {
+		household = h.ID
+	}
+	return map[string]any{"Awards": awards, "Total": total, "Prev": f.Page - 1, "Next": nextPage(f.Page, pages), "Rejecting": formInt(r, "award_id"),
+		"MyHousehold": household}, nil
 }
 
 // awardDecision approves or rejects, then goes back where the reviewer

@@ -78,13 +78,7 @@ func TestCapHoldsAcrossAHouseholdChange(t *testing.T) {
 
 		// Hold x's people row: an award's rows referring to x wait for it
 		// at the end of the award, after its caps are counted.
-		hold, err := p.raw.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := hold.Exec("SELECT id FROM people WHERE id = $1 FOR UPDATE", x.p.ID); err != nil {
-			t.Fatal(err)
-		}
+		hold := holdRows(t, p.raw, "SELECT id FROM people WHERE id = $1 FOR UPDATE", x.p.ID)
 		errs := make(chan error, 2)
 		go func() {
 			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "in-household"})
@@ -156,13 +150,7 @@ func TestLimitHoldsAcrossAHouseholdChange(t *testing.T) {
 
 		must(0, s.people.SetPIN(s.adminA.ctx, x.p.ID, "246810"))(t)
 		code1 := s.code(t, x)
-		hold, err := s.raw.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := hold.Exec("SELECT id FROM people WHERE id = $1 FOR UPDATE", x.p.ID); err != nil {
-			t.Fatal(err)
-		}
+		hold := holdRows(t, s.raw, "SELECT id FROM people WHERE id = $1 FOR UPDATE", x.p.ID)
 		errs := make(chan error, 2)
 		go func() {
 			_, err := s.stores.Redeem(s.clerk.ctx, jifen.RedemptionInput{StoreID: s.shop.ID, Paycode: code1, Lines: []jifen.Line{lineOf(item, 1)}, Key: "one"})
@@ -210,13 +198,7 @@ func TestStarsFollowATransferBesideAVerification(t *testing.T) {
 		p.clock.Set(act.EndsAt.Add(time.Minute))
 		must(p.acts.Backfill(p.super.ctx, act.ID, p.resident.p.ID, act.StartsAt, act.EndsAt, "纸质签到表补录"))(t)
 
-		hold, err := p.raw.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := hold.Exec("SELECT person_id FROM report_people WHERE person_id = $1 FOR UPDATE", p.resident.p.ID); err != nil {
-			t.Fatal(err)
-		}
+		hold := holdRows(t, p.raw, "SELECT person_id FROM report_people WHERE person_id = $1 FOR UPDATE", p.resident.p.ID)
 		errs := make(chan error, 2)
 		go func() { _, err := p.acts.Verify(p.super.ctx, act.ID); errs <- err }() // 108 hours: one star
 		ptsLockWaiters(t, p, 1)

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"database/sql"
 	"testing"
 	"time"
 
@@ -25,6 +26,21 @@ func awaitLockWaiters(t *testing.T, count func(query string) int64, n int64) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("never saw %d lock waiters", n)
+}
+
+// holdRows begins a transaction on raw that locks the rows query names,
+// so that a write the test starts waits on them until it rolls back.
+func holdRows(t *testing.T, raw *sql.DB, query string, args ...any) *sql.Tx {
+	t.Helper()
+	hold, err := raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(query, args...); err != nil {
+		hold.Rollback()
+		t.Fatal(err)
+	}
+	return hold
 }
 
 // A refund racing the settlement of its sale's period: the refund waits

@@ -55,11 +55,8 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 	// their owner's next fetch replaces them: a sweep deleting another
 	// person's unused code could meet that person's fetch replacing it,
 	// each holding the row the other wants.
-	const (
-		sweep  = paycodeSweep
-		upsert = `INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES (?, ?, ?)
+	const upsert = `INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (person_id) WHERE used_at IS NULL DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at`
-	)
 	old, hash, expires := now.Add(-time.Hour), paycodeHash(code), now.Add(jifen.PaycodeLifetime)
 	var err error
 	if s.db.dialect.name() == "postgres" {
@@ -67,7 +64,7 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 		// transaction and one round trip, where BEGIN, two statements
 		// and COMMIT were four.
 		for try := 0; try < 4; try++ {
-			_, err = s.db.w.ExecContext(ctx, s.db.q("WITH old AS ("+sweep+") "+upsert), old, hash, a.PersonID, expires)
+			_, err = s.db.w.ExecContext(ctx, s.db.q("WITH old AS ("+paycodeSweep+") "+upsert), old, hash, a.PersonID, expires)
 			if err == nil || !s.db.dialect.retryable(err) {
 				break
 			}
@@ -75,7 +72,7 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 		err = s.db.mapErr(err)
 	} else {
 		err = s.db.inTx(ctx, func(tx *Tx) error {
-			if _, err := tx.exec(ctx, sweep, old); err != nil {
+			if _, err := tx.exec(ctx, paycodeSweep, old); err != nil {
 				return err
 			}
 			_, err := tx.exec(ctx, upsert, hash, a.PersonID, expires)

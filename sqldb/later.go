@@ -253,6 +253,23 @@ func (l *later) add(o *later) {
 	}
 }
 
+// awardees are the people the waiting awards are to.
+func (l *later) awardees() []int64 {
+	var ids []int64
+	for _, r := range l.rows {
+		if r.table != "awards" {
+			continue
+		}
+		col := slices.Index(r.columns(), "person_id")
+		for i := col; i < len(r.args); i += r.width {
+			if id, ok := r.args[i].(int64); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
 func (l *later) append(table, cols string, width int, args []any) {
 	for _, r := range l.rows {
 		if r.table == table && r.cols == cols {
@@ -359,6 +376,12 @@ type laterStmt struct {
 }
 
 func (t *Tx) writeRows(ctx context.Context, l *later) error {
+	// Before any row: the awards' people may have been erased since the
+	// awards were decided (refuseErased); a group then fails, and its
+	// writes run again alone, where only such an award is refused.
+	if err := t.refuseErased(ctx, l.awardees()); err != nil {
+		return err
+	}
 	var stmts []laterStmt
 	rows := slices.Clone(l.rows)
 	slices.SortStableFunc(rows, func(a, b *laterRows) int { return cmp.Compare(a.bit, b.bit) })

@@ -222,3 +222,189 @@ func TestStarsFollowATransferBesideAVerification(t *testing.T) {
 		}
 	})
 }
+
+// TestCapHoldsAcrossAHouseholdChangeInAVerification: a verification counted its hours' points against the org's
+// daily cap under the paying account's lock alone. An award for a member
+// of a household, held after counting, and a verification after the
+// member left (their own account) each counted without the other and
+// both posted: 20 points under a daily cap of 10. PostgreSQL.
+func TestCapHoldsAcrossAHouseholdChangeInAVerification(t *testing.T) {
+	pgPoints(t, func(t *testing.T, p *ptsFx) {
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.PointsTo = jifen.ToHousehold; s.DailyCap = 10; s.BackfillEarns = true })
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("help", 10))
+		head := p.member(t, "户主", p.villageA)
+		x := p.member(t, "成员", p.villageA)
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: head.p.ID, MemberIDs: []int64{x.p.ID}}))(t)
+
+		start := p.now().Truncate(time.Minute).Add(time.Hour)
+		in := p.input(p.villageA, start, 2*time.Hour)
+		in.PointsPerHour = 10
+		act := p.published(t, in)
+		p.clock.Set(act.EndsAt.Add(time.Minute))
+		must(p.acts.Backfill(p.super.ctx, act.ID, x.p.ID, act.StartsAt, act.EndsAt, "纸质签到表补录"))(t)
+
+		// The award counts its cap and then waits at its end: its row
+		// names the rule, whose row the test holds.
+		hold := holdRows(t, p.raw, "SELECT id FROM rules WHERE id = $1 FOR UPDATE", r.ID)
+		award := make(chan error, 1)
+		go func() {
+			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "in-household"})
+			award <- err
+		}()
+		ptsLockWaiters(t, p, 1)
+		if err := p.pts.RemoveMember(p.adminA.ctx, h.ID, x.p.ID); err != nil {
+			hold.Rollback()
+			t.Fatalf("remove member: %v", err)
+		}
+		// The verification, on x's own account now, waits for the award
+		// (x's row), or counts and posts beside it.
+		verified := make(chan error, 1)
+		go func() { _, err := p.acts.Verify(p.super.ctx, act.ID); verified <- err }()
+		ptsWaitersOrDone(t, p, 2, verified)
+		if err := hold.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-award; err != nil {
+			t.Fatalf("award: %v", err)
+		}
+		if err := <-verified; err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		if n := p.one(t, "SELECT COALESCE(SUM(points), 0) FROM awards WHERE person_id = ? AND status = 'posted'", x.p.ID); n > 10 {
+			t.Errorf("%d points posted to one person in one day under a daily cap of 10", n)
+		}
+	})
+}
+
+// TestFirstVerificationFollowsATransfer: a volunteer's first verification raced their transfer: it read
+// their home before the transfer committed and wrote their new report row
+// (their minutes, and a star when they earn one) there, after the
+// transfer had found no row to move: the hours stayed with the old
+// village. PostgreSQL.
+func TestFirstVerificationFollowsATransfer(t *testing.T) {
+	pgPoints(t, func(t *testing.T, p *ptsFx) {
+		start := p.now().Truncate(time.Minute).Add(time.Hour)
+		act := p.published(t, p.input(p.villageA, start, 2*time.Hour))
+		p.clock.Set(act.EndsAt.Add(time.Minute))
+		must(p.acts.Backfill(p.super.ctx, act.ID, p.resident.p.ID, act.StartsAt, act.EndsAt, "纸质签到表补录"))(t)
+
+		// The transfer tells the old county's admin at its end, after it
+		// moved the person and found no report row: the admin's row, which
+		// the message names, holds it there.
+		hold := holdRows(t, p.raw, "SELECT id FROM people WHERE id = $1 FOR UPDATE", p.adminA.p.ID)
+		moved := make(chan error, 1)
+		go func() {
+			_, err := p.moves.BulkMove(p.super.ctx, []int64{p.resident.p.ID}, p.villageB.ID, "行政村调整")
+			moved <- err
+		}()
+		ptsLockWaiters(t, p, 1)
+		verified := make(chan error, 1)
+		go func() { _, err := p.acts.Verify(p.super.ctx, act.ID); verified <- err }()
+		ptsWaitersOrDone(t, p, 2, verified)
+		if err := hold.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-moved; err != nil {
+			t.Fatalf("move: %v", err)
+		}
+		if err := <-verified; err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		if org := p.one(t, "SELECT org_id FROM report_people WHERE person_id = ?", p.resident.p.ID); org != p.villageB.ID {
+			t.Errorf("the volunteer's hours are reported at org %d; they live in %d (village B) now", org, p.villageB.ID)
+		}
+	})
+}
+
+// TestNoAwardToSomeoneErasedWhileItWaited: an award is decided on a read snapshot and written later. On
+// PostgreSQL one waiting at its end for the person's account (here held)
+// committed after an erasure that ran meanwhile: the person's name stayed
+// in its audit line, and its message to them was kept.
+func TestNoAwardToSomeoneErasedWhileItWaited(t *testing.T) {
+	pgPoints(t, func(t *testing.T, p *ptsFx) {
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("help", 10))
+		x := p.member(t, "冯秀珍", p.villageA)
+		p.posted(t, p.adminA.ctx, x.p.ID, r) // the accounts are open: the next award is grouped
+		acct := p.one(t, "SELECT account_id FROM awards WHERE person_id = ?", x.p.ID)
+
+		hold := holdRows(t, p.raw, "SELECT id FROM accounts WHERE id = $1 FOR UPDATE", acct)
+		award := make(chan error, 1)
+		go func() {
+			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "while-erased"})
+			award <- err
+		}()
+		ptsLockWaiters(t, p, 1)
+		erased := make(chan error, 1)
+		go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
+		ptsWaitersOrDone(t, p, 2, erased)
+		if err := hold.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		aerr, eerr := <-award, <-erased
+		if eerr != nil {
+			t.Fatalf("erase: %v", eerr)
+		}
+		if aerr != nil && jifen.ErrorCode(aerr) != "person_erased" {
+			t.Fatalf("award: %v", aerr)
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE detail LIKE ?", "%冯秀珍%"); n > 0 {
+			t.Errorf("%d audit lines still name the erased person", n)
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM messages WHERE person_id = ?", x.p.ID); n > 0 {
+			t.Errorf("%d messages kept for the erased person", n)
+		}
+	})
+}
+
+// TestNoAwardToSomeoneErasedBeforeItWasWritten: an award decided while the person was there and written after
+// their erasure committed (SQLite: both waited for the one writer, the
+// erasure first) was posted to them, their name in its audit line.
+// PostgreSQL: TestNoAwardToSomeoneErasedWhileItWaited.
+func TestNoAwardToSomeoneErasedBeforeItWasWritten(t *testing.T) {
+	sqlitePoints(t, func(t *testing.T, p *ptsFx) {
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("help", 10))
+		x := p.member(t, "冯秀珍", p.villageA)
+		p.posted(t, p.adminA.ctx, x.p.ID, r)
+		before := p.one(t, "SELECT COUNT(*) FROM awards WHERE person_id = ?", x.p.ID)
+
+		// Another connection holds the database's write lock: the erasure
+		// waits for it first, then the award, decided meanwhile.
+		hold, err := p.raw.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := hold.Exec("UPDATE orgs SET name = name WHERE id = ?", p.countyA.ID); err != nil {
+			hold.Rollback()
+			t.Fatal(err)
+		}
+		erased := make(chan error, 1)
+		go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
+		time.Sleep(100 * time.Millisecond) // the erasure leads a group, waiting to begin
+		award := make(chan error, 1)
+		go func() {
+			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "after-erased"})
+			award <- err
+		}()
+		for i := 0; p.db.Queued() < 1; i++ {
+			if i > 250 {
+				hold.Rollback()
+				t.Fatal("the award never waited for the writer")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := hold.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-erased; err != nil {
+			t.Fatalf("erase: %v", err)
+		}
+		aerr := <-award
+		wantErr(t, aerr, jifen.KindConflict, "person_erased", "person_id")
+		if n := p.one(t, "SELECT COUNT(*) FROM awards WHERE person_id = ?", x.p.ID); n != before {
+			t.Errorf("%d awards to the erased person, %d before", n, before)
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE detail LIKE ?", "%冯秀珍%"); n > 0 {
+			t.Errorf("%d audit lines name the erased person", n)
+		}
+	})
+}

@@ -15,15 +15,38 @@ func waitLockWaiters(t *testing.T, s *shopFx, n int64) {
 	awaitLockWaiters(t, func(q string) int64 { return s.one(t, q) }, n)
 }
 
+// rowWaiters counts this test's sessions waiting on a row. Waits on a row
+// only: a write briefly waiting to extend a table (also a 'Lock' wait) is
+// not yet queued on the row, and counted, let a later write reach the
+// row first.
+const rowWaiters = `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')
+	AND application_name = current_setting('application_name')`
+
 // awaitLockWaiters is waitLockWaiters for any fixture that counts rows.
 func awaitLockWaiters(t *testing.T, count func(query string) int64, n int64) {
 	t.Helper()
 	for i := 0; i < 250; i++ {
-		// Waits on a row only: a write briefly waiting to extend a table
-		// (also a 'Lock' wait) is not yet queued on the row, and counted,
-		// let a later write reach the row first.
-		if count(`SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple')
-			AND application_name = current_setting('application_name')`) >= n {
+		if count(rowWaiters) >= n {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("never saw %d lock waiters", n)
+}
+
+// ptsWaitersOrDone waits until n sessions of the test wait on a row, or
+// until the write whose result done carries has finished without waiting
+// (the bug a test looks for), whose result it puts back.
+func ptsWaitersOrDone(t *testing.T, p *ptsFx, n int64, done chan error) {
+	t.Helper()
+	for i := 0; i < 250; i++ {
+		select {
+		case err := <-done:
+			done <- err
+			return
+		default:
+		}
+		if p.one(t, rowWaiters) >= n {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -501,6 +501,15 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 		return jifen.Conflict("self_approval", "本人申请须由管理员办理", "An administrator carries out a person's own request")
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
+		if tx.db.dialect.name() == "postgres" {
+			// FOR UPDATE, not the UPDATE's lock: it waits for awards being
+			// written to the person (whose rows hold KEY SHARE on theirs),
+			// which this erasure then scrubs, and awards after it wait for
+			// it and are refused (refuseErased).
+			if _, err := tx.exec(ctx, "SELECT id FROM people WHERE id = ? FOR UPDATE", id); err != nil {
+				return err
+			}
+		}
 		p, err := s.db.getPerson(ctx, tx.tx, id)
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -134,13 +135,20 @@ func (t *Tx) findTarget(ctx context.Context, personID, householdID int64) (*targ
 }
 
 // lockSubject takes, on PostgreSQL, the lock of the person whose caps
-// or per-person limits are counted, after the paying account's lock:
+// or per-person limits are counted, before the paying account's lock:
 // caps and limits are counted by person, while the account locked may be
 // their household's or their own as membership changes, so two writes for
 // one person counted under two different accounts' locks at once and
-// both passed (TestCapHoldsAcrossAHouseholdChange).
-// FOR NO KEY UPDATE does not stop foreign-key checks (KEY SHARE). SQLite's
-// one writer needs none.
+// both passed (TestCapHoldsAcrossAHouseholdChange, and through a
+// verification TestCapHoldsAcrossAHouseholdChangeInAVerification).
+//
+// Every write takes people's rows first (in id order when several:
+// lockBeneficiaries), then accounts, then report rows: a transfer or an
+// erasure updates the person's row and then their report rows, a
+// correction takes the person's row first (currentMinutes), so a write
+// that held an account or a report row while it waited for a person met
+// them in a circle. FOR NO KEY UPDATE does not stop foreign-key checks
+// (KEY SHARE). SQLite's one writer needs none.
 func (t *Tx) lockSubject(ctx context.Context, personID int64) error {
 	if personID == 0 || t.db.dialect.name() != "postgres" || t.subjects[personID] {
 		return nil
@@ -166,8 +174,9 @@ func (t *Tx) lockAccount(ctx context.Context, id int64) error {
 // household (personID 0), as an award names them.
 type beneficiary struct{ personID, householdID int64 }
 
-// lockBeneficiaries takes, before a list's lines are written, the
-// accounts its lines will move, in id order. A line locks its account as
+// lockBeneficiaries takes, before a list's lines are written, the rows
+// of the people it names and then the accounts its lines will move, each
+// in id order (lockSubject says why people come first). A line locks its account as
 // it goes (caps, an opening balance), so two lists naming the same
 // people in different orders, or a list and an award group (which
 // credits its accounts in id order, later.go), would each hold one
@@ -177,8 +186,11 @@ type beneficiary struct{ personID, householdID int64 }
 // turn, which says what is wrong. The lines then find their targets as
 // they were locked (Tx.locked). On SQLite the one writer never waits.
 func (t *Tx) lockBeneficiaries(ctx context.Context, who []beneficiary) error {
-	if t.db.dialect.name() != "postgres" || len(who) < 2 {
+	if t.db.dialect.name() != "postgres" {
 		return nil
+	}
+	if err := t.lockSubjects(ctx, who); err != nil {
+		return err
 	}
 	found := map[beneficiary]target{}
 	var missing []beneficiary
@@ -230,6 +242,39 @@ func (t *Tx) lockBeneficiaries(ctx context.Context, who []beneficiary) error {
 		return err
 	}
 	t.locked = found
+	return nil
+}
+
+// lockSubjects takes the rows of the people a list names, in id order
+// (lockSubject).
+func (t *Tx) lockSubjects(ctx context.Context, who []beneficiary) error {
+	var ids []int64
+	for _, w := range who {
+		if w.personID != 0 && !t.subjects[w.personID] {
+			ids = append(ids, w.personID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	rows, err := t.query(ctx, "SELECT id FROM people WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE", ids)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if t.subjects == nil {
+		t.subjects = map[int64]bool{}
+	}
+	for _, id := range ids {
+		t.subjects[id] = true
+	}
 	return nil
 }
 
@@ -670,7 +715,7 @@ func (t *Tx) planAward(ctx context.Context, in jifen.AwardInput) (p *awardPlan, 
 	if g.erased {
 		// Someone erased on request has left: no award or claim is made to
 		// their name (service hours already served still earn at Verify).
-		return nil, jifen.Errorf(jifen.KindConflict, "person_erased", "person_id", "该人员的个人信息已删除，不能再记积分", "This person's data is erased; nothing more can be recorded for them")
+		return nil, errErased
 	}
 	// Who is asking: staff of the beneficiary's org award; the person
 	// (or a member of the household) claims; a household head claims for
@@ -787,6 +832,13 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 	// group's failed commit) runs again from it.
 	target := *p.g
 	g, r, in := &target, p.r, p.in
+	if p.countsCaps() {
+		// The person before their account: the order every write takes
+		// them in (lockSubject).
+		if err := t.lockSubject(ctx, g.personID); err != nil {
+			return nil, err
+		}
+	}
 	if g.accountID == 0 {
 		// The beneficiary's first points: the plan, reading only, could
 		// not open the account.
@@ -811,6 +863,13 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 	}
 	if p.countsCaps() {
 		if err := t.checkCaps(ctx, g, r.Rule, p.day, in.Quantity, p.points, 0); err != nil {
+			return nil, err
+		}
+	}
+	if !t.defersRows() {
+		// Written now, so looked at now; rows that wait are looked at
+		// when they are written (later.go).
+		if err := t.refuseErased(ctx, []int64{g.personID}); err != nil {
 			return nil, err
 		}
 	}
@@ -899,6 +958,44 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 		}
 	}
 	return out, nil
+}
+
+// errErased refuses an award or a claim to someone erased on request.
+var errErased = jifen.Errorf(jifen.KindConflict, "person_erased", "person_id", "该人员的个人信息已删除，不能再记积分", "This person's data is erased; nothing more can be recorded for them")
+
+// refuseErased refuses awards to people erased since they were planned:
+// an award is decided on a read snapshot and written later, in a group
+// at its end, and was posted to someone erased in between, their name
+// in its audit line and a message to them. On PostgreSQL the rows are
+// read under KEY SHARE, which an erasure (FOR UPDATE, ErasePerson) waits
+// for, and which waits for an erasure under way and then reads the row
+// as it left it: the erasure comes after the award, and scrubs it as any
+// earlier award, or before it, and the award is refused. KEY SHARE stops
+// nothing else: a verification or a transfer holding the person's row
+// does not hold up an award group. SQLite's one writer reads the rows as
+// they are.
+func (t *Tx) refuseErased(ctx context.Context, ids []int64) error {
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id int64) bool { return id == 0 })
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var here int
+	var err error
+	if t.db.dialect.name() == "postgres" {
+		err = t.queryRowAround(ctx, `SELECT COUNT(*) FROM (SELECT id FROM people WHERE id = ANY(?::bigint[]) AND status <> 'erased' ORDER BY id FOR KEY SHARE) p`, ids).Scan(&here)
+	} else {
+		list, _ := json.Marshal(ids)
+		err = t.queryRowAround(ctx, "SELECT COUNT(*) FROM people WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'erased'", string(list)).Scan(&here)
+	}
+	if err != nil {
+		return err
+	}
+	if here < len(ids) {
+		return errErased
+	}
+	return nil
 }
 
 // quoteZh puts a name in Chinese quotes, unless it quotes something
@@ -1112,6 +1209,9 @@ func (s *PointsService) Approve(ctx context.Context, id int64) (*jifen.Award, er
 	err := s.db.inTx(ctx, func(tx *Tx) error {
 		aw, g, err := tx.decide(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := tx.lockSubject(ctx, g.personID); err != nil {
 			return err
 		}
 		if err := tx.lockAccount(ctx, aw.accountID); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"jifen"
 	"jifen/sqldb"
+	"jifen/sqldb/sqldbtest"
 )
 
 // ptsFx is the fixture of the points tests: the volunteer-service fixture
@@ -47,6 +48,18 @@ func eachPoints(t *testing.T, fn func(t *testing.T, p *ptsFx)) {
 // pgPoints is eachPoints on PostgreSQL alone (pgSQL).
 func pgPoints(t *testing.T, fn func(t *testing.T, p *ptsFx)) {
 	pgSQL(t, func(t *testing.T, db *sqldb.DB, raw *sql.DB) {
+		fn(t, newPtsFx(t, db, raw))
+	})
+}
+
+// sqlitePoints is eachPoints on SQLite alone, for what its one writer
+// orders (writes queued behind another connection's write lock).
+func sqlitePoints(t *testing.T, fn func(t *testing.T, p *ptsFx)) {
+	lite, ok := sqldbtest.DSNs(t)["sqlite"]
+	if !ok {
+		t.Fatal("no SQLite database configured")
+	}
+	sqlOn(t, map[string]func(testing.TB) string{"sqlite": lite}, func(t *testing.T, db *sqldb.DB, raw *sql.DB) {
 		fn(t, newPtsFx(t, db, raw))
 	})
 }

@@ -67,6 +67,11 @@ func (t *Tx) awardService(ctx context.Context, recordID, personID int64, act *ji
 	if err != nil {
 		return err
 	}
+	// Caps are counted by person: under their row's lock, as an award's
+	// are (lockSubject; a verification takes it before anything else).
+	if err := t.lockSubject(ctx, g.personID); err != nil {
+		return err
+	}
 	if err := t.lockAccount(ctx, g.accountID); err != nil {
 		return err
 	}

@@ -390,10 +390,14 @@ func (t *Tx) correction(ctx context.Context, r *jifen.ServiceRecord, path string
 	if err != nil {
 		return err
 	}
-	if err := t.tallyService(ctx, r.PersonID, r.OrgID, path, r.StartedAt, int64(wanted-cur), 0); err != nil {
+	// Points (the account's lock) before the report rows: the order of a
+	// verification, which takes its accounts first; the other way round
+	// a correction and a verification sharing a star's row and a
+	// household's account each held what the other waited for.
+	if err := t.correctService(ctx, r.ID, id, int64(cur), int64(wanted)); err != nil {
 		return err
 	}
-	return t.correctService(ctx, r.ID, id, int64(cur), int64(wanted))
+	return t.tallyService(ctx, r.PersonID, r.OrgID, path, r.StartedAt, int64(wanted-cur), 0)
 }
 
 // Correct sets a record's minutes to a new total with a correction record.

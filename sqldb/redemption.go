@@ -386,13 +386,14 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 			// lock. With no limit to count there is nothing to lock: the
 			// debit is a conditional update that no overdraft gets past.
 			if !locked {
+				// The buyer's row, then the account (lockSubject).
+				if err := t.lockSubject(ctx, buyer); err != nil {
+					return 0, nil, err
+				}
 				if err := t.lockAccount(ctx, g.accountID); err != nil {
 					return 0, nil, err
 				}
 				locked = true
-				if err := t.lockSubject(ctx, buyer); err != nil {
-					return 0, nil, err
-				}
 			}
 			var used int64
 			if err := t.queryRow(ctx, `SELECT COALESCE(SUM(l.quantity), 0) FROM redemption_lines l JOIN redemptions r ON r.id = l.redemption_id

@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -221,10 +222,35 @@ func (t *Tx) tallyService(ctx context.Context, personID, orgID int64, orgPath st
 	if from == to {
 		return nil
 	}
-	if err := t.star(ctx, homeID, homePath, from, -1); err != nil {
-		return err
+	return t.moveStar(ctx, starAt{homeID, homePath, from}, starAt{homeID, homePath, to})
+}
+
+// starAt is one count of report_stars: an org's people at one star.
+type starAt struct {
+	orgID int64
+	path  string
+	star  int
+}
+
+// moveStar moves one volunteer from one star count to another. The two
+// rows are taken in (org, star) order whichever way the volunteer moves,
+// so that a verification raising a star and a correction lowering one,
+// or two transfers between the same two orgs, never each hold the row
+// the other waits for (PostgreSQL).
+func (t *Tx) moveStar(ctx context.Context, from, to starAt) error {
+	steps := []struct {
+		at starAt
+		n  int64
+	}{{from, -1}, {to, 1}}
+	if cmp.Or(cmp.Compare(to.orgID, from.orgID), cmp.Compare(to.star, from.star)) < 0 {
+		steps[0], steps[1] = steps[1], steps[0]
 	}
-	return t.star(ctx, homeID, homePath, to, 1)
+	for _, s := range steps {
+		if err := t.star(ctx, s.at.orgID, s.at.path, s.at.star, s.n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *Tx) star(ctx context.Context, orgID int64, path string, star int, n int64) error {
@@ -255,10 +281,7 @@ func (t *Tx) rehome(ctx context.Context, personID, orgID int64, path string) err
 		return err
 	}
 	s := jifen.Stars(int(minutes))
-	if err := t.star(ctx, oldID, oldPath, s, -1); err != nil {
-		return err
-	}
-	return t.star(ctx, orgID, path, s, 1)
+	return t.moveStar(ctx, starAt{oldID, oldPath, s}, starAt{orgID, path, s})
 }
 
 // tallySale counts points spent by a buyer (at their home org) and a

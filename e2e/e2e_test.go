@@ -112,7 +112,8 @@ func journeySignup(t *testing.T, tb *tab, db string) {
 		t.Errorf("/me screenshot is only %d px tall", img.Bounds().Dy())
 	}
 
-	// Sign out from the menu: back on the welcome page, signed out.
+	// Sign out from the menu (behind 更多 on a phone): back on the welcome page, signed out.
+	tb.openMenu()
 	tb.submit(`nav.menu form[action="/signout"] button`)
 	if p := tb.path(); p != "/" {
 		t.Errorf("after sign-out the page is %s, want /", p)

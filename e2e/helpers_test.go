@@ -319,6 +319,15 @@ func (tb *tab) signIn(phone, password string) *network.Response {
 	return tb.submit("#signin-submit")
 }
 
+// openMenu opens the menu's 更多 where it is shown (a phone), as a person
+// would tap it; there the links beyond the most used wait behind it.
+func (tb *tab) openMenu() {
+	tb.t.Helper()
+	if evalJS[bool](tb, `(() => { const s = document.querySelector("nav.menu details.menu-more summary"); return !!s && s.getClientRects().length > 0 && !s.parentElement.open })()`) {
+		tb.do("open 更多", chromedp.Click("nav.menu details.menu-more summary"))
+	}
+}
+
 // layout is what the overflow check needs from the page.
 type layout struct {
 	ScrollWidth int      `json:"scrollWidth"`

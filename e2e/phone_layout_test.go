@@ -88,6 +88,50 @@ func TestPhoneLayout(t *testing.T) {
 		}
 	})
 
+	// The menu once listed every link a person has, 17 for an admin: on a
+	// phone it filled the first screen and pushed the page below it.
+	t.Run("the menu leaves the first screen to the page", func(t *testing.T) {
+		const superAdminPhone = "13900000000" // the most links of anyone
+		// What counts as leaving the screen to the page: the heading starts
+		// in its top 40 %.
+		const headingBelow = phoneHeight * 4 / 10
+		for _, who := range []string{superAdminPhone, adminPhone, residentPhone} {
+			for _, lang := range []string{"zh", "en"} {
+				tb := newTab(t, browser, sa.app)
+				tb.signIn(who, demo.Password)
+				tb.open("/lang/" + lang + "?next=/")
+				what := fmt.Sprintf("%s's home in %s", who, lang)
+				shown := evalJS[[]string](tb, `[...document.querySelectorAll("nav.menu a, nav.menu summary, nav.menu button")].filter(e => e.getClientRects().length).map(e => e.textContent.trim())`)
+				if len(shown) > 7 {
+					t.Errorf("%s on a %d px phone: the menu shows %d items %q, want the six most used and 更多", what, phoneWidth, len(shown), shown)
+				}
+				if top := evalJS[float64](tb, `document.querySelector("main h1").getBoundingClientRect().top`); top > headingBelow {
+					t.Errorf("%s on a %d×%d phone: the page's heading starts %.0f px down, below the menu; want at most %d", what, phoneWidth, phoneHeight, top, headingBelow)
+				}
+				if low := evalJS[[]string](tb, `[...document.querySelectorAll("nav.menu a, nav.menu summary")].filter(e => e.getClientRects().length && e.getBoundingClientRect().height < 44).map(e => e.textContent.trim())`); len(low) > 0 {
+					t.Errorf("%s: menu items shorter than a finger (44 px): %q", what, low)
+				}
+				// 更多 opens the rest, without script's help (details is the browser's own).
+				tb.openMenu()
+				if hidden := evalJS[[]string](tb, `[...document.querySelectorAll("nav.menu a, nav.menu button")].filter(e => !e.getClientRects().length).map(e => e.getAttribute("href") || e.textContent.trim())`); len(hidden) > 0 {
+					t.Errorf("%s: after 更多 the menu still hides %q", what, hidden)
+				}
+				tb.noHorizontalScroll(what + " with 更多 open")
+				if who == superAdminPhone && lang == "zh" {
+					tb.extraScreenshot("menu-open.png")
+				}
+				// A wide screen shows every link, and no 更多.
+				tb.resize(1280, 800)
+				if hidden := evalJS[[]string](tb, `[...document.querySelectorAll("nav.menu a, nav.menu button")].filter(e => !e.getClientRects().length).map(e => e.getAttribute("href") || e.textContent.trim())`); len(hidden) > 0 {
+					t.Errorf("%s on a 1280 px screen: the menu hides %q", what, hidden)
+				}
+				if tb.has("nav.menu summary") && evalJS[bool](tb, `document.querySelector("nav.menu summary").getClientRects().length > 0`) {
+					t.Errorf("%s on a 1280 px screen offers 更多", what)
+				}
+			}
+		}
+	})
+
 	t.Run("no lobby-screen link on a phone", func(t *testing.T) {
 		tb := newTab(t, browser, sa.app)
 		tb.signIn(residentPhone, demo.Password)

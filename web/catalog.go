@@ -10,6 +10,7 @@ var catalog = map[string][2]string{
 	"nav.home": {"首页", "Home"}, "nav.me": {"我的", "Me"}, "nav.messages": {"消息", "Messages"},
 	"nav.orgs": {"组织", "Organisations"}, "nav.people": {"人员", "People"}, "nav.import": {"导入", "Import"},
 	"nav.audit": {"操作日志", "Audit log"}, "nav.signout": {"退出", "Sign out"}, "nav.back_home": {"返回首页", "Back to home"},
+	"nav.more": {"更多", "More"},
 
 	"action.create": {"创建", "Create"}, "action.edit": {"编辑", "Edit"}, "action.revoke": {"撤销", "Revoke"},
 	"action.save": {"保存", "Save"}, "action.search": {"搜索", "Search"}, "action.send": {"发送", "Send"},

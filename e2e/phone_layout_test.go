@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"jifen/demo"
 )
@@ -67,6 +70,30 @@ func TestPhoneLayout(t *testing.T) {
 			t.Errorf("/me/claim: a rule's radio is squashed to %.0f px", min)
 		}
 		tb.noHorizontalScroll("/me/claim")
+	})
+
+	// Forty rules in one column: a resident finds one by its category
+	// (links at the top, no script needed) or by typing a word of it.
+	t.Run("a claim's rule is found by typing a word of it", func(t *testing.T) {
+		tb := newTab(t, browser, sa.app)
+		tb.signIn(residentPhone, demo.Password)
+		tb.open("/me/claim")
+		const shownJS = `[...document.querySelectorAll("label.rule-choice")].filter(l => l.getClientRects().length).map(l => l.textContent.trim())`
+		all := len(evalJS[[]string](tb, shownJS))
+		tb.do("type 清扫", chromedp.SendKeys("#rule-filter", "清扫"))
+		shown := evalJS[[]string](tb, shownJS)
+		if len(shown) == 0 || len(shown) >= all {
+			t.Errorf("/me/claim: typing 清扫 leaves %d of %d rules in sight", len(shown), all)
+		}
+		for _, s := range shown {
+			if !strings.Contains(s, "清扫") {
+				t.Errorf("/me/claim: typing 清扫 leaves %q in sight", s)
+			}
+		}
+		if tb.has("#rule-filter-none:not([hidden])") {
+			t.Errorf("/me/claim: typing 清扫 says no rule matches")
+		}
+		tb.noHorizontalScroll("/me/claim filtered")
 	})
 
 	t.Run("a claim without its photo is told where the photo goes", func(t *testing.T) {

@@ -93,7 +93,8 @@ var pointsCatalog = map[string][2]string{
 
 	"claim.title": {"申报积分", "Claim points"}, "claim.intro": {"做了好事、参加了活动？选择对应的积分规则，拍张照片，提交后由评审审核。", "Did something good? Choose the rule, take a photo and send it for review."},
 	"claim.for": {"为谁申报", "For whom"}, "claim.for_me": {"我自己", "Myself"}, "claim.for_hint": {"户主可为家中没有手机的成员代办", "A household head may claim for members without a phone"},
-	"claim.rule": {"选择积分规则", "Choose the rule"}, "claim.note": {"说明（做了什么）", "What you did"},
+	"claim.rule": {"选择积分规则", "Choose the rule"}, "claim.filter": {"查找规则（输入关键字）", "Find a rule (type a word)"},
+	"claim.filter_none": {"没有相符的规则，请换个词再试", "No rule matches; try another word"}, "claim.note": {"说明（做了什么）", "What you did"},
 	"claim.photo": {"拍照或选择照片", "Take or choose a photo"}, "claim.submit": {"提交申报", "Send"},
 	"claim.no_rules": {"您所在的组织还没有可以申报的积分规则", "Your organisation has no rules to claim by yet"},
 

@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"fmt"
+	"html"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -75,4 +78,58 @@ func links(s string) []string {
 		out = append(out, m[1])
 	}
 	return out
+}
+
+var (
+	ruleGroupRe = regexp.MustCompile(`(?s)<fieldset class="stack rule-group" id="rules-([a-z_]+)"><legend>([^<]+)</legend>(.*?)</fieldset>`)
+	ruleRadioRe = regexp.MustCompile(`name="rule_id" value="(\d+)"`)
+)
+
+// TestClaimRulesByCategory: the claim form's forty-odd rules are grouped
+// under their category's name, each category once, with a link to each
+// group at the top, so a resident finds a rule without reading them all.
+func TestClaimRulesByCategory(t *testing.T) {
+	e := newDemoCountyServer(t)
+	body := e.signedIn(t, resident).get(t, "/me/claim").Body
+	rules, err := e.svc.Points.Rules(e.as(t, resident), e.personByPhone(t, resident).HomeOrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	category := map[string]string{}
+	for _, ru := range rules {
+		category[strconv.FormatInt(ru.ID, 10)] = string(ru.Category)
+	}
+	all := ruleRadioRe.FindAllStringSubmatch(body, -1)
+	if len(all) < 30 {
+		t.Fatalf("the claim form offers %d rules; the demo county has forty or so", len(all))
+	}
+	groups := ruleGroupRe.FindAllStringSubmatch(body, -1)
+	if len(groups) < 2 {
+		t.Fatalf("the claim form's %d rules are not grouped by category", len(all))
+	}
+	seen, grouped := map[string]bool{}, 0
+	for _, g := range groups {
+		cat, name := g[1], html.UnescapeString(g[2])
+		if seen[cat] {
+			t.Errorf("the category %s has two groups", cat)
+		}
+		seen[cat] = true
+		if !strings.Contains(body, fmt.Sprintf(`<a href="#rules-%s">%s <span class="muted">`, cat, g[2])) {
+			t.Errorf("no link at the top to the group %s (%s)", cat, name)
+		}
+		for _, m := range ruleRadioRe.FindAllStringSubmatch(g[3], -1) {
+			grouped++
+			if category[m[1]] != cat {
+				t.Errorf("the rule %s (%s) is under %s", m[1], category[m[1]], name)
+			}
+		}
+	}
+	if grouped != len(all) {
+		t.Errorf("%d of the %d rules are in a category's group", grouped, len(all))
+	}
+	for _, want := range []string{"环境卫生", "志愿服务", `id="rule-filter"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the claim form does not show %s", want)
+		}
+	}
 }

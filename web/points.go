@@ -938,7 +938,7 @@ func (s *Server) claimData(r *http.Request) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := map[string]any{"Rules": rules, "P": postedForm(r), "Key": formKey()}
+	data := map[string]any{"Rules": rules, "Groups": groupRules(rules), "P": postedForm(r), "Key": formKey()}
 	// A household head claims for members without a phone (代办).
 	h, err := s.svc.Points.MyHousehold(r.Context())
 	if err != nil {
@@ -954,6 +954,34 @@ func (s *Server) claimData(r *http.Request) (map[string]any, error) {
 		data["Members"] = for_
 	}
 	return data, nil
+}
+
+// ruleGroup is the rules of one category: the claim form lists forty or
+// more, and a resident finds one by its category's heading.
+type ruleGroup struct {
+	Category jifen.RuleCategory
+	Rules    []*jifen.Rule
+}
+
+// groupRules groups rules by category, in the catalogue's order of
+// categories (any other category after them), keeping the rules' order
+// within each.
+func groupRules(rules []*jifen.Rule) []ruleGroup {
+	order := slices.Clone(jifen.RuleCategories)
+	byCat := map[jifen.RuleCategory][]*jifen.Rule{}
+	for _, ru := range rules {
+		if !slices.Contains(order, ru.Category) {
+			order = append(order, ru.Category)
+		}
+		byCat[ru.Category] = append(byCat[ru.Category], ru)
+	}
+	var out []ruleGroup
+	for _, c := range order {
+		if len(byCat[c]) > 0 {
+			out = append(out, ruleGroup{Category: c, Rules: byCat[c]})
+		}
+	}
+	return out
 }
 
 func (s *Server) claimPage(w http.ResponseWriter, r *http.Request) {

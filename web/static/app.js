@@ -23,6 +23,32 @@ document.addEventListener("DOMContentLoaded", function () {
     if (field) field.focus({ preventScroll: true });
   }
 
+  // The claim form's rules: typing part of a rule's name, or of its
+  // category, hides the others, so a resident need not scroll past forty.
+  // Without script the links to each category do the finding.
+  var filter = document.getElementById("rule-filter");
+  if (filter) {
+    var none = document.getElementById("rule-filter-none"), cats = document.getElementById("rule-categories");
+    filter.closest("label").hidden = false;
+    // Enter in the box would send the claim.
+    filter.addEventListener("keydown", function (e) { if (e.key === "Enter") e.preventDefault(); });
+    filter.addEventListener("input", function () {
+      var q = filter.value.trim().toLowerCase(), shown = 0;
+      document.querySelectorAll("fieldset.rule-group").forEach(function (g) {
+        var whole = g.querySelector("legend").textContent.toLowerCase().indexOf(q) >= 0, n = 0;
+        g.querySelectorAll("label.rule-choice").forEach(function (l) {
+          l.hidden = !(whole || l.textContent.toLowerCase().indexOf(q) >= 0);
+          if (!l.hidden) n++;
+        });
+        g.hidden = n === 0;
+        shown += n;
+      });
+      none.hidden = shown > 0;
+      // The category links count rules the filter may have hidden.
+      if (cats) cats.hidden = q !== "";
+    });
+  }
+
   // Open the guardian section as soon as a birth date under 14 is entered.
   var birth = document.getElementById("birth_date");
   var guardian = document.querySelector("details.guardian");

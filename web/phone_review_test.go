@@ -3,6 +3,7 @@ package web_test
 import (
 	"fmt"
 	"html"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -131,5 +132,38 @@ func TestClaimRulesByCategory(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("the claim form does not show %s", want)
 		}
+	}
+}
+
+// TestAwardPageTechnicalIDsForStaff: on an award's page a resident reads
+// the rule's name, points, status and dates; the rule's code and the
+// ledger transaction are for the staff who trace it.
+func TestAwardPageTechnicalIDsForStaff(t *testing.T) {
+	e := newDemoCountyServer(t)
+	village := e.org(t, "新窑村")
+	admin := e.token(t, villageAdmin)
+	r := e.api(t, "POST", fmt.Sprintf("/api/v1/orgs/%d/rules", village), admin,
+		map[string]any{"code": "zz_phone_code", "name": "帮邻居收玉米", "category": "civility", "points": 4, "unit": "per_event"})
+	r.wantStatus(t, "rule", http.StatusCreated)
+	rule := jsonInt(t, r.JSON(t), "id")
+	r = e.api(t, "POST", "/api/v1/awards", admin, map[string]any{"person_id": e.personByPhone(t, resident).ID, "rule_id": rule, "note": "秋收"},
+		"Idempotency-Key", "phone-review-1")
+	r.wantStatus(t, "award", http.StatusCreated)
+	id := jsonInt(t, r.JSON(t), "id")
+	r = e.api(t, "GET", "/api/v1/awards/"+itoa(id), admin, nil)
+	r.wantStatus(t, "the award", http.StatusOK)
+	tx := jsonInt(t, r.JSON(t), "transaction_id")
+	path := "/awards/" + itoa(id)
+
+	body := e.signedIn(t, resident).get(t, path).Body
+	contains(t, "the resident's award page", body, "帮邻居收玉米", "+4", "已入账", "秋收")
+	for _, hidden := range []string{"zz_phone_code", `id="award-tx"`, `id="award-rule-code"`} {
+		if strings.Contains(body, hidden) {
+			t.Errorf("the resident's award page shows %s", hidden)
+		}
+	}
+	for _, who := range []string{villageAdmin, reviewer} {
+		body := e.signedIn(t, who).get(t, path).Body
+		contains(t, who+"'s award page", body, "zz_phone_code", `<dd class="mono" id="award-tx">`+itoa(tx)+`</dd>`)
 	}
 }

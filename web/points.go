@@ -894,7 +894,11 @@ func (s *Server) awardData(r *http.Request, id int64) (map[string]any, error) {
 	}
 	data := map[string]any{"A": aw}
 	if o, err := s.svc.Orgs.Org(r.Context(), aw.OrgID); err == nil {
-		data["Reviewer"] = jifen.ActorFrom(r.Context()).Has(o.Path, jifen.RoleOrgAdmin, jifen.RoleReviewer)
+		a := jifen.ActorFrom(r.Context())
+		data["Reviewer"] = a.Has(o.Path, jifen.RoleOrgAdmin, jifen.RoleReviewer)
+		// The rule's code and the ledger transaction are for staff tracing
+		// an award; a resident reads the rule by its name.
+		data["Staff"] = a.Has(o.Path, jifen.StaffRoles...)
 	}
 	if ru, err := s.svc.Points.Rule(r.Context(), aw.RuleID); err == nil {
 		data["Rule"] = ru

@@ -167,3 +167,27 @@ func TestAwardPageTechnicalIDsForStaff(t *testing.T) {
 		contains(t, who+"'s award page", body, "zz_phone_code", `<dd class="mono" id="award-tx">`+itoa(tx)+`</dd>`)
 	}
 }
+
+// TestRulesAddAtTop: those who may add a rule find 新增积分规则 at the top
+// of the catalogue, before its rules, and it opens the form without
+// script; a resident, who may not, is not offered it.
+func TestRulesAddAtTop(t *testing.T) {
+	e := newDemoCountyServer(t)
+	v := itoa(e.org(t, "新窑村"))
+	admin := e.signedIn(t, villageAdmin)
+	body := admin.get(t, "/orgs/"+v+"/rules").Body
+	link := `<a class="button" id="add-rule" href="/orgs/` + v + `/rules?form=new#new-rule">新增积分规则</a>`
+	at, first := strings.Index(body, link), strings.Index(body, `class="card rule`)
+	if at < 0 || first < 0 || at > first {
+		t.Errorf("the rules page has no 新增积分规则 link before its first rule (link at %d, first rule at %d)", at, first)
+	}
+	if strings.Contains(body, `<details id="new-rule" open>`) {
+		t.Errorf("the form is open before anyone asks for it")
+	}
+	if body := admin.get(t, "/orgs/"+v+"/rules?form=new").Body; !strings.Contains(body, `<details id="new-rule" open>`) {
+		t.Errorf("the link at the top does not open the form")
+	}
+	if body := e.signedIn(t, resident).get(t, "/orgs/"+v+"/rules").Body; strings.Contains(body, `id="add-rule"`) {
+		t.Errorf("a resident is offered 新增积分规则")
+	}
+}

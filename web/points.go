@@ -249,8 +249,10 @@ func (s *Server) rulesData(r *http.Request, id int64) (map[string]any, error) {
 			}
 		}
 	}
+	// Form names the form shown open: the one posted, or the one asked
+	// for by a link at the top of the page (?form=new).
 	return map[string]any{"Org": o, "Rules": rules, "P": p, "Categories": jifen.RuleCategories, "Units": ruleUnits,
-		"Admin": jifen.ActorFrom(r.Context()).Has(o.Path, jifen.RoleOrgAdmin), "Today": s.today(), "Form": r.PostFormValue("form")}, nil
+		"Admin": jifen.ActorFrom(r.Context()).Has(o.Path, jifen.RoleOrgAdmin), "Today": s.today(), "Form": r.FormValue("form")}, nil
 }
 
 var ruleUnits = []jifen.RuleUnit{jifen.PerEvent, jifen.PerHour, jifen.PerItem}

@@ -664,6 +664,9 @@ func (t *Tx) award(ctx context.Context, in jifen.AwardInput) (*jifen.Award, int6
 	if err != nil {
 		return nil, 0, err
 	}
+	// A list's people are locked before its lines are planned
+	// (lockBeneficiaries): what the plan read of them stands.
+	p.inWrite = true
 	aw, err := t.writeAward(ctx, p)
 	if err != nil {
 		return nil, 0, err
@@ -689,6 +692,9 @@ type awardPlan struct {
 	budget          int64 // the issuer's yearly budget, 0 for none
 	now             time.Time
 	day             string
+	// inWrite marks a plan made in the writing transaction, under the
+	// person's lock (a list's line), not on a read snapshot before it.
+	inWrite bool
 }
 
 // planAward checks an award and decides it, reading only: Award runs it on
@@ -866,7 +872,7 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 			return nil, err
 		}
 	}
-	if !t.defersRows() {
+	if !t.defersRows() && !p.inWrite {
 		// Written now, so looked at now; rows that wait are looked at
 		// when they are written (later.go).
 		if err := t.refuseErased(ctx, []int64{g.personID}); err != nil {

@@ -191,3 +191,29 @@ func TestRulesAddAtTop(t *testing.T) {
 		t.Errorf("a resident is offered 新增积分规则")
 	}
 }
+
+// TestAwardFormRulesByCategory: the staff's award form offers the same
+// forty-odd rules in one list; they come under their category's name
+// (optgroup), each rule once.
+func TestAwardFormRulesByCategory(t *testing.T) {
+	e := newDemoCountyServer(t)
+	body := e.signedIn(t, villageAdmin).get(t, "/awards/new?person_id="+itoa(e.personByPhone(t, resident).ID)).Body
+	groups := regexp.MustCompile(`(?s)<optgroup label="([^"]+)">(.*?)</optgroup>`).FindAllStringSubmatch(body, -1)
+	if len(groups) < 2 {
+		t.Fatalf("the award form's rules are not grouped by category (%d groups)", len(groups))
+	}
+	option := regexp.MustCompile(`<option value="(\d+)"`)
+	seen := map[string]bool{}
+	for _, g := range groups {
+		for _, m := range option.FindAllStringSubmatch(g[2], -1) {
+			if seen[m[1]] {
+				t.Errorf("the rule %s is offered twice", m[1])
+			}
+			seen[m[1]] = true
+		}
+	}
+	if all := option.FindAllStringSubmatch(body, -1); len(all) != len(seen) || len(seen) < 30 {
+		t.Errorf("%d of the form's %d rules are under a category", len(seen), len(all))
+	}
+	contains(t, "the award form", body, `<optgroup label="环境卫生">`)
+}

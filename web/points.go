@@ -595,9 +595,11 @@ func (s *Server) awardNewData(r *http.Request) (map[string]any, error) {
 	}
 	if tg != nil {
 		data["T"] = tg
-		if data["Rules"], err = s.activeRules(r, tg.OrgID, false); err != nil {
+		rules, err := s.activeRules(r, tg.OrgID, false)
+		if err != nil {
 			return nil, err
 		}
+		data["Rules"], data["Groups"] = rules, groupRules(rules)
 	} else if term := strings.TrimSpace(q.Get("q")); term != "" {
 		people, _, err := s.svc.People.People(r.Context(), jifen.PersonFilter{Q: term, PerPage: 20})
 		if err != nil {

@@ -231,18 +231,24 @@ func (t *Tx) lockBeneficiaries(ctx context.Context, who []beneficiary) error {
 		ids = append(ids, g.accountID)
 	}
 	slices.Sort(ids)
-	rows, err := t.query(ctx, "SELECT id FROM accounts WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE", slices.Compact(ids))
+	if err := t.lockInOrder(ctx, "accounts", slices.Compact(ids)); err != nil {
+		return err
+	}
+	t.locked = found
+	return nil
+}
+
+// lockInOrder takes the rows of table with the ids given, sorted, in that
+// order (FOR NO KEY UPDATE: the lock an UPDATE of a non-key column takes).
+func (t *Tx) lockInOrder(ctx context.Context, table string, ids []int64) error {
+	rows, err := t.query(ctx, "SELECT id FROM "+table+" WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE", ids)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	t.locked = found
-	return nil
+	return rows.Err()
 }
 
 // lockSubjects takes the rows of the people a list names, in id order
@@ -259,14 +265,7 @@ func (t *Tx) lockSubjects(ctx context.Context, who []beneficiary) error {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	rows, err := t.query(ctx, "SELECT id FROM people WHERE id = ANY(?::bigint[]) ORDER BY id FOR NO KEY UPDATE", ids)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := t.lockInOrder(ctx, "people", ids); err != nil {
 		return err
 	}
 	if t.subjects == nil {

@@ -40,7 +40,7 @@ import (
 // its postings refer to, comes after them. A sale refers to its ledger
 // transaction, its lines and stock movements to the sale.
 var laterTables = []string{"ledger_transactions", "awards", "award_evidence", "redemptions", "redemption_lines", "postings", "unsealed",
-	"stock_movements", "audit_log", "messages", "accounts", "report_months", "report_stores"}
+	"stock_movements", "audit_log", "messages", "accounts", "report_months", "report_stores", "report_stars"}
 
 // defersRows tells whether an award's own rows (its ledger transaction,
 // the award, its evidence), whose ids it knows ahead, wait too: in a
@@ -140,7 +140,7 @@ func (r *laterRows) columns() []string {
 }
 
 func (l *later) empty() bool {
-	return len(l.rows) == 0 && len(l.months) == 0 && len(l.stores) == 0 && len(l.credits) == 0
+	return len(l.rows) == 0 && len(l.months) == 0 && len(l.stores) == 0 && len(l.stars) == 0 && len(l.credits) == 0
 }
 
 // tables are the bits of the tables l has rows or changes waiting for.
@@ -158,11 +158,14 @@ func (l *later) tables() statementFlag {
 	if len(l.stores) > 0 {
 		m |= bitReportStores
 	}
+	if len(l.stars) > 0 {
+		m |= bitReportStars
+	}
 	return m
 }
 
 // The bits of the tables that credits and roll-ups wait for.
-var bitAccounts, bitReportMonths, bitReportStores = laterBit("accounts"), laterBit("report_months"), laterBit("report_stores")
+var bitAccounts, bitReportMonths, bitReportStores, bitReportStars = laterBit("accounts"), laterBit("report_months"), laterBit("report_stores"), laterBit("report_stars")
 
 func (l *later) credit(account, amount, score int64) {
 	if l.credits == nil {
@@ -251,23 +254,54 @@ func (l *later) add(o *later) {
 			l.stores[k] = &c
 		}
 	}
+	for k, n := range o.stars {
+		if l.stars == nil {
+			l.stars = map[starKey]int64{}
+		}
+		l.stars[k] += n
+	}
 }
 
-// awardees are the people the waiting awards are to.
-func (l *later) awardees() []int64 {
-	var ids []int64
+// people are those the waiting awards are to and those the waiting
+// messages go to.
+func (l *later) people() (awardees, addressees []int64) {
 	for _, r := range l.rows {
-		if r.table != "awards" {
+		var to *[]int64
+		switch r.table {
+		case "awards":
+			to = &awardees
+		case "messages":
+			to = &addressees
+		default:
 			continue
 		}
-		col := slices.Index(r.columns(), "person_id")
-		for i := col; i < len(r.args); i += r.width {
+		for i := slices.Index(r.columns(), "person_id"); i < len(r.args); i += r.width {
 			if id, ok := r.args[i].(int64); ok {
-				ids = append(ids, id)
+				*to = append(*to, id)
 			}
 		}
 	}
-	return ids
+	return awardees, addressees
+}
+
+// withoutMessagesTo is rows with the messages to the people given left
+// out. The rows themselves are left as they are: if the write fails they
+// wait again (group.go).
+func withoutMessagesTo(rows []*laterRows, people map[int64]bool) []*laterRows {
+	for k, r := range rows {
+		if r.table != "messages" {
+			continue
+		}
+		to := slices.Index(r.columns(), "person_id")
+		kept := &laterRows{table: r.table, cols: r.cols, bit: r.bit, width: r.width}
+		for i := 0; i < len(r.args); i += r.width {
+			if id, _ := r.args[i+to].(int64); !people[id] {
+				kept.args = append(kept.args, r.args[i:i+r.width]...)
+			}
+		}
+		rows[k] = kept
+	}
+	return slices.DeleteFunc(rows, func(r *laterRows) bool { return len(r.args) == 0 })
 }
 
 func (l *later) append(table, cols string, width int, args []any) {
@@ -377,13 +411,25 @@ type laterStmt struct {
 
 func (t *Tx) writeRows(ctx context.Context, l *later) error {
 	// Before any row: the awards' people may have been erased since the
-	// awards were decided (refuseErased); a group then fails, and its
-	// writes run again alone, where only such an award is refused.
-	if err := t.refuseErased(ctx, l.awardees()); err != nil {
+	// awards were decided (erasedAmong); a group then fails, and its
+	// writes run again alone, where only such an award is refused. A
+	// message to someone erased is not written: a verification, a move
+	// or a correction still goes on for them, and tells nobody.
+	awardees, addressees := l.people()
+	erased, err := t.erasedAmong(ctx, append(awardees, addressees...))
+	if err != nil {
 		return err
+	}
+	for _, id := range awardees {
+		if erased[id] {
+			return errErased
+		}
 	}
 	var stmts []laterStmt
 	rows := slices.Clone(l.rows)
+	if len(erased) > 0 {
+		rows = withoutMessagesTo(rows, erased)
+	}
 	slices.SortStableFunc(rows, func(a, b *laterRows) int { return cmp.Compare(a.bit, b.bit) })
 	for _, r := range rows {
 		n := len(r.args) / r.width

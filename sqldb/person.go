@@ -502,10 +502,24 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 	}
 	return s.db.inTx(ctx, func(tx *Tx) error {
 		if tx.db.dialect.name() == "postgres" {
+			// The activities whose places it gives up first, as a sign-up,
+			// a cancellation or a verification takes an activity before
+			// the people it writes to: the other way round, an activity's
+			// cancellation, writing to this person, met the erasure in a
+			// circle (TestErasureBesideCancellingAnActivityTheyJoined).
+			held, err := tx.placesHeld(ctx, id, s.db.now())
+			if err != nil {
+				return err
+			}
+			for _, act := range held {
+				if err := tx.lockActivity(ctx, act); err != nil {
+					return err
+				}
+			}
 			// FOR UPDATE, not the UPDATE's lock: it waits for awards being
 			// written to the person (whose rows hold KEY SHARE on theirs),
 			// which this erasure then scrubs, and awards after it wait for
-			// it and are refused (refuseErased).
+			// it and are refused (erasedAmong).
 			if _, err := tx.exec(ctx, "SELECT id FROM people WHERE id = ? FOR UPDATE", id); err != nil {
 				return err
 			}
@@ -544,6 +558,9 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 			"UPDATE consents SET guardian_name = '', guardian_phone = '', ip = '' WHERE person_id = ?",
 			"UPDATE sessions SET ip = '' WHERE person_id = ?",
 			"DELETE FROM award_evidence WHERE award_id IN (SELECT id FROM awards WHERE person_id = ?)",
+			// Claims and awards waiting for review are closed: nothing
+			// more is posted to them (refuseErased).
+			"UPDATE awards SET status = 'rejected', reject_reason = '本人信息已删除' WHERE person_id = ? AND status = 'pending'",
 			// Earlier audit lines about the person keep who did what, not
 			// the name they wrote down.
 			"UPDATE audit_log SET detail = '（已删除）' WHERE target_type = 'person' AND target_id = ?",
@@ -689,6 +706,9 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 		if !a.Has(root.Path, jifen.RoleOrgAdmin) {
 			return jifen.ErrForbidden
 		}
+		if err := tx.lockImported(ctx, rows); err != nil {
+			return err
+		}
 		progress := jifen.ProgressFrom(ctx)
 		for i, in := range rows {
 			progress(i, len(rows))
@@ -791,6 +811,42 @@ func (s *PersonService) ImportPeople(ctx context.Context, orgID int64, rows []ji
 	return res, nil
 }
 
+// lockImported takes, on PostgreSQL, the rows of the people an import
+// will find by ID number or phone, in id order, before it updates any of
+// them in the file's order (lockPeople). Those matched by name alone
+// (no ID number, no phone) are taken as their rows come.
+func (t *Tx) lockImported(ctx context.Context, rows []jifen.PersonInput) error {
+	if t.db.dialect.name() != "postgres" {
+		return nil
+	}
+	var hashes, phones []string
+	for _, in := range rows {
+		if in.IDNumber != "" {
+			hashes = append(hashes, t.db.Keys.Hash(in.IDNumber))
+		}
+		if in.Phone != "" {
+			phones = append(phones, in.Phone)
+		}
+	}
+	if len(hashes)+len(phones) == 0 {
+		return nil
+	}
+	ids, err := t.ids(ctx, "SELECT id FROM people WHERE id_hash = ANY(?::text[]) OR phone = ANY(?::text[])", hashes, phones)
+	if err != nil {
+		return err
+	}
+	return t.lockPeople(ctx, ids)
+}
+
+// placesHeld are the activities, in id order, not begun yet where the
+// person holds a place or waits for one and has not checked in.
+func (t *Tx) placesHeld(ctx context.Context, personID int64, now time.Time) ([]int64, error) {
+	return t.ids(ctx, `SELECT s.activity_id FROM signups s JOIN activities a ON a.id = s.activity_id
+		WHERE s.person_id = ? AND s.status IN ('confirmed', 'waitlisted') AND a.status IN ('draft', 'published') AND a.starts_at > ?
+		AND NOT EXISTS (SELECT 1 FROM attendance x WHERE x.activity_id = s.activity_id AND x.person_id = s.person_id)
+		ORDER BY s.activity_id`, personID, now)
+}
+
 // rowErr names the list's line i (0-based) in an error.
 func rowErr(i int, err error) error { return rowErrAt(i+1, err) }
 
@@ -855,24 +911,8 @@ func (s *PersonService) LookupPerson(ctx context.Context, orgID int64, ident str
 // start): nobody erased will come, and their place goes to the first on
 // the waitlist. Those under way, or attended, keep them.
 func (t *Tx) releasePlaces(ctx context.Context, personID int64, now time.Time) error {
-	var activities []int64
-	rows, err := t.query(ctx, `SELECT s.activity_id FROM signups s JOIN activities a ON a.id = s.activity_id
-		WHERE s.person_id = ? AND s.status IN ('confirmed', 'waitlisted') AND a.status IN ('draft', 'published') AND a.starts_at > ?
-		AND NOT EXISTS (SELECT 1 FROM attendance x WHERE x.activity_id = s.activity_id AND x.person_id = s.person_id)
-		ORDER BY s.activity_id`, personID, now)
+	activities, err := t.placesHeld(ctx, personID, now)
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		activities = append(activities, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, id := range activities {

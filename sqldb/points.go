@@ -254,12 +254,23 @@ func (t *Tx) lockInOrder(ctx context.Context, table string, ids []int64) error {
 // lockSubjects takes the rows of the people a list names, in id order
 // (lockSubject).
 func (t *Tx) lockSubjects(ctx context.Context, who []beneficiary) error {
-	var ids []int64
+	ids := make([]int64, 0, len(who))
 	for _, w := range who {
-		if w.personID != 0 && !t.subjects[w.personID] {
-			ids = append(ids, w.personID)
-		}
+		ids = append(ids, w.personID)
 	}
+	return t.lockPeople(ctx, ids)
+}
+
+// lockPeople takes, on PostgreSQL, the rows of the people a write will
+// change or count for, in id order, before anything else it locks
+// (lockSubject says why): a bulk move or an import changing them in the
+// list's order met a verification, which takes its people in id order,
+// in a circle (TestBulkMoveInListOrderBesideAVerification).
+func (t *Tx) lockPeople(ctx context.Context, ids []int64) error {
+	if t.db.dialect.name() != "postgres" {
+		return nil
+	}
+	ids = slices.DeleteFunc(slices.Clone(ids), func(id int64) bool { return id == 0 || t.subjects[id] })
 	if len(ids) == 0 {
 		return nil
 	}
@@ -968,39 +979,64 @@ func (t *Tx) writeAward(ctx context.Context, p *awardPlan) (*jifen.Award, error)
 // errErased refuses an award or a claim to someone erased on request.
 var errErased = jifen.Errorf(jifen.KindConflict, "person_erased", "person_id", "该人员的个人信息已删除，不能再记积分", "This person's data is erased; nothing more can be recorded for them")
 
-// refuseErased refuses awards to people erased since they were planned:
-// an award is decided on a read snapshot and written later, in a group
-// at its end, and was posted to someone erased in between, their name
-// in its audit line and a message to them. On PostgreSQL the rows are
-// read under KEY SHARE, which an erasure (FOR UPDATE, ErasePerson) waits
-// for, and which waits for an erasure under way and then reads the row
-// as it left it: the erasure comes after the award, and scrubs it as any
-// earlier award, or before it, and the award is refused. KEY SHARE stops
-// nothing else: a verification or a transfer holding the person's row
-// does not hold up an award group. SQLite's one writer reads the rows as
-// they are.
+// refuseErased refuses awards to people erased since they were planned
+// (erasedAmong).
 func (t *Tx) refuseErased(ctx context.Context, ids []int64) error {
+	erased, err := t.erasedAmong(ctx, ids)
+	if err == nil && len(erased) > 0 {
+		err = errErased
+	}
+	return err
+}
+
+// erasedAmong are those of the people given who are erased, read as
+// their rows are written to: an award is decided on a read snapshot and
+// written later, in a group at its end, and was posted to someone erased
+// in between, their name in its audit line and a message to them. On
+// PostgreSQL the rows are read under KEY SHARE, which an erasure (FOR
+// UPDATE, ErasePerson) waits for, and which waits for an erasure under
+// way and then reads the row as it left it: the erasure comes after the
+// write, and scrubs it as anything earlier, or before it, and the write
+// is refused. KEY SHARE stops nothing else: a verification or a transfer
+// holding the person's row does not hold up an award group. SQLite's one
+// writer reads the rows as they are.
+func (t *Tx) erasedAmong(ctx context.Context, ids []int64) (map[int64]bool, error) {
 	ids = slices.DeleteFunc(slices.Clone(ids), func(id int64) bool { return id == 0 })
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	var here int
+	var rows *sql.Rows
 	var err error
 	if t.db.dialect.name() == "postgres" {
-		err = t.queryRowAround(ctx, `SELECT COUNT(*) FROM (SELECT id FROM people WHERE id = ANY(?::bigint[]) AND status <> 'erased' ORDER BY id FOR KEY SHARE) p`, ids).Scan(&here)
+		// Every row is locked, so no condition on the status: a row a
+		// condition left out would be left unlocked.
+		rows, err = t.queryAround(ctx, "SELECT id, status FROM people WHERE id = ANY(?::bigint[]) ORDER BY id FOR KEY SHARE", ids)
 	} else {
 		list, _ := json.Marshal(ids)
-		err = t.queryRowAround(ctx, "SELECT COUNT(*) FROM people WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'erased'", string(list)).Scan(&here)
+		rows, err = t.queryAround(ctx, "SELECT id, status FROM people WHERE id IN (SELECT value FROM json_each(?)) AND status = 'erased'", string(list))
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if here < len(ids) {
-		return errErased
+	defer rows.Close()
+	var erased map[int64]bool
+	for rows.Next() {
+		var id int64
+		var status jifen.PersonStatus
+		if err := rows.Scan(&id, &status); err != nil {
+			return nil, err
+		}
+		if status != jifen.PersonErased {
+			continue
+		}
+		if erased == nil {
+			erased = map[int64]bool{}
+		}
+		erased[id] = true
 	}
-	return nil
+	return erased, rows.Err()
 }
 
 // quoteZh puts a name in Chinese quotes, unless it quotes something
@@ -1217,6 +1253,12 @@ func (s *PointsService) Approve(ctx context.Context, id int64) (*jifen.Award, er
 			return err
 		}
 		if err := tx.lockSubject(ctx, g.personID); err != nil {
+			return err
+		}
+		// A claim waits days for review: its claimant may have been
+		// erased meanwhile (their claims are closed then, ErasePerson;
+		// this one was read before).
+		if err := tx.refuseErased(ctx, []int64{g.personID}); err != nil {
 			return err
 		}
 		if err := tx.lockAccount(ctx, aw.accountID); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -72,6 +73,7 @@ type tallies struct {
 	// opens is the stripe a month opens on PostgreSQL when every one is
 	// held (monthOnFreeStripe).
 	opens map[monthKey]int64
+	stars map[starKey]int64
 }
 
 // openStripes bounds the stripes of an org's month on PostgreSQL: as many
@@ -153,6 +155,18 @@ func tallyStatements(dl dialect, tl *tallies) []laterStmt {
 		points = report_stores.points + excluded.points, refunded = report_stores.refunded + excluded.refunded`,
 			args: []any{k.storeID, k.month, d.sales, d.points, d.refunded}})
 	}
+	stars := make([]starKey, 0, len(tl.stars))
+	for k, n := range tl.stars {
+		if n != 0 {
+			stars = append(stars, k)
+		}
+	}
+	slices.SortFunc(stars, func(a, b starKey) int { return cmp.Or(cmp.Compare(a.orgID, b.orgID), cmp.Compare(a.star, b.star)) })
+	for _, k := range stars {
+		out = append(out, laterStmt{query: `INSERT INTO report_stars (org_id, org_path, star, people) VALUES (?, ?, ?, ?)
+		ON CONFLICT (org_id, star) DO UPDATE SET people = report_stars.people + excluded.people`,
+			args: []any{k.orgID, k.path, k.star, tl.stars[k]}})
+	}
 	return out
 }
 
@@ -222,44 +236,33 @@ func (t *Tx) tallyService(ctx context.Context, personID, orgID int64, orgPath st
 	if from == to {
 		return nil
 	}
-	return t.moveStar(ctx, starAt{homeID, homePath, from}, starAt{homeID, homePath, to})
+	t.star(homeID, homePath, from, -1)
+	t.star(homeID, homePath, to, 1)
+	return nil
 }
 
-// starAt is one count of report_stars: an org's people at one star.
-type starAt struct {
+// starKey is one count of report_stars: an org's volunteers at one star.
+type starKey struct {
 	orgID int64
 	path  string
 	star  int
 }
 
-// moveStar moves one volunteer from one star count to another. The two
-// rows are taken in (org, star) order whichever way the volunteer moves,
-// so that a verification raising a star and a correction lowering one,
-// or two transfers between the same two orgs, never each hold the row
-// the other waits for (PostgreSQL).
-func (t *Tx) moveStar(ctx context.Context, from, to starAt) error {
-	steps := []struct {
-		at starAt
-		n  int64
-	}{{from, -1}, {to, 1}}
-	if cmp.Or(cmp.Compare(to.orgID, from.orgID), cmp.Compare(to.star, from.star)) < 0 {
-		steps[0], steps[1] = steps[1], steps[0]
-	}
-	for _, s := range steps {
-		if err := t.star(ctx, s.at.orgID, s.at.path, s.at.star, s.n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (t *Tx) star(ctx context.Context, orgID int64, path string, star int, n int64) error {
+// star moves the count of an org's volunteers at a star by n. It waits
+// with the other roll-ups for the transaction's end, where the counts
+// are written in (org, star) order (tallyStatements): written as each
+// volunteer was reached, two verifications with volunteers of two
+// villages took the villages' rows in opposite orders and waited in a
+// circle (TestTwoVerificationsCrossingStarsInTwoVillages), as a
+// verification raising a star and a correction lowering one did.
+func (t *Tx) star(orgID int64, path string, star int, n int64) {
 	if star == 0 {
-		return nil
+		return
 	}
-	_, err := t.exec(ctx, `INSERT INTO report_stars (org_id, org_path, star, people) VALUES (?, ?, ?, ?)
-		ON CONFLICT (org_id, star) DO UPDATE SET people = report_stars.people + excluded.people`, orgID, path, star, n)
-	return err
+	if t.pending.stars == nil {
+		t.pending.stars = map[starKey]int64{}
+	}
+	t.pending.stars[starKey{orgID, path, star}] += n
 }
 
 // rehome carries a volunteer's minutes and star to a new home org.
@@ -281,7 +284,9 @@ func (t *Tx) rehome(ctx context.Context, personID, orgID int64, path string) err
 		return err
 	}
 	s := jifen.Stars(int(minutes))
-	return t.moveStar(ctx, starAt{oldID, oldPath, s}, starAt{orgID, path, s})
+	t.star(oldID, oldPath, s, -1)
+	t.star(orgID, path, s, 1)
+	return nil
 }
 
 // tallySale counts points spent by a buyer (at their home org) and a

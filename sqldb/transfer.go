@@ -393,6 +393,11 @@ func (s *TransferService) BulkMove(ctx context.Context, personIDs []int64, toOrg
 		if !a.Has(to.Path, jifen.RoleOrgAdmin) {
 			return jifen.ErrForbidden
 		}
+		// Everyone's row first, in id order, then each person's report
+		// rows as they move (lockPeople).
+		if err := tx.lockPeople(ctx, personIDs); err != nil {
+			return err
+		}
 		for _, pid := range personIDs {
 			p, err := s.db.getPerson(ctx, tx.tx, pid)
 			if err != nil {

@@ -390,10 +390,8 @@ func (t *Tx) correction(ctx context.Context, r *jifen.ServiceRecord, path string
 	if err != nil {
 		return err
 	}
-	// Points (the account's lock) before the report rows: the order of a
-	// verification, which takes its accounts first; the other way round
-	// a correction and a verification sharing a star's row and a
-	// household's account each held what the other waited for.
+	// Points (the account's lock) before the report rows: the order of
+	// every write (lockSubject), a verification's among them.
 	if err := t.correctService(ctx, r.ID, id, int64(cur), int64(wanted)); err != nil {
 		return err
 	}

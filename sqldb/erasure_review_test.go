@@ -71,14 +71,7 @@ func TestAGroupWithAnErasedPersonsAwardPostsTheOthers(t *testing.T) {
 		y := p.member(t, "另一人", p.villageA)
 		p.posted(t, p.adminA.ctx, x.p.ID, r)
 		p.posted(t, p.adminA.ctx, y.p.ID, r)
-		hold, err := p.raw.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := hold.Exec("UPDATE orgs SET name = name WHERE id = ?", p.countyA.ID); err != nil {
-			hold.Rollback()
-			t.Fatal(err)
-		}
+		hold := holdWriter(t, p)
 		erased := make(chan error, 1)
 		go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
 		time.Sleep(100 * time.Millisecond)
@@ -91,16 +84,7 @@ func TestAGroupWithAnErasedPersonsAwardPostsTheOthers(t *testing.T) {
 			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: y.p.ID, RuleID: r.ID, Key: "y-after"})
 			ay <- err
 		}()
-		for i := 0; p.db.Queued() < 2; i++ {
-			if i > 250 {
-				hold.Rollback()
-				t.Fatal("the awards never waited for the writer")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err := hold.Rollback(); err != nil {
-			t.Fatal(err)
-		}
+		awaitQueued(t, p, hold, 2)
 		if err := <-erased; err != nil {
 			t.Fatalf("erase: %v", err)
 		}

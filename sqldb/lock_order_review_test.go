@@ -28,30 +28,20 @@ func TestBulkMoveBesideAVerificationOfItsSecondPerson(t *testing.T) {
 		p.clock.Set(act.EndsAt.Add(time.Minute))
 		must(p.acts.Backfill(p.super.ctx, act.ID, p2.p.ID, act.StartsAt, act.EndsAt, "纸质签到表补录"))(t)
 
-		before := p.db.Retried()
 		// The verification holds p2's row and waits for p2's report row,
-		// held here.
+		// held here; the move moves p1 (their one-star row at village A)
+		// and waits for p2's row.
 		hold := holdRows(t, p.raw, "SELECT person_id FROM report_people WHERE person_id = $1 FOR UPDATE", p2.p.ID)
-		verified := make(chan error, 1)
-		go func() { _, err := p.acts.Verify(p.super.ctx, act.ID); verified <- err }()
-		ptsLockWaiters(t, p, 1)
-		// The move moves p1 (their one-star row at village A) and waits for p2's row.
-		moved := make(chan error, 1)
-		go func() {
-			_, err := p.moves.BulkMove(p.super.ctx, []int64{p1.p.ID, p2.p.ID}, p.villageB.ID, "行政村调整")
-			moved <- err
-		}()
-		ptsWaitersOrDone(t, p, 2, moved)
-		if err := hold.Commit(); err != nil {
-			t.Fatal(err)
+		verr, merr, n := raceBehind(t, p, hold,
+			func() error { _, err := p.acts.Verify(p.super.ctx, act.ID); return err },
+			func() error {
+				_, err := p.moves.BulkMove(p.super.ctx, []int64{p1.p.ID, p2.p.ID}, p.villageB.ID, "行政村调整")
+				return err
+			})
+		if verr != nil || merr != nil {
+			t.Errorf("verify: %v; move: %v", verr, merr)
 		}
-		if err := <-verified; err != nil {
-			t.Errorf("verify: %v", err)
-		}
-		if err := <-moved; err != nil {
-			t.Errorf("move: %v", err)
-		}
-		if n := p.db.Retried() - before; n > 0 {
+		if n > 0 {
 			t.Errorf("a bulk move beside a verification deadlocked: %d writes aborted and run again", n)
 		}
 	})
@@ -84,26 +74,16 @@ func TestTwoVerificationsCrossingStarsInTwoVillages(t *testing.T) {
 			must(p.acts.Backfill(p.super.ctx, x.act, x.who.p.ID, first.StartsAt, first.EndsAt, "纸质签到表补录"))(t)
 		}
 
-		before := p.db.Retried()
-		// The first verification takes (A, 1) for a1 and waits for b2's report row.
+		// The first verification takes (A, 1) for a1 and waits for b2's
+		// report row; the second takes (B, 1) for b1 and waits for (A, 1).
 		hold := holdRows(t, p.raw, "SELECT person_id FROM report_people WHERE person_id = $1 FOR UPDATE", b2.p.ID)
-		one := make(chan error, 1)
-		go func() { _, err := p.acts.Verify(p.super.ctx, first.ID); one <- err }()
-		ptsLockWaiters(t, p, 1)
-		// The second takes (B, 1) for b1 and waits for (A, 1).
-		two := make(chan error, 1)
-		go func() { _, err := p.acts.Verify(p.super.ctx, second.ID); two <- err }()
-		ptsWaitersOrDone(t, p, 2, two)
-		if err := hold.Commit(); err != nil {
-			t.Fatal(err)
+		e1, e2, n := raceBehind(t, p, hold,
+			func() error { _, err := p.acts.Verify(p.super.ctx, first.ID); return err },
+			func() error { _, err := p.acts.Verify(p.super.ctx, second.ID); return err })
+		if e1 != nil || e2 != nil {
+			t.Errorf("first verify: %v; second verify: %v", e1, e2)
 		}
-		if err := <-one; err != nil {
-			t.Errorf("first verify: %v", err)
-		}
-		if err := <-two; err != nil {
-			t.Errorf("second verify: %v", err)
-		}
-		if n := p.db.Retried() - before; n > 0 {
+		if n > 0 {
 			t.Errorf("two verifications deadlocked on star rows: %d writes aborted and run again", n)
 		}
 	})
@@ -124,27 +104,17 @@ func TestErasureBesideCancellingAnActivityTheyJoined(t *testing.T) {
 		must(p.acts.SignUp(p.super.ctx, act.ID, x.p.ID))(t)
 		must(p.acts.SignUp(p.super.ctx, act.ID, z.p.ID))(t)
 
-		before := p.db.Retried()
 		// The cancellation holds the activity and waits at its end for
 		// z's row (its message's foreign key), held here, before x's.
-		hold := holdRows(t, p.raw, "SELECT id FROM people WHERE id = $1 FOR UPDATE", z.p.ID)
-		cancelled := make(chan error, 1)
-		go func() { cancelled <- p.acts.Cancel(p.super.ctx, act.ID, "天气原因") }()
-		ptsLockWaiters(t, p, 1)
 		// The erasure takes x's row and waits for the activity.
-		erased := make(chan error, 1)
-		go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
-		ptsWaitersOrDone(t, p, 2, erased)
-		if err := hold.Commit(); err != nil {
-			t.Fatal(err)
+		hold := holdRows(t, p.raw, "SELECT id FROM people WHERE id = $1 FOR UPDATE", z.p.ID)
+		cerr, eerr, n := raceBehind(t, p, hold,
+			func() error { return p.acts.Cancel(p.super.ctx, act.ID, "天气原因") },
+			func() error { return p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") })
+		if cerr != nil || eerr != nil {
+			t.Errorf("cancel: %v; erase: %v", cerr, eerr)
 		}
-		if err := <-cancelled; err != nil {
-			t.Errorf("cancel: %v", err)
-		}
-		if err := <-erased; err != nil {
-			t.Errorf("erase: %v", err)
-		}
-		if n := p.db.Retried() - before; n > 0 {
+		if n > 0 {
 			t.Errorf("an erasure beside cancelling an activity the person joined deadlocked: %d writes aborted and run again", n)
 		}
 		if n := p.one(t, "SELECT COUNT(*) FROM messages WHERE person_id = ?", x.p.ID); n > 0 {
@@ -172,29 +142,19 @@ func TestBulkMoveInListOrderBesideAVerification(t *testing.T) {
 			must(p.acts.Backfill(p.super.ctx, act.ID, u.p.ID, act.StartsAt, act.EndsAt, "纸质签到表补录"))(t)
 		}
 
-		before := p.db.Retried()
 		// The move takes p2's row and waits for p2's report row, held here.
-		hold := holdRows(t, p.raw, "SELECT person_id FROM report_people WHERE person_id = $1 FOR UPDATE", p2.p.ID)
-		moved := make(chan error, 1)
-		go func() {
-			_, err := p.moves.BulkMove(p.super.ctx, []int64{p2.p.ID, p1.p.ID}, p.villageB.ID, "行政村调整")
-			moved <- err
-		}()
-		ptsLockWaiters(t, p, 1)
 		// The verification takes p1's row and waits for p2's.
-		verified := make(chan error, 1)
-		go func() { _, err := p.acts.Verify(p.super.ctx, act.ID); verified <- err }()
-		ptsWaitersOrDone(t, p, 2, verified)
-		if err := hold.Commit(); err != nil {
-			t.Fatal(err)
+		hold := holdRows(t, p.raw, "SELECT person_id FROM report_people WHERE person_id = $1 FOR UPDATE", p2.p.ID)
+		merr, verr, n := raceBehind(t, p, hold,
+			func() error {
+				_, err := p.moves.BulkMove(p.super.ctx, []int64{p2.p.ID, p1.p.ID}, p.villageB.ID, "行政村调整")
+				return err
+			},
+			func() error { _, err := p.acts.Verify(p.super.ctx, act.ID); return err })
+		if merr != nil || verr != nil {
+			t.Errorf("move: %v; verify: %v", merr, verr)
 		}
-		if err := <-moved; err != nil {
-			t.Errorf("move: %v", err)
-		}
-		if err := <-verified; err != nil {
-			t.Errorf("verify: %v", err)
-		}
-		if n := p.db.Retried() - before; n > 0 {
+		if n > 0 {
 			t.Errorf("a bulk move of [p2, p1] beside a verification of p1 and p2 deadlocked: %d writes aborted and run again", n)
 		}
 	})
@@ -219,27 +179,17 @@ func TestPeopleImportBesideAVerification(t *testing.T) {
 			return jifen.PersonInput{Name: u.p.Name, Gender: u.p.Gender, BirthDate: u.p.BirthDate, Phone: u.phone, PoliticalStatus: u.p.PoliticalStatus, OrgID: p.villageA.ID}
 		}
 
-		before := p.db.Retried()
 		hold := holdRows(t, p.raw, "SELECT person_id FROM report_people WHERE person_id = $1 FOR UPDATE", p2.p.ID)
-		imported := make(chan error, 1)
-		go func() {
-			_, err := p.people.ImportPeople(p.adminA.ctx, p.villageA.ID, []jifen.PersonInput{row(p2), row(p1)})
-			imported <- err
-		}()
-		ptsLockWaiters(t, p, 1)
-		verified := make(chan error, 1)
-		go func() { _, err := p.acts.Verify(p.super.ctx, act.ID); verified <- err }()
-		ptsWaitersOrDone(t, p, 2, verified)
-		if err := hold.Commit(); err != nil {
-			t.Fatal(err)
+		ierr, verr, n := raceBehind(t, p, hold,
+			func() error {
+				_, err := p.people.ImportPeople(p.adminA.ctx, p.villageA.ID, []jifen.PersonInput{row(p2), row(p1)})
+				return err
+			},
+			func() error { _, err := p.acts.Verify(p.super.ctx, act.ID); return err })
+		if ierr != nil || verr != nil {
+			t.Errorf("import: %v; verify: %v", ierr, verr)
 		}
-		if err := <-imported; err != nil {
-			t.Errorf("import: %v", err)
-		}
-		if err := <-verified; err != nil {
-			t.Errorf("verify: %v", err)
-		}
-		if n := p.db.Retried() - before; n > 0 {
+		if n > 0 {
 			t.Errorf("a people import [p2, p1] beside a verification of p1 and p2 deadlocked: %d writes aborted and run again", n)
 		}
 	})

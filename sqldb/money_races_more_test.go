@@ -292,23 +292,14 @@ func TestFirstVerificationFollowsATransfer(t *testing.T) {
 		// moved the person and found no report row: the admin's row, which
 		// the message names, holds it there.
 		hold := holdRows(t, p.raw, "SELECT id FROM people WHERE id = $1 FOR UPDATE", p.adminA.p.ID)
-		moved := make(chan error, 1)
-		go func() {
-			_, err := p.moves.BulkMove(p.super.ctx, []int64{p.resident.p.ID}, p.villageB.ID, "行政村调整")
-			moved <- err
-		}()
-		ptsLockWaiters(t, p, 1)
-		verified := make(chan error, 1)
-		go func() { _, err := p.acts.Verify(p.super.ctx, act.ID); verified <- err }()
-		ptsWaitersOrDone(t, p, 2, verified)
-		if err := hold.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		if err := <-moved; err != nil {
-			t.Fatalf("move: %v", err)
-		}
-		if err := <-verified; err != nil {
-			t.Fatalf("verify: %v", err)
+		merr, verr, _ := raceBehind(t, p, hold,
+			func() error {
+				_, err := p.moves.BulkMove(p.super.ctx, []int64{p.resident.p.ID}, p.villageB.ID, "行政村调整")
+				return err
+			},
+			func() error { _, err := p.acts.Verify(p.super.ctx, act.ID); return err })
+		if merr != nil || verr != nil {
+			t.Fatalf("move: %v; verify: %v", merr, verr)
 		}
 		if org := p.one(t, "SELECT org_id FROM report_people WHERE person_id = ?", p.resident.p.ID); org != p.villageB.ID {
 			t.Errorf("the volunteer's hours are reported at org %d; they live in %d (village B) now", org, p.villageB.ID)
@@ -328,19 +319,12 @@ func TestNoAwardToSomeoneErasedWhileItWaited(t *testing.T) {
 		acct := p.one(t, "SELECT account_id FROM awards WHERE person_id = ?", x.p.ID)
 
 		hold := holdRows(t, p.raw, "SELECT id FROM accounts WHERE id = $1 FOR UPDATE", acct)
-		award := make(chan error, 1)
-		go func() {
-			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "while-erased"})
-			award <- err
-		}()
-		ptsLockWaiters(t, p, 1)
-		erased := make(chan error, 1)
-		go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
-		ptsWaitersOrDone(t, p, 2, erased)
-		if err := hold.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		aerr, eerr := <-award, <-erased
+		aerr, eerr, _ := raceBehind(t, p, hold,
+			func() error {
+				_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "while-erased"})
+				return err
+			},
+			func() error { return p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") })
 		if eerr != nil {
 			t.Fatalf("erase: %v", eerr)
 		}
@@ -369,14 +353,7 @@ func TestNoAwardToSomeoneErasedBeforeItWasWritten(t *testing.T) {
 
 		// Another connection holds the database's write lock: the erasure
 		// waits for it first, then the award, decided meanwhile.
-		hold, err := p.raw.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := hold.Exec("UPDATE orgs SET name = name WHERE id = ?", p.countyA.ID); err != nil {
-			hold.Rollback()
-			t.Fatal(err)
-		}
+		hold := holdWriter(t, p)
 		erased := make(chan error, 1)
 		go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
 		time.Sleep(100 * time.Millisecond) // the erasure leads a group, waiting to begin
@@ -385,16 +362,7 @@ func TestNoAwardToSomeoneErasedBeforeItWasWritten(t *testing.T) {
 			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "after-erased"})
 			award <- err
 		}()
-		for i := 0; p.db.Queued() < 1; i++ {
-			if i > 250 {
-				hold.Rollback()
-				t.Fatal("the award never waited for the writer")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err := hold.Rollback(); err != nil {
-			t.Fatal(err)
-		}
+		awaitQueued(t, p, hold, 1)
 		if err := <-erased; err != nil {
 			t.Fatalf("erase: %v", err)
 		}

@@ -54,6 +54,57 @@ func ptsWaitersOrDone(t *testing.T, p *ptsFx, n int64, done chan error) {
 	t.Fatalf("never saw %d lock waiters", n)
 }
 
+// raceBehind runs first, which waits on the rows hold holds, and then
+// second beside it; once second waits too, or has finished without
+// waiting (the bug a test looks for), hold lets go. It returns both
+// writes' errors and how many writes the database aborted meanwhile and
+// jifen ran again (a deadlock broken).
+func raceBehind(t *testing.T, p *ptsFx, hold *sql.Tx, first, second func() error) (e1, e2 error, retried int64) {
+	t.Helper()
+	before := p.db.Retried()
+	one, two := make(chan error, 1), make(chan error, 1)
+	go func() { one <- first() }()
+	ptsLockWaiters(t, p, 1)
+	go func() { two <- second() }()
+	ptsWaitersOrDone(t, p, 2, two)
+	if err := hold.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	e1, e2 = <-one, <-two
+	return e1, e2, p.db.Retried() - before
+}
+
+// holdWriter takes SQLite's write lock on another connection: the
+// service's writes queue for the one writer until it rolls back.
+func holdWriter(t *testing.T, p *ptsFx) *sql.Tx {
+	t.Helper()
+	hold, err := p.raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec("UPDATE orgs SET name = name WHERE id = ?", p.countyA.ID); err != nil {
+		hold.Rollback()
+		t.Fatal(err)
+	}
+	return hold
+}
+
+// awaitQueued waits until n writes queue for the writer that hold holds
+// up, and then lets it go.
+func awaitQueued(t *testing.T, p *ptsFx, hold *sql.Tx, n int) {
+	t.Helper()
+	for i := 0; p.db.Queued() < n; i++ {
+		if i > 250 {
+			hold.Rollback()
+			t.Fatalf("never saw %d writes wait for the writer", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // holdRows begins a transaction on raw that locks the rows query names,
 // so that a write the test starts waits on them until it rolls back.
 func holdRows(t *testing.T, raw *sql.DB, query string, args ...any) *sql.Tx {

@@ -5,11 +5,16 @@ package sqldb
 func (db *DB) Retried() int64 { return db.retried.Load() }
 
 // Queued is how many writes wait for the writer (SQLite's group commit).
-func (db *DB) Queued() int {
-	if db.group == nil {
+func (db *DB) Queued() int { return db.group.queued() }
+
+// AwardQueued is how many awards wait for an award group (PostgreSQL).
+func (db *DB) AwardQueued() int { return db.awardGroup.queued() }
+
+func (c *committer) queued() int {
+	if c == nil {
 		return 0
 	}
-	db.group.mu.Lock()
-	defer db.group.mu.Unlock()
-	return len(db.group.queue)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,9 +13,11 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -120,14 +123,60 @@ func (db *DB) openSQLite(path string) error {
 }
 
 func (db *DB) openPostgres(dsn string) error {
-	p, err := sql.Open("pgx", dsn)
+	p, err := openPostgresPool(dsn)
 	if err != nil {
 		return err
 	}
 	p.SetMaxOpenConns(32)
 	p.SetMaxIdleConns(32)
+	// After a burst the pool gives its spare connections back to the
+	// server, where a second instance or a backup may need them.
+	p.SetConnMaxIdleTime(time.Minute)
 	db.w, db.r = p, p
 	return nil
+}
+
+// openPostgresPool opens a pool whose new connections wait out a full
+// server. PostgreSQL refuses a connection past max_connections (or a
+// role's or database's limit) with SQLSTATE 53300, and database/sql
+// passes that straight to the request as a 500. Connections come free
+// again within milliseconds as other pools' queries end (a second
+// instance, a backup, tests of other schemas on one server), so a new
+// connection tries again for a while before it gives up.
+func openPostgresPool(dsn string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(patientConnector{stdlib.GetConnector(*cfg), connectPatience}), nil
+}
+
+// connectPatience is how long a new connection waits for the server to
+// have room: longer than a burst of other pools' queries, shorter than
+// a person waits for a page.
+const connectPatience = 10 * time.Second
+
+type patientConnector struct {
+	driver.Connector
+	patience time.Duration
+}
+
+func (c patientConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	giveUp := time.Now().Add(c.patience)
+	pause := 10 * time.Millisecond
+	for {
+		conn, err := c.Connector.Connect(ctx)
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || pe.Code != "53300" || time.Now().Add(pause).After(giveUp) {
+			return conn, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 250*time.Millisecond)
+	}
 }
 
 //go:embed migrations

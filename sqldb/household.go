@@ -199,7 +199,7 @@ func (s *PointsService) Households(ctx context.Context, orgID int64, page int) (
 	}
 	rows, err := s.db.query(ctx, `SELECT h.id, h.org_id, o.name, h.name, h.head_person_id, p.name, COALESCE(ac.balance, 0), COALESCE(ac.score, 0),
 		(SELECT COUNT(*) FROM household_members m WHERE m.household_id = h.id)
-		FROM households h JOIN orgs o ON o.id = h.org_id JOIN people p ON p.id = h.head_person_id
+		FROM `+s.db.pageFrom(ctx, "households", "h", "", total, (page-1)*per, per)+` JOIN orgs o ON o.id = h.org_id JOIN people p ON p.id = h.head_person_id
 		LEFT JOIN accounts ac ON ac.kind = 'household' AND ac.owner_id = h.id
 		WHERE `+where+" ORDER BY h.id LIMIT ? OFFSET ?", append(args, per, (page-1)*per)...)
 	if err != nil {

@@ -23,7 +23,9 @@ func NewPersonService(db *DB) *PersonService { return &PersonService{db} }
 const personCols = `p.id, p.name, p.gender, p.birth_date, COALESCE(p.phone, ''), p.id_masked, p.political_status, p.skills,
 	p.home_org_id, o.name, p.home_org_path, p.volunteer_no, p.status, p.password_hash IS NOT NULL, p.pin_hash IS NOT NULL, p.created_at, p.updated_at`
 
-const personFrom = ` FROM people p JOIN orgs o ON o.id = p.home_org_id`
+const personFrom = ` FROM people p` + personJoins
+
+const personJoins = ` JOIN orgs o ON o.id = p.home_org_id`
 
 // personRow is a person with the path used for access checks.
 type personRow struct {
@@ -428,8 +430,10 @@ func (s *PersonService) People(ctx context.Context, f jifen.PersonFilter) ([]*ji
 	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM people p WHERE "+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.query(ctx, "SELECT "+personCols+personFrom+" WHERE "+where+" ORDER BY p.id DESC LIMIT ? OFFSET ?",
-		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	offset := (f.Page - 1) * f.PerPage
+	from := s.db.pageFrom(ctx, "people", "p", "", total, offset, f.PerPage)
+	rows, err := s.db.query(ctx, "SELECT "+personCols+" FROM "+from+personJoins+" WHERE "+where+" ORDER BY p.id DESC LIMIT ? OFFSET ?",
+		append(args, f.PerPage, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

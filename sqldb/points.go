@@ -1437,8 +1437,10 @@ func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jif
 	// The page's ids first, from the awards alone, then their names: as
 	// one query SQLite joined every award of the subtree to its org, rule
 	// and version before sorting (4 s for a county of 1.3 M awards).
-	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+" WHERE a.id IN (SELECT a.id FROM awards a WHERE "+where+" ORDER BY a.id DESC LIMIT ? OFFSET ?) ORDER BY a.id DESC",
-		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	offset := (f.Page - 1) * f.PerPage
+	from := s.db.pageFrom(ctx, "awards", "a", "", total, offset, f.PerPage)
+	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+" WHERE a.id IN (SELECT a.id FROM "+from+" WHERE "+where+" ORDER BY a.id DESC LIMIT ? OFFSET ?) ORDER BY a.id DESC",
+		append(args, f.PerPage, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

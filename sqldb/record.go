@@ -19,7 +19,9 @@ func NewRecordService(db *DB) *RecordService { return &RecordService{db} }
 const recordCols = `r.id, r.person_id, p.name, p.volunteer_no, r.org_id, o.name, r.activity_id, r.content, r.place, r.started_at, r.ended_at,
 	r.minutes, r.how, r.recorded_by, r.verified_by, r.verified_at, r.corrects_id, r.reason`
 
-const recordFrom = ` FROM service_records r JOIN people p ON p.id = r.person_id JOIN orgs o ON o.id = r.org_id`
+const recordFrom = ` FROM service_records r` + recordJoins
+
+const recordJoins = ` JOIN people p ON p.id = r.person_id JOIN orgs o ON o.id = r.org_id`
 
 func scanRecord(row interface{ Scan(...any) error }) (*jifen.ServiceRecord, error) {
 	r := &jifen.ServiceRecord{}
@@ -86,8 +88,10 @@ func (s *RecordService) Records(ctx context.Context, f jifen.RecordFilter) ([]*j
 	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM service_records r WHERE "+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.query(ctx, "SELECT "+recordCols+recordFrom+" WHERE "+where+" ORDER BY r.started_at DESC, r.id DESC LIMIT ? OFFSET ?",
-		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	offset := (f.Page - 1) * f.PerPage
+	from := s.db.pageFrom(ctx, "service_records", "r", "service_records_started", total, offset, f.PerPage)
+	rows, err := s.db.query(ctx, "SELECT "+recordCols+" FROM "+from+recordJoins+" WHERE "+where+" ORDER BY r.started_at DESC, r.id DESC LIMIT ? OFFSET ?",
+		append(args, f.PerPage, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -284,10 +288,13 @@ func (s *RecordService) CorrectionRequests(ctx context.Context, orgID int64) ([]
 	if err != nil {
 		return nil, err
 	}
+	// From the requests to their records (CROSS JOIN keeps that order on
+	// SQLite): the other way round read a county's 10 M records by path
+	// to find the few asked about (1.5 s at 1 M people).
 	rows, err := s.db.query(ctx, `SELECT c.id, c.record_id, c.person_id, p.name, r.content, c.wanted_minutes, c.reason, c.status, c.created_at,
 		(SELECT COALESCE(SUM(x.minutes), 0) FROM service_records x WHERE x.id = r.id OR x.corrects_id = r.id)
-		FROM correction_requests c JOIN service_records r ON r.id = c.record_id JOIN people p ON p.id = c.person_id
-		WHERE c.status = 'pending' AND `+where+" ORDER BY c.id", args...)
+		FROM correction_requests c CROSS JOIN service_records r JOIN people p ON p.id = c.person_id
+		WHERE r.id = c.record_id AND c.status = 'pending' AND `+where+" ORDER BY c.id", args...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,5 +1,7 @@
 package sqldb
 
+import "context"
+
 // Retried is how many writes the database aborted (a deadlock, a
 // serialization failure) and were run again.
 func (db *DB) Retried() int64 { return db.retried.Load() }
@@ -17,4 +19,9 @@ func (c *committer) queued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.queue)
+}
+
+// PageFrom is pageFrom, for the tests of the lists that walk in order.
+func (db *DB) PageFrom(ctx context.Context, table, alias, index string, total, offset, limit int) string {
+	return db.pageFrom(ctx, table, alias, index, total, offset, limit)
 }

@@ -200,6 +200,17 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("indexes after the migration: %q, want %q", got, want)
 		}
 	},
+	// An index only: the records stay (the generic check), and the index
+	// the newest-first list walks is there.
+	"0016_newest_first": func(t *testing.T, u *upgrading) {
+		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'service_records_started'"
+		if u.db.Dialect() == "postgres" {
+			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'service_records_started'"
+		}
+		if got := u.strings(t, q); strings.Join(got, " ") != "|service_records_started" {
+			t.Fatalf("indexes after the migration: %q, want service_records_started", got)
+		}
+	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT buyer_org_id FROM redemptions"); len(got) != 1 || got[0] != fmt.Sprintf("|%d", u.village) {

@@ -10,9 +10,9 @@ import (
 // "table alias", or on SQLite, when walking the whole table in that order
 // and skipping the rows outside the subtree finds the page sooner than
 // reading the subtree by its path index and sorting all of it, the same
-// table held to that walk (NOT INDEXED walks the id, INDEXED BY the index). The
-// walk reads about (offset+limit)·rows/total rows, the sort total; total
-// is the list's count, already taken.
+// table held to that walk (NOT INDEXED walks the id, INDEXED BY the
+// index). The walk reads about (offset+limit)·rows/total rows, the sort
+// total; total is the list's count, already taken.
 //
 // SQLite only: with no statistics of a path range its planner always took
 // the path index, and a county's list sorted millions of rows for every

@@ -71,19 +71,9 @@ func TestAGroupWithAnErasedPersonsAwardPostsTheOthers(t *testing.T) {
 		y := p.member(t, "另一人", p.villageA)
 		p.posted(t, p.adminA.ctx, x.p.ID, r)
 		p.posted(t, p.adminA.ctx, y.p.ID, r)
-		hold := holdWriter(t, p)
-		erased := make(chan error, 1)
-		go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
-		time.Sleep(100 * time.Millisecond)
-		ax, ay := make(chan error, 1), make(chan error, 1)
-		go func() {
-			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "x-after"})
-			ax <- err
-		}()
-		go func() {
-			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: y.p.ID, RuleID: r.ID, Key: "y-after"})
-			ay <- err
-		}()
+		hold, erased := eraseFirstAtTheWriter(t, p, x)
+		ax := awardLater(p, p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "x-after"})
+		ay := awardLater(p, p.adminA.ctx, jifen.AwardInput{PersonID: y.p.ID, RuleID: r.ID, Key: "y-after"})
 		awaitQueued(t, p, hold, 2)
 		if err := <-erased; err != nil {
 			t.Fatalf("erase: %v", err)

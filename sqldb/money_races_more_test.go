@@ -79,25 +79,18 @@ func TestCapHoldsAcrossAHouseholdChange(t *testing.T) {
 		// Hold x's people row: an award's rows referring to x wait for it
 		// at the end of the award, after its caps are counted.
 		hold := holdRows(t, p.raw, "SELECT id FROM people WHERE id = $1 FOR UPDATE", x.p.ID)
-		errs := make(chan error, 2)
-		go func() {
-			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "in-household"})
-			errs <- err
-		}()
+		first := awardLater(p, p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "in-household"})
 		ptsLockWaiters(t, p, 1)
 		if err := p.pts.RemoveMember(p.adminA.ctx, h.ID, x.p.ID); err != nil {
 			hold.Rollback()
 			t.Fatalf("remove member: %v", err)
 		}
-		go func() {
-			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "on-own"})
-			errs <- err
-		}()
+		second := awardLater(p, p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "on-own"})
 		ptsLockWaiters(t, p, 2)
 		if err := hold.Commit(); err != nil {
 			t.Fatal(err)
 		}
-		e1, e2 := <-errs, <-errs
+		e1, e2 := <-first, <-second
 		n := p.one(t, "SELECT COUNT(*) FROM awards WHERE person_id = ? AND rule_id = ? AND status = 'posted'", x.p.ID, r.ID)
 		if n > 1 {
 			t.Errorf("a rule with a daily cap of 1 was awarded %d times to one person on one day (errors: %v, %v)", n, e1, e2)
@@ -246,11 +239,7 @@ func TestCapHoldsAcrossAHouseholdChangeInAVerification(t *testing.T) {
 		// The award counts its cap and then waits at its end: its row
 		// names the rule, whose row the test holds.
 		hold := holdRows(t, p.raw, "SELECT id FROM rules WHERE id = $1 FOR UPDATE", r.ID)
-		award := make(chan error, 1)
-		go func() {
-			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "in-household"})
-			award <- err
-		}()
+		award := awardLater(p, p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "in-household"})
 		ptsLockWaiters(t, p, 1)
 		if err := p.pts.RemoveMember(p.adminA.ctx, h.ID, x.p.ID); err != nil {
 			hold.Rollback()
@@ -353,15 +342,8 @@ func TestNoAwardToSomeoneErasedBeforeItWasWritten(t *testing.T) {
 
 		// Another connection holds the database's write lock: the erasure
 		// waits for it first, then the award, decided meanwhile.
-		hold := holdWriter(t, p)
-		erased := make(chan error, 1)
-		go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
-		time.Sleep(100 * time.Millisecond) // the erasure leads a group, waiting to begin
-		award := make(chan error, 1)
-		go func() {
-			_, err := p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "after-erased"})
-			award <- err
-		}()
+		hold, erased := eraseFirstAtTheWriter(t, p, x)
+		award := awardLater(p, p.adminA.ctx, jifen.AwardInput{PersonID: x.p.ID, RuleID: r.ID, Key: "after-erased"})
 		awaitQueued(t, p, hold, 1)
 		if err := <-erased; err != nil {
 			t.Fatalf("erase: %v", err)

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"context"
 	"database/sql"
 	"testing"
 	"time"
@@ -102,6 +103,40 @@ func awaitQueued(t *testing.T, p *ptsFx, hold *sql.Tx, n int) {
 	}
 	if err := hold.Rollback(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// eraseFirstAtTheWriter holds SQLite's writer and starts x's erasure,
+// which leads the next group: writes started after it wait behind it.
+// The erasure answers on the channel once the hold goes (awaitQueued).
+// A leader waiting to begin is not counted as queued, so it is given
+// 100 ms to get there.
+func eraseFirstAtTheWriter(t *testing.T, p *ptsFx, x user) (*sql.Tx, <-chan error) {
+	t.Helper()
+	hold := holdWriter(t, p)
+	erased := make(chan error, 1)
+	go func() { erased <- p.people.ErasePerson(p.adminA.ctx, x.p.ID, "本人书面申请") }()
+	time.Sleep(100 * time.Millisecond)
+	return hold, erased
+}
+
+// awardLater makes the award on its own goroutine; its error comes on
+// the channel.
+func awardLater(p *ptsFx, ctx context.Context, in jifen.AwardInput) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.pts.Award(ctx, in)
+		done <- err
+	}()
+	return done
+}
+
+// wantNoRetry fails t if what made the database abort a write (a
+// deadlock it broke) that jifen then ran again.
+func wantNoRetry(t *testing.T, retried int64, what string) {
+	t.Helper()
+	if retried > 0 {
+		t.Errorf("%s deadlocked: %d writes aborted and run again", what, retried)
 	}
 }
 

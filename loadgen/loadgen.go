@@ -40,9 +40,21 @@ const (
 	Orders      Scenario = "orders"      // a resident orders an item for pick-up
 	Redemptions Scenario = "redemptions" // pay code + counter sale by a clerk
 	Cancels     Scenario = "cancels"     // a resident orders an everyday item and cancels before pick-up
+	Refunds     Scenario = "refunds"     // pay code + counter sale of an everyday item, refunded by the clerk
+	Pickups     Scenario = "pickups"     // a resident orders an everyday item and a clerk hands it over (fulfil)
+	Deductions  Scenario = "deductions"  // an admin deducts a point by rule (the buyer's account, under its lock)
 )
 
-var scenarios = [...]Scenario{Awards, Checkins, Orders, Redemptions, Cancels}
+var scenarios = [...]Scenario{Awards, Checkins, Orders, Redemptions, Cancels, Refunds, Pickups, Deductions}
+
+// scenarioNames lists the scenarios for messages.
+func scenarioNames() string {
+	names := make([]string, len(scenarios))
+	for i, sc := range scenarios {
+		names[i] = string(sc)
+	}
+	return strings.Join(names, ", ")
+}
 
 // Mix is the share of each scenario, in any unit (percent by convention).
 type Mix map[Scenario]int
@@ -62,7 +74,7 @@ func ParseMix(s string) (Mix, error) {
 			known = known || k == sc
 		}
 		if !known {
-			return nil, fmt.Errorf("loadgen: mix: unknown operation %q (awards, checkins, orders, redemptions, cancels)", name)
+			return nil, fmt.Errorf("loadgen: mix: unknown operation %q (%s)", name, scenarioNames())
 		}
 		m[sc] += w
 	}
@@ -150,7 +162,7 @@ func (cfg *Config) check() error {
 	// each other's codes (and trip the counter's wrong-code throttle, 10
 	// per clerk in 15 minutes) or check each other out. So every client
 	// has residents of its own.
-	if cfg.People < cfg.Clients && cfg.Mix[Checkins]+cfg.Mix[Orders]+cfg.Mix[Redemptions] > 0 {
+	if cfg.People < cfg.Clients && cfg.Mix[Checkins]+cfg.Mix[Orders]+cfg.Mix[Redemptions]+cfg.Mix[Cancels]+cfg.Mix[Refunds]+cfg.Mix[Pickups] > 0 {
 		return fmt.Errorf("loadgen: --setup-people (%d) must be at least --clients (%d): each client needs residents of its own", cfg.People, cfg.Clients)
 	}
 	return nil
@@ -165,10 +177,13 @@ const (
 	kSale
 	kOrder
 	kCancel
+	kRefund
+	kFulfil
+	kDeduct
 	numKinds
 )
 
-var kindNames = [numKinds]string{"award", "checkin", "checkout", "paycode", "sale", "order", "cancel"}
+var kindNames = [numKinds]string{"award", "checkin", "checkout", "paycode", "sale", "order", "cancel", "refund", "fulfil", "deduct"}
 
 // Report is a run's outcome; Write prints it as a table, and it marshals
 // to JSON for tooling.
@@ -297,11 +312,11 @@ type run struct {
 	runID string
 
 	awardURL, paycodeURL, redeemURL urlRef
-	cancelPrefix                    string   // the target of /redemptions/{id}/cancel before the id
+	redemptionPrefix                string   // the target of /redemptions/{id}/… before the id
 	checkinURLs, checkoutURLs       []urlRef // by activity
 	adminAuth                       string   // "Bearer …"
 	residentAuth, clerkAuth         []string
-	awardBodies                     [][]byte // by resident
+	awardBodies, deductBodies       [][]byte // by resident
 	orderBodies, salePrefixes       [][]byte // by item; the popular item first
 	codeBodies                      []atomic.Pointer[[]byte]
 	cumWeights                      [len(scenarios)]int
@@ -339,7 +354,7 @@ func newRun(cfg *Config, c *client, st *State) *run {
 	r.awardURL = r.ref("POST", "/api/v1/awards")
 	r.paycodeURL = r.ref("GET", "/api/v1/me/paycode")
 	r.redeemURL = r.ref("POST", "/api/v1/redemptions")
-	r.cancelPrefix = r.c.url("/api/v1/redemptions/").RequestURI()
+	r.redemptionPrefix = r.c.url("/api/v1/redemptions/").RequestURI()
 	for _, a := range st.Activities {
 		r.checkinURLs = append(r.checkinURLs, r.ref("POST", "/api/v1/activities/"+itoa(a.ID)+"/checkins"))
 		r.checkoutURLs = append(r.checkoutURLs, r.ref("POST", "/api/v1/activities/"+itoa(a.ID)+"/checkouts"))
@@ -349,6 +364,7 @@ func newRun(cfg *Config, c *client, st *State) *run {
 	for _, p := range st.Residents {
 		r.residentAuth = append(r.residentAuth, "Bearer "+p.Token)
 		r.awardBodies = append(r.awardBodies, fmt.Appendf(nil, `{"person_id":%d,"rule_id":%d,"quantity":1}`, p.ID, st.AwardRule))
+		r.deductBodies = append(r.deductBodies, fmt.Appendf(nil, `{"person_id":%d,"rule_id":%d,"quantity":1}`, p.ID, st.DeductRule))
 	}
 	for _, p := range st.Clerks {
 		r.clerkAuth = append(r.clerkAuth, "Bearer "+p.Token)

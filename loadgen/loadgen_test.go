@@ -176,7 +176,8 @@ func TestBench(t *testing.T) {
 			const popular = 40
 			state := filepath.Join(t.TempDir(), "state.json")
 			cfg := loadgen.Config{URL: base, Clients: 4, Duration: 3 * time.Second,
-				Mix:     loadgen.Mix{loadgen.Awards: 20, loadgen.Checkins: 20, loadgen.Orders: 20, loadgen.Redemptions: 20, loadgen.Cancels: 20},
+				Mix: loadgen.Mix{loadgen.Awards: 20, loadgen.Checkins: 20, loadgen.Orders: 20, loadgen.Redemptions: 20, loadgen.Cancels: 20,
+					loadgen.Refunds: 20, loadgen.Pickups: 20, loadgen.Deductions: 20},
 				Popular: 0.5, PopularStock: popular, People: 12, Clerks: 2, Stores: 2, Activities: 2,
 				AdminPhone: "13900000000", AdminPassword: demo.Password, State: state, Verify: verifier(db)}
 			ctx := context.Background()
@@ -188,7 +189,7 @@ func TestBench(t *testing.T) {
 			if !rep.SetupRan || rep.Mode != "closed" {
 				t.Errorf("first run: setup ran %v, mode %s", rep.SetupRan, rep.Mode)
 			}
-			checkReport(t, rep, popular, []string{"award", "checkin", "checkout", "paycode", "sale", "order", "cancel"})
+			checkReport(t, rep, popular, []string{"award", "checkin", "checkout", "paycode", "sale", "order", "cancel", "refund", "fulfil", "deduct"})
 			if name == "sqlite" && (rep.Writer == nil || uint64(rep.Writer.Writes) < rep.Total.OK || rep.Writer.BusyShare <= 0) {
 				// On SQLite every write goes through the one committer:
 				// each successful request wrote.
@@ -252,7 +253,10 @@ func TestParseMix(t *testing.T) {
 	if m, err := loadgen.ParseMix("cancels=5,awards=1"); err != nil || m.String() != "awards=1,cancels=5" {
 		t.Errorf("with cancels: got %v, %v", m, err)
 	}
-	for _, bad := range []string{"", "awards", "awards=x", "refunds=10", "awards=-1", "awards=0"} {
+	if m, err := loadgen.ParseMix("deductions=1,pickups=2,refunds=3,awards=4"); err != nil || m.String() != "awards=4,refunds=3,pickups=2,deductions=1" {
+		t.Errorf("with refunds, pick-ups and deductions: got %v, %v", m, err)
+	}
+	for _, bad := range []string{"", "awards", "awards=x", "bribes=10", "awards=-1", "awards=0"} {
 		if _, err := loadgen.ParseMix(bad); err == nil {
 			t.Errorf("ParseMix(%q) accepted", bad)
 		}

@@ -24,6 +24,7 @@ type State struct {
 	Residents   []Account       `json:"residents"`
 	Clerks      []Account       `json:"clerks"`
 	AwardRule   int64           `json:"award_rule_id"`
+	DeductRule  int64           `json:"deduct_rule_id"`
 	OpeningRule int64           `json:"opening_rule_id"`
 	Stores      []StoreState    `json:"stores"`
 	Popular     ItemRef         `json:"popular"`
@@ -127,6 +128,8 @@ func prepare(ctx context.Context, c *client, cfg *Config) (*State, bool, error) 
 			why = "the state is for " + old.URL
 		case old.Params != cfg.params():
 			why = "the state was made for other sizes"
+		case old.DeductRule == 0:
+			why = "the state has no deduction rule (made by an older jifen bench)"
 		default:
 			if err := c.call(ctx, "GET", "/api/v1/me", old.Admin.Token, "", nil, nil); err != nil {
 				why = "the state's tokens no longer work (" + err.Error() + ")"
@@ -169,9 +172,10 @@ func prepare(ctx context.Context, c *client, cfg *Config) (*State, bool, error) 
 
 // setup makes, through the API as the super admin, a village of its own
 // (so the demo's caps and budgets do not apply), its points settings and
-// two rules without caps or review, residents and clerks with passwords,
-// their tokens, stores with items and one popular item, opening points,
-// and running activities every resident signed up for.
+// three rules without caps or review (an award, the opening points, a
+// deduction), residents and clerks with passwords, their tokens, stores
+// with items and one popular item, opening points, and running activities
+// every resident signed up for.
 func setup(ctx context.Context, c *client, cfg *Config) (*State, error) {
 	start := time.Now()
 	st := &State{URL: c.base, Params: cfg.params(), CreatedAt: start.UTC()}
@@ -222,7 +226,7 @@ func setup(ctx context.Context, c *client, cfg *Config) (*State, error) {
 		code, name string
 		points     int
 		to         *int64
-	}{{"bench.award", "压测奖励", 1, &st.AwardRule}, {"bench.opening", "压测开户积分", 100, &st.OpeningRule}} {
+	}{{"bench.award", "压测奖励", 1, &st.AwardRule}, {"bench.opening", "压测开户积分", 100, &st.OpeningRule}, {"bench.deduct", "压测扣分", -1, &st.DeductRule}} {
 		if err := c.call(ctx, "POST", "/api/v1/orgs/"+v+"/rules", admin, "", map[string]any{"code": r.code, "name": r.name, "category": "other",
 			"points": r.points, "unit": "per_event"}, &id); err != nil {
 			return nil, err

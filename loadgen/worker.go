@@ -85,19 +85,19 @@ func (w *worker) loop(ctx context.Context) {
 		}
 		r.ops.Add(1)
 		x := w.rng.IntN(r.totalWeight)
-		switch {
-		case x < r.cumWeights[0]:
-			w.award(due)
-		case x < r.cumWeights[1]:
-			w.checkin(due)
-		case x < r.cumWeights[2]:
-			w.order(due)
-		case x < r.cumWeights[3]:
-			w.redeem(due)
-		default:
-			w.cancel(due)
+		for i, cum := range r.cumWeights {
+			if x < cum {
+				operations[i](w, due)
+				break
+			}
 		}
 	}
+}
+
+// operations are the scenarios' operations, in the order of scenarios.
+var operations = [len(scenarios)]func(w *worker, due time.Time){
+	(*worker).award, (*worker).checkin, (*worker).order, (*worker).redeem, (*worker).cancel,
+	(*worker).refund, (*worker).pickup, (*worker).deduct,
 }
 
 func (w *worker) sleep(ctx context.Context, d time.Duration) bool {
@@ -147,6 +147,14 @@ func (w *worker) award(due time.Time) {
 	w.send(kAward, w.r.awardURL, w.r.adminAuth, w.key(), w.r.awardBodies[p], due)
 }
 
+// deduct takes a point from a resident by the deduction rule: unlike an
+// award it debits the account under its lock, so it waits on the sales,
+// refunds and other deductions of the same person.
+func (w *worker) deduct(due time.Time) {
+	p := w.rng.IntN(len(w.r.deductBodies))
+	w.send(kDeduct, w.r.awardURL, w.r.adminAuth, w.key(), w.r.deductBodies[p], due)
+}
+
 func (w *worker) checkin(due time.Time) {
 	p := w.nextMine()
 	a := p % len(w.r.codeBodies)
@@ -178,24 +186,85 @@ func (w *worker) order(due time.Time) {
 	}
 }
 
+// everydayItem is one of the everyday items at random, or 0 when there is
+// none. The scenarios that give stock back (cancel, refund) leave the
+// popular item out, so its stock only ever goes down and its sales can be
+// counted.
+func (w *worker) everydayItem() int {
+	if len(w.r.orderBodies) < 2 {
+		return 0
+	}
+	return 1 + w.rng.IntN(len(w.r.orderBodies)-1)
+}
+
+// onRedemption is the target of /redemptions/{id}/{action}.
+func (w *worker) onRedemption(id int64, action string) urlRef {
+	b := append(append(w.scratch[:0], w.r.redemptionPrefix...), strconv.FormatInt(id, 10)...)
+	w.scratch = append(append(b, '/'), action...)
+	return urlRef{method: "POST", target: string(w.scratch)}
+}
+
 // cancel is a pick-up order of an everyday item, cancelled by the buyer
-// before pick-up: its points and stock come back. The popular item is left
-// out, so its stock only ever goes down and its sales can be counted.
+// before pick-up: its points and stock come back.
 func (w *worker) cancel(due time.Time) {
-	p := w.nextMine()
-	item := 1 + w.rng.IntN(max(len(w.r.orderBodies)-1, 1))
-	if item >= len(w.r.orderBodies) {
-		return // no everyday item to order
+	p, item := w.nextMine(), w.everydayItem()
+	if item == 0 {
+		return
 	}
 	status, ans := w.send(kOrder, w.r.redeemURL, w.r.residentAuth[p], w.key(), w.r.orderBodies[item], due)
 	id := jsonInt(ans, "id")
 	if status/100 != 2 || id <= 0 {
 		return
 	}
-	b := append(append(w.scratch[:0], w.r.cancelPrefix...), strconv.FormatInt(id, 10)...)
-	w.scratch = append(b, "/cancel"...)
-	u := urlRef{method: "POST", target: string(w.scratch)}
-	w.send(kCancel, u, w.r.residentAuth[p], "", []byte("{}"), time.Now())
+	w.send(kCancel, w.onRedemption(id, "cancel"), w.r.residentAuth[p], "", []byte("{}"), time.Now())
+}
+
+// pickup is a pick-up order of an everyday item handed over by the
+// client's clerk with the code the order answered.
+func (w *worker) pickup(due time.Time) {
+	p, item := w.nextMine(), w.everydayItem()
+	if item == 0 {
+		return
+	}
+	status, ans := w.send(kOrder, w.r.redeemURL, w.r.residentAuth[p], w.key(), w.r.orderBodies[item], due)
+	id, code := jsonInt(ans, "id"), jsonField(ans, "pickup_code")
+	if status/100 != 2 || id <= 0 || len(code) == 0 {
+		return
+	}
+	body := append(append([]byte(`{"code":"`), code...), '"', '}')
+	w.send(kFulfil, w.onRedemption(id, "fulfil"), w.clerk(), "", body, time.Now())
+}
+
+// refund is a counter sale of an everyday item that the clerk refunds at
+// once: points and stock come back as new entries, the store's account
+// paying.
+func (w *worker) refund(due time.Time) {
+	p, item := w.nextMine(), w.everydayItem()
+	if item == 0 {
+		return
+	}
+	status, ans := w.send(kPaycode, w.r.paycodeURL, w.r.residentAuth[p], "", nil, due)
+	code := jsonField(ans, "code")
+	if status != http.StatusOK || len(code) == 0 {
+		return
+	}
+	status, ans = w.send(kSale, w.r.redeemURL, w.clerk(), w.key(), w.saleBody(item, code), time.Now())
+	id := jsonInt(ans, "id")
+	if status/100 != 2 || id <= 0 {
+		return
+	}
+	w.send(kRefund, w.onRedemption(id, "refund"), w.clerk(), "", []byte(`{"reason":"压测退货"}`), time.Now())
+}
+
+// clerk is the client's clerk, who rings up its sales.
+func (w *worker) clerk() string { return w.r.clerkAuth[w.id%len(w.r.clerkAuth)] }
+
+// saleBody is a counter sale of one item with a pay code; a fresh slice,
+// as code points into an answer that the next is read over.
+func (w *worker) saleBody(item int, code []byte) []byte {
+	prefix := w.r.salePrefixes[item]
+	body := make([]byte, 0, len(prefix)+len(code)+2)
+	return append(append(append(body, prefix...), code...), '"', '}')
 }
 
 // redeem is a counter sale: the resident's phone fetches a pay code, the
@@ -208,13 +277,7 @@ func (w *worker) redeem(due time.Time) {
 		return
 	}
 	item := w.pickItem()
-	prefix := w.r.salePrefixes[item]
-	// A fresh slice: code points into the answer, which the sale's
-	// answer is read over.
-	body := make([]byte, 0, len(prefix)+len(code)+2)
-	body = append(append(append(body, prefix...), code...), '"', '}')
-	clerk := w.r.clerkAuth[w.id%len(w.r.clerkAuth)]
-	status, _ = w.send(kSale, w.r.redeemURL, clerk, w.key(), body, time.Now())
+	status, _ = w.send(kSale, w.r.redeemURL, w.clerk(), w.key(), w.saleBody(item, code), time.Now())
 	if item == 0 && status/100 == 2 {
 		w.r.popularSold.Add(1)
 	}

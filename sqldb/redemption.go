@@ -633,17 +633,28 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 	if err := t.lockAccount(ctx, r.accountID); err != nil {
 		return 0, false, err
 	}
+	// What needs no item is read before the items are taken: an item's
+	// row, once taken, is held to the commit, and every sale of the item
+	// queues behind it (a popular item's, at a counter rush).
+	var orgID int64
+	var path string
+	if err := t.queryRow(ctx, "SELECT o.id, o.path FROM redemptions r JOIN orgs o ON o.id = r.buyer_org_id WHERE r.id = ?", r.ID).Scan(&orgID, &path); err != nil {
+		return 0, false, err
+	}
+	now := t.db.now()
 	for _, l := range r.Lines {
-		res, err := t.exec(ctx, "UPDATE items SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL", l.Quantity, l.ItemID)
+		// The stock after comes back with the update, and the movement
+		// waits for the end, as a sale's does (redeem).
+		var after int64
+		err := t.queryRow(ctx, "UPDATE items SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL RETURNING stock", l.Quantity, l.ItemID).Scan(&after)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // unlimited: no stock, so no movement
+		}
 		if err != nil {
 			return 0, false, err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			id := r.ID
-			if err := t.movement(ctx, l.ItemID, l.Quantity, kind, reason, &id); err != nil {
-				return 0, false, err
-			}
-		}
+		t.insertLater("stock_movements", "item_id, delta, kind, note, stock_after, redemption_id, created_by, created_at",
+			l.ItemID, l.Quantity, kind, reason, after, r.ID, actorID(jifen.ActorFrom(ctx)), now)
 	}
 	from, err := t.account(ctx, jifen.AccountStore, st.ID)
 	if err != nil {
@@ -679,15 +690,11 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 	}
 	// A cancelled or released order never happened in its month; a refund
 	// is counted when it is made. Either is booked where the sale was: the
-	// org the buyer lived in then, whatever their home now.
-	var orgID int64
-	var path string
-	if err := t.queryRow(ctx, "SELECT o.id, o.path FROM redemptions r JOIN orgs o ON o.id = r.buyer_org_id WHERE r.id = ?", r.ID).Scan(&orgID, &path); err != nil {
-		return 0, false, err
-	}
+	// org the buyer lived in then (orgID, read above), whatever their home
+	// now.
 	when := r.CreatedAt
 	if kind == "refund" {
-		when = t.db.now()
+		when = now
 	}
 	if err := t.tallySale(ctx, orgID, path, r.PersonID, st.ID, month(when), -r.Points, kind == "refund"); err != nil {
 		return 0, false, err

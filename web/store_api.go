@@ -37,6 +37,9 @@ type (
 		ID     int64                  `json:"id"`
 		Status jifen.RedemptionStatus `json:"status"`
 		Points int64                  `json:"points"`
+		// PickupCode is an order's, for the buyer's phone to show at once
+		// (a sale has none).
+		PickupCode string `json:"pickup_code,omitempty"`
 	}
 	fulfilRequest struct {
 		Code string `json:"code"`
@@ -182,7 +185,7 @@ func (s *Server) registerStoreAPI() {
 			if err != nil {
 				return redemptionResponse{}, err
 			}
-			return redemptionResponse{ID: out.ID, Status: out.Status, Points: out.Points}, nil
+			return redemptionResponse{ID: out.ID, Status: out.Status, Points: out.Points, PickupCode: out.PickupCode}, nil
 		}))
 	api("GET", "/redemptions/{id}", "One sale or order: to its buyer, the store's clerks and managers (the pick-up code to the buyer only)", nil, jifen.Redemption{},
 		endpoint(s, "redemption", http.StatusOK, func(r *http.Request, id int64, _ *none) (*jifen.Redemption, error) {

@@ -463,16 +463,20 @@ func TestStoreAPI(t *testing.T) {
 				r := e.redeem(t, res.tok, "order-1", map[string]any{"store_id": shop, "lines": basket(oil, 1)})
 				r.wantStatus(t, "order", http.StatusCreated)
 				m := r.JSON(t)
-				wantKeys(t, "an order", m, "id", "status", "points")
+				wantKeys(t, "an order", m, "id", "status", "points", "pickup_code")
 				if m["status"] != "held" || jsonInt(t, m, "points") != 60 {
 					t.Fatalf("an order answered %s, want held", r.Body)
 				}
 				order = jsonInt(t, m, "id")
+				answered, _ := m["pickup_code"].(string)
 				r = e.api(t, "GET", "/api/v1/redemptions/"+itoa(order), res.tok, nil)
 				r.wantStatus(t, "the buyer reads the order", http.StatusOK)
 				code, _ := r.JSON(t)["pickup_code"].(string)
 				if code == "" || r.JSON(t)["held_until"] == nil {
 					t.Fatalf("the buyer's order has no pick-up code or time: %s", r.Body)
+				}
+				if answered != code {
+					t.Errorf("the order answered the pick-up code %q, and reads back with %q", answered, code)
 				}
 				r = e.api(t, "GET", "/api/v1/redemptions/"+itoa(order), clerk.tok, nil)
 				r.wantStatus(t, "the clerk reads the order", http.StatusOK)

@@ -27,7 +27,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to run (with --requests alone: until that many operations)")
 	fs.Int64Var(&cfg.Requests, "requests", 0, "stop after this many operations (a counter redemption is one operation of two requests)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: start this many operations per second, latency counted from when each was due (0: each client back to back)")
-	mix := fs.String("mix", "awards=40,checkins=20,orders=10,redemptions=30", "operations and their weights: awards, checkins, orders, redemptions, cancels (an everyday item ordered and cancelled)")
+	mix := fs.String("mix", "awards=40,checkins=20,orders=10,redemptions=30", "operations and their weights: awards, checkins, orders, redemptions, cancels (an everyday item ordered and cancelled), refunds (sold at the counter and refunded), pickups (ordered and handed over), deductions")
 	fs.Float64Var(&cfg.Popular, "popular", 0.5, "share of orders and counter sales that go to the one popular item")
 	fs.Int64Var(&cfg.PopularStock, "popular-stock", 500, "the popular item's stock, restored before each run")
 	fs.BoolVar(&cfg.Setup, "setup", false, "set up afresh even when --state holds a usable setup")

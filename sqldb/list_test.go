@@ -55,30 +55,52 @@ func TestListPagesWalkInOrder(t *testing.T) {
 			}
 		}
 
-		var people []int64
-		for page := 1; ; page++ {
-			list, total := must2(v.people.People(ctx, jifen.PersonFilter{OrgID: v.root.ID, Page: page, PerPage: 7}))(t)
-			if len(list) == 0 {
-				if len(people) != total {
-					t.Fatalf("people: %d listed, total %d", len(people), total)
+		// The root's people, and village A's: made together, after the
+		// first few, their ids lie in a run of their own, which the walk
+		// is held to (pageFrom's bound). Village B's few, made after
+		// them, are read by path.
+		for _, org := range []*jifen.Org{v.root, v.villageA, v.villageB} {
+			whole, total := must2(v.people.People(ctx, jifen.PersonFilter{OrgID: org.ID, PerPage: 100}))(t)
+			var people []int64
+			for page := 1; ; page++ {
+				list, n := must2(v.people.People(ctx, jifen.PersonFilter{OrgID: org.ID, Page: page, PerPage: 7}))(t)
+				if n != total {
+					t.Fatalf("%s: people page %d counts %d, want %d", org.Name, page, n, total)
 				}
-				break
+				if len(list) == 0 {
+					break
+				}
+				for _, p := range list {
+					people = append(people, p.ID)
+				}
 			}
-			for _, p := range list {
-				people = append(people, p.ID)
+			ids := make([]int64, len(whole))
+			for i, p := range whole {
+				ids[i] = p.ID
 			}
-		}
-		if !slices.IsSortedFunc(people, func(a, b int64) int { return int(b - a) }) || len(slices.Compact(slices.Clone(people))) != len(people) {
-			t.Errorf("people page by page: %v, want each once, newest first", people)
+			if len(ids) != total || !slices.Equal(people, ids) || !slices.IsSortedFunc(people, func(a, b int64) int { return int(b - a) }) {
+				t.Errorf("%s: people page by page %v, in one piece %v of %d; want each once, newest first", org.Name, people, ids, total)
+			}
 		}
 
 		// What the lists above ran: the walk for a subtree holding most
-		// of the table, the path index for one holding a few of its rows.
+		// of the table or of a run of its ids, the path index for one
+		// holding a few rows spread over it.
 		if db.Dialect() == "sqlite" {
-			walk := db.PageFrom(ctx, "service_records", "r", "service_records_started", 43, 0, 7)
-			sorted := db.PageFrom(ctx, "service_records", "r", "service_records_started", 3, 0, 7)
+			walk, _ := db.PageFrom(ctx, "service_records", "r", "service_records_started", 43, 1, 43, 0, 7)
+			sorted, _ := db.PageFrom(ctx, "service_records", "r", "service_records_started", 3, 1, 43, 0, 7)
 			if !strings.Contains(walk, "INDEXED BY service_records_started") || sorted != "service_records r" {
 				t.Errorf("a page of 43 records of 43 from %q, of 3 from %q; want the walk, then the path index", walk, sorted)
+			}
+			// Ten people of a million, made together long ago: the walk
+			// from the newest would read the million; held to their run
+			// of ids it reads seven.
+			from, bound := db.PageFrom(ctx, "people", "p", "", 10, 101, 110, 0, 7)
+			if from != "people p NOT INDEXED" || bound != " AND p.id BETWEEN 101 AND 110" {
+				t.Errorf("ten people with ids 101 to 110: FROM %q%q, want the walk held to their ids", from, bound)
+			}
+			if from, bound := db.PageFrom(ctx, "people", "p", "", 10, 101, 1_000_000, 0, 7); from != "people p" || bound != "" {
+				t.Errorf("ten people spread over a million ids: FROM %q%q, want the path index", from, bound)
 			}
 		}
 	})

@@ -426,13 +426,14 @@ func (s *PersonService) People(ctx context.Context, f jifen.PersonFilter) ([]*ji
 		where += " AND p.status = ?"
 		args = append(args, f.Status)
 	}
-	var total int
-	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM people p WHERE "+where, args...).Scan(&total); err != nil {
+	span, err := s.db.countList(ctx, "people", "p", where, args)
+	if err != nil {
 		return nil, 0, err
 	}
+	total := int(span.total)
 	offset := (f.Page - 1) * f.PerPage
-	from := s.db.pageFrom(ctx, "people", "p", "", total, offset, f.PerPage)
-	rows, err := s.db.query(ctx, "SELECT "+personCols+" FROM "+from+personJoins+" WHERE "+where+" ORDER BY p.id DESC LIMIT ? OFFSET ?",
+	from, bound := s.db.pageFrom(ctx, "people", "p", "", span, offset, f.PerPage)
+	rows, err := s.db.query(ctx, "SELECT "+personCols+" FROM "+from+personJoins+" WHERE "+where+bound+" ORDER BY p.id DESC LIMIT ? OFFSET ?",
 		append(args, f.PerPage, offset)...)
 	if err != nil {
 		return nil, 0, err

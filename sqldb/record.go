@@ -84,13 +84,14 @@ func (s *RecordService) Records(ctx context.Context, f jifen.RecordFilter) ([]*j
 	if err != nil {
 		return nil, 0, err
 	}
-	var total int
-	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM service_records r WHERE "+where, args...).Scan(&total); err != nil {
+	span, err := s.db.countList(ctx, "service_records", "r", where, args)
+	if err != nil {
 		return nil, 0, err
 	}
+	total := int(span.total)
 	offset := (f.Page - 1) * f.PerPage
-	from := s.db.pageFrom(ctx, "service_records", "r", "service_records_started", total, offset, f.PerPage)
-	rows, err := s.db.query(ctx, "SELECT "+recordCols+" FROM "+from+recordJoins+" WHERE "+where+" ORDER BY r.started_at DESC, r.id DESC LIMIT ? OFFSET ?",
+	from, bound := s.db.pageFrom(ctx, "service_records", "r", "service_records_started", span, offset, f.PerPage)
+	rows, err := s.db.query(ctx, "SELECT "+recordCols+" FROM "+from+recordJoins+" WHERE "+where+bound+" ORDER BY r.started_at DESC, r.id DESC LIMIT ? OFFSET ?",
 		append(args, f.PerPage, offset)...)
 	if err != nil {
 		return nil, 0, err

@@ -21,7 +21,8 @@ func (c *committer) queued() int {
 	return len(c.queue)
 }
 
-// PageFrom is pageFrom, for the tests of the lists that walk in order.
-func (db *DB) PageFrom(ctx context.Context, table, alias, index string, total, offset, limit int) string {
-	return db.pageFrom(ctx, table, alias, index, total, offset, limit)
+// PageFrom is pageFrom for a list of total rows whose ids run from lo to
+// hi, for the tests of the lists that walk in order.
+func (db *DB) PageFrom(ctx context.Context, table, alias, index string, total, lo, hi int64, offset, limit int) (from, bound string) {
+	return db.pageFrom(ctx, table, alias, index, listSpan{total, lo, hi}, offset, limit)
 }

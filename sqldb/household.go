@@ -193,7 +193,7 @@ func (s *PointsService) Households(ctx context.Context, orgID int64, page int) (
 		return nil, 0, err
 	}
 	page, per := jifen.Paging(page, 50, 50, 50)
-	span, err := s.db.countList(ctx, "households", "h", where, args)
+	span, err := s.db.countList(ctx, "households", "h", "", where, args)
 	if err != nil {
 		return nil, 0, err
 	}

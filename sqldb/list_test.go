@@ -56,9 +56,10 @@ func TestListPagesWalkInOrder(t *testing.T) {
 		}
 
 		// The root's people, and village A's: made together, after the
-		// first few, their ids lie in a run of their own, which the walk
-		// is held to (pageFrom's bound). Village B's few, made after
-		// them, are read by path.
+		// first few, their ids lie in a run of their own, which SQLite's
+		// walk is held to (pageFrom's bound). Village B's few, made after
+		// them, are read by path on SQLite; on PostgreSQL, held to their
+		// ids (a subtree of less than half the table, countList).
 		for _, org := range []*jifen.Org{v.root, v.villageA, v.villageB} {
 			whole, total := must2(v.people.People(ctx, jifen.PersonFilter{OrgID: org.ID, PerPage: 100}))(t)
 			var people []int64
@@ -101,6 +102,16 @@ func TestListPagesWalkInOrder(t *testing.T) {
 			}
 			if from, bound := db.PageFrom(ctx, "people", "p", "", 10, 101, 1_000_000, 0, 7); from != "people p" || bound != "" {
 				t.Errorf("ten people spread over a million ids: FROM %q%q, want the path index", from, bound)
+			}
+		} else {
+			// PostgreSQL plans the page itself, held to the ids when
+			// countList found them (a subtree of less than half the
+			// table: village B's three people above).
+			if from, bound := db.PageFrom(ctx, "people", "p", "", 10, 101, 110, 0, 7); from != "people p" || bound != " AND p.id BETWEEN 101 AND 110" {
+				t.Errorf("ten people with ids 101 to 110: FROM %q%q, want the table held to their ids", from, bound)
+			}
+			if from, bound := db.PageFrom(ctx, "people", "p", "", 30, 0, 0, 0, 7); from != "people p" || bound != "" {
+				t.Errorf("a list whose ids were not taken: FROM %q%q, want the table as it is", from, bound)
 			}
 		}
 	})

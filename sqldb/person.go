@@ -426,7 +426,7 @@ func (s *PersonService) People(ctx context.Context, f jifen.PersonFilter) ([]*ji
 		where += " AND p.status = ?"
 		args = append(args, f.Status)
 	}
-	span, err := s.db.countList(ctx, "people", "p", where, args)
+	span, err := s.db.countList(ctx, "people", "p", "", where, args)
 	if err != nil {
 		return nil, 0, err
 	}

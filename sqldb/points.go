@@ -1430,7 +1430,7 @@ func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jif
 		where += " AND a.status = ?"
 		args = append(args, f.Status)
 	}
-	span, err := s.db.countList(ctx, "awards", "a", where, args)
+	span, err := s.db.countList(ctx, "awards", "a", "", where, args)
 	if err != nil {
 		return nil, 0, err
 	}

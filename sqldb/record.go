@@ -84,7 +84,7 @@ func (s *RecordService) Records(ctx context.Context, f jifen.RecordFilter) ([]*j
 	if err != nil {
 		return nil, 0, err
 	}
-	span, err := s.db.countList(ctx, "service_records", "r", where, args)
+	span, err := s.db.countList(ctx, "service_records", "r", "service_records_started", where, args)
 	if err != nil {
 		return nil, 0, err
 	}

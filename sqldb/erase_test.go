@@ -15,8 +15,18 @@ func TestErasePerson(t *testing.T) {
 		p.serveAt(t, p.villageA, 2*time.Hour, 10, []user{p.resident}, nil)
 		plus := p.rule(t, p.adminA.ctx, p.villageA, ruleIn("HELP", 5))
 		p.posted(t, p.adminA.ctx, p.resident.p.ID, plus)
-		before := p.points(t, p.resident.p.ID)
 		id := p.resident.p.ID
+		// A change of name, and an award after it: the award lines
+		// before it carry the old name, those after it the new.
+		cur := must(p.people.Person(p.adminA.ctx, id))(t)
+		const renamed = "陈新名"
+		must(p.people.UpdatePerson(p.adminA.ctx, id, jifen.PersonInput{Name: renamed, Gender: cur.Gender, BirthDate: cur.BirthDate,
+			Phone: cur.Phone, OrgID: cur.HomeOrgID}))(t)
+		p.posted(t, p.adminA.ctx, id, plus)
+		before := p.points(t, id)
+		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'award' AND (detail LIKE ? OR detail LIKE ?)", "%"+p.resident.p.Name+"%", "%"+renamed+"%"); n != 2 {
+			t.Fatalf("%d award lines name the person before the erasure, want 2", n)
+		}
 
 		wantCode(t, p.people.ErasePerson(p.adminA.ctx, id, "  "), jifen.KindInvalid, "invalid")
 		wantCode(t, p.people.ErasePerson(p.adminB.ctx, id, "本人申请"), jifen.KindNotFound, "not_found")
@@ -34,14 +44,16 @@ func TestErasePerson(t *testing.T) {
 			"SELECT COUNT(*) FROM sessions WHERE person_id = ?":                                                                      0,
 			"SELECT COUNT(*) FROM messages WHERE person_id = ?":                                                                      0,
 			"SELECT COUNT(*) FROM service_records WHERE person_id = ?":                                                               1,
-			"SELECT COUNT(*) FROM awards WHERE person_id = ? AND status = 'posted'":                                                  2,
+			"SELECT COUNT(*) FROM awards WHERE person_id = ? AND status = 'posted'":                                                  3,
 		} {
 			if n := p.one(t, q, id); n != want {
 				t.Errorf("%s: %d, want %d", q, n, want)
 			}
 		}
-		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'person' AND target_id = ? AND detail LIKE ?", id, "%"+p.resident.p.Name+"%"); n != 0 {
-			t.Errorf("%d audit lines still name the person", n)
+		for _, name := range []string{p.resident.p.Name, renamed} {
+			if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE detail LIKE ?", "%"+name+"%"); n != 0 {
+				t.Errorf("%d audit lines still name the person as %s", n, name)
+			}
 		}
 		// The points stay where they were, and the ledger still verifies.
 		if after := p.points(t, id); after.Balance != before.Balance || after.Score != before.Score {

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"jifen"
 	"jifen/secret"
@@ -546,6 +548,13 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 		if supers > 0 {
 			return jifen.Conflict("super_admin", "超级管理员不能删除，请先移交", "A super admin cannot be erased; hand the role over first")
 		}
+		// Every name they have gone by, as their record's audit lines tell
+		// it, before those lines are cleared below: award lines written
+		// before a change of name carry the old one.
+		names, err := tx.formerNames(ctx, id, p.Name)
+		if err != nil {
+			return err
+		}
 		now := s.db.now()
 		// The volunteer number stays: it is public, identifies nobody on
 		// its own, and keeps certificates and records checkable.
@@ -575,10 +584,10 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 			}
 		}
 		// Award lines name whom the points went to ("help ×1 = +10 → 李秀英"):
-		// the name goes, what was done stays.
-		if p.Name != "" {
+		// the names go, what was done stays.
+		for _, name := range names {
 			if _, err := tx.exec(ctx, `UPDATE audit_log SET detail = replace(detail, ?, '（已删除）')
-				WHERE target_type = 'award' AND target_id IN (SELECT id FROM awards WHERE person_id = ?)`, p.Name, id); err != nil {
+				WHERE target_type = 'award' AND target_id IN (SELECT id FROM awards WHERE person_id = ?)`, name, id); err != nil {
 				return err
 			}
 		}
@@ -588,6 +597,46 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 		// The audit line names the number, not the person.
 		return tx.audit(ctx, p.HomeOrgID, p.path, "person.erase", "person", id, p.VolunteerNo+"："+reason)
 	})
+}
+
+// formerNames are the names a person has gone by: current, and those in
+// the audit lines of their record (made, changed, approved, its ID number
+// shown); longest
+// first, so that a name inside a longer one does not leave the rest of
+// that one behind. A name of one character is left out: replaced
+// wherever it stood, it would blot out that character in every line of
+// theirs.
+func (t *Tx) formerNames(ctx context.Context, id int64, current string) ([]string, error) {
+	rows, err := t.query(ctx, `SELECT action, detail FROM audit_log WHERE target_type = 'person' AND target_id = ?
+		AND action IN ('person.create', 'person.update', 'person.approve', 'person.reveal_id')`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seen := map[string]bool{current: true}
+	names := []string{current}
+	for rows.Next() {
+		var action, name string
+		if err := rows.Scan(&action, &name); err != nil {
+			return nil, err
+		}
+		if action == "person.create" {
+			// "name volunteer-number"
+			if i := strings.LastIndex(name, " "); i > 0 {
+				name = name[:i]
+			}
+		}
+		if name = strings.TrimSpace(name); !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return utf8.RuneCountInString(n) < 2 })
+	slices.SortStableFunc(names, func(a, b string) int { return len(b) - len(a) })
+	return names, nil
 }
 
 // ApprovePerson activates a pending self-sign-up; nobody approves themselves.

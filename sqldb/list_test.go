@@ -19,7 +19,7 @@ import (
 func TestListPagesWalkInOrder(t *testing.T) {
 	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
 		v := newVS(t, db)
-		many := v.crowd(t, 30, v.villageA)
+		many := v.crowd(t, 45, v.villageA)
 		few := v.crowd(t, 3, v.villageB)
 		first := v.attended(t, v.input(v.villageA, v.now().Truncate(time.Minute).Add(time.Hour), time.Hour), many...)
 		v.serve(t, v.villageB, 2*time.Hour, few...)
@@ -59,7 +59,7 @@ func TestListPagesWalkInOrder(t *testing.T) {
 		// first few, their ids lie in a run of their own, which SQLite's
 		// walk is held to (pageFrom's bound). Village B's few, made after
 		// them, are read by path on SQLite; on PostgreSQL, held to their
-		// ids (a subtree of less than half the table, countList).
+		// ids (a subtree of less than a tenth of the table, countList).
 		for _, org := range []*jifen.Org{v.root, v.villageA, v.villageB} {
 			whole, total := must2(v.people.People(ctx, jifen.PersonFilter{OrgID: org.ID, PerPage: 100}))(t)
 			var people []int64
@@ -78,6 +78,20 @@ func TestListPagesWalkInOrder(t *testing.T) {
 			ids := make([]int64, len(whole))
 			for i, p := range whole {
 				ids[i] = p.ID
+			}
+			// The count's span: the run of ids the page may be held to,
+			// on PostgreSQL for a subtree of less than a tenth of the
+			// table only (village B's).
+			n, lo, hi, err := db.PeopleSpan(ctx, org.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLo, wantHi := slices.Min(ids), slices.Max(ids)
+			if db.Dialect() != "sqlite" && org.ID != v.villageB.ID {
+				wantLo, wantHi = 0, 0
+			}
+			if int(n) != total || lo != wantLo || hi != wantHi {
+				t.Errorf("%s: the count's span %d, %d–%d; want %d, %d–%d", org.Name, n, lo, hi, total, wantLo, wantHi)
 			}
 			if len(ids) != total || !slices.Equal(people, ids) || !slices.IsSortedFunc(people, func(a, b int64) int { return int(b - a) }) {
 				t.Errorf("%s: people page by page %v, in one piece %v of %d; want each once, newest first", org.Name, people, ids, total)
@@ -105,8 +119,8 @@ func TestListPagesWalkInOrder(t *testing.T) {
 			}
 		} else {
 			// PostgreSQL plans the page itself, held to the ids when
-			// countList found them (a subtree of less than half the
-			// table: village B's three people above).
+			// countList found them (a subtree of less than a tenth of the
+			// table: village B's few people above).
 			if from, bound := db.PageFrom(ctx, "people", "p", "", 10, 101, 110, 0, 7); from != "people p" || bound != " AND p.id BETWEEN 101 AND 110" {
 				t.Errorf("ten people with ids 101 to 110: FROM %q%q, want the table held to their ids", from, bound)
 			}

@@ -1,6 +1,10 @@
 package sqldb
 
-import "context"
+import (
+	"context"
+
+	"jifen"
+)
 
 // Retried is how many writes the database aborted (a deadlock, a
 // serialization failure) and were run again.
@@ -25,4 +29,11 @@ func (c *committer) queued() int {
 // hi, for the tests of the lists that walk in order.
 func (db *DB) PageFrom(ctx context.Context, table, alias, index string, total, lo, hi int64, offset, limit int) (from, bound string) {
 	return db.pageFrom(ctx, table, alias, index, listSpan{total, lo, hi}, offset, limit)
+}
+
+// PeopleSpan is countList for the people who live in an org's subtree:
+// how many, and their lowest and highest id when pageFrom may use them.
+func (db *DB) PeopleSpan(ctx context.Context, path string) (total, lo, hi int64, err error) {
+	s, err := db.countList(ctx, "people", "p", "", db.inSubtree("p.home_org_path"), []any{path, jifen.PathUpper(path)})
+	return s.total, s.lo, s.hi, err
 }

@@ -217,6 +217,28 @@ func (db *DB) cachedStore(ctx context.Context, id int64) (*storeRow, error) {
 	return cachedRead(db, storeIDKey(id), func() (*storeRow, error) { return getStore(ctx, db, id) })
 }
 
+// cachedStore is a store through the config cache inside a write, as a
+// counter sale reads it before its transaction (Redeem): a give-back or a
+// hand-over at the counter. A miss is read in t, never on the pool (see
+// saleItem).
+func (t *Tx) cachedStore(ctx context.Context, id int64) (*storeRow, error) {
+	was := t.cacheReads
+	t.cacheReads = true
+	defer func() { t.cacheReads = was }()
+	return cached(t, storeIDKey(id), func() (*storeRow, error) { return getStore(ctx, t, id) })
+}
+
+// cachedSells is cachedSells inside a write, a miss read in t.
+func (t *Tx) cachedSells(ctx context.Context, a *jifen.Actor, st *storeRow) (bool, error) {
+	if manages(a, st) {
+		return true, nil
+	}
+	was := t.cacheReads
+	t.cacheReads = true
+	defer func() { t.cacheReads = was }()
+	return cached(t, clerkKey{st.ID, a.PersonID}, func() (bool, error) { return isClerk(ctx, t, st.ID, a.PersonID) })
+}
+
 // cachedFailures is failures through the config cache: every counter
 // sale asks whether its clerk is throttled. A failure recorded here drops
 // its key's entry alone (recordFailure): with the throttles among

@@ -584,11 +584,11 @@ func (s *StoreService) redemption(ctx context.Context, id int64) (*jifen.Redempt
 		return nil, err
 	}
 	if r.PersonID != a.PersonID {
-		st, err := getStore(ctx, s.db, r.StoreID)
+		st, err := s.db.cachedStore(ctx, r.StoreID)
 		if err != nil {
 			return nil, err
 		}
-		ok, err := sells(ctx, s.db, a, st)
+		ok, err := s.db.cachedSells(ctx, a, st)
 		if err != nil {
 			return nil, err
 		}
@@ -622,11 +622,7 @@ func (t *Tx) lockedRedemption(ctx context.Context, id int64) (*redemptionRow, er
 // a refund transaction (from the store's account, or from its org's
 // issuance account when the sale's period is already settled) and stock
 // movements.
-func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string) (int64, bool, error) {
-	st, err := getStore(ctx, t, r.StoreID)
-	if err != nil {
-		return 0, false, err
-	}
+func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, st *storeRow, kind, reason string) (int64, bool, error) {
 	// Rows are taken in the order a sale takes them (the buyer's account,
 	// the items, then the store's account), so a sale and a give-back
 	// never wait on each other in a circle.
@@ -656,9 +652,18 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 		t.insertLater("stock_movements", "item_id, delta, kind, note, stock_after, redemption_id, created_by, created_at",
 			l.ItemID, l.Quantity, kind, reason, after, r.ID, actorID(jifen.ActorFrom(ctx)), now)
 	}
-	from, err := t.account(ctx, jifen.AccountStore, st.ID)
+	// The store's account was opened by the sale (redeem), and its id is
+	// remembered.
+	from, err := t.accountID(ctx, jifen.AccountStore, st.ID)
 	if err != nil {
 		return 0, false, err
+	}
+	if from == 0 {
+		acct, err := t.account(ctx, jifen.AccountStore, st.ID)
+		if err != nil {
+			return 0, false, err
+		}
+		from = acct.ID
 	}
 	fromOrg := false
 	if r.DoneAt != nil {
@@ -666,7 +671,7 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 		// sales and pays them out: holding it first, a refund racing a
 		// settlement sees whether that settlement paid for this sale
 		// (the items' rows are taken before, as a sale takes them).
-		if err := t.lockAccount(ctx, from.ID); err != nil {
+		if err := t.lockAccount(ctx, from); err != nil {
 			return 0, false, err
 		}
 		if fromOrg, err = t.settled(ctx, st.ID, *r.DoneAt); err != nil {
@@ -676,15 +681,19 @@ func (t *Tx) giveBack(ctx context.Context, r *redemptionRow, kind, reason string
 			// The store has been paid for this sale: the refund lands in
 			// the statement of the period it is made in, paid from what
 			// the org issues.
-			if from, err = t.account(ctx, jifen.AccountIssuance, st.OrgID); err != nil {
+			org, err := t.account(ctx, jifen.AccountIssuance, st.OrgID)
+			if err != nil {
 				return 0, false, err
 			}
+			from = org.ID
 		}
 	}
+	// Its key is new: the redemption's row is ours, and its status lets
+	// it be given back once (postFresh).
 	rev := *r.TxID
-	tx, err := t.post(ctx, jifen.TxInput{Kind: jifen.TxRefund, Key: kind + ":" + strconv.FormatInt(r.ID, 10), OrgID: st.OrgID, Reverses: &rev,
+	tx, err := t.postFresh(ctx, jifen.TxInput{Kind: jifen.TxRefund, Key: kind + ":" + strconv.FormatInt(r.ID, 10), OrgID: st.OrgID, Reverses: &rev,
 		Reason:   fmt.Sprintf("%s：%s（%s）", st.Name, map[string]string{"refund": "退货", "cancel": "取消预订", "release": "超时未取"}[kind], reason),
-		Postings: []jifen.Posting{{AccountID: from.ID, Amount: -r.Points}, {AccountID: r.accountID, Amount: r.Points}}})
+		Postings: []jifen.Posting{{AccountID: from, Amount: -r.Points}, {AccountID: r.accountID, Amount: r.Points}}}, 0)
 	if err != nil {
 		return 0, false, err
 	}
@@ -733,7 +742,11 @@ func (s *StoreService) Confirm(ctx context.Context, id int64) (*jifen.Redemption
 		if r.HeldUntil != nil && !s.db.now().Before(*r.HeldUntil) {
 			// Too late: the counter may have rung it up again since. The
 			// sale is released here and now, as the sweeper would.
-			txID, _, err := tx.giveBack(ctx, r, "release", "")
+			st, err := tx.cachedStore(ctx, r.StoreID)
+			if err != nil {
+				return err
+			}
+			txID, _, err := tx.giveBack(ctx, r, st, "release", "")
 			if err != nil {
 				return err
 			}
@@ -765,11 +778,12 @@ func (s *StoreService) Fulfil(ctx context.Context, id int64, code string) (*jife
 		if err != nil {
 			return err
 		}
-		st, err := getStore(ctx, tx, r.StoreID)
+		// The store and its clerks from memory, as at the counter (Redeem).
+		st, err := tx.cachedStore(ctx, r.StoreID)
 		if err != nil {
 			return err
 		}
-		if ok, err := sells(ctx, tx, a, st); err != nil || !ok {
+		if ok, err := tx.cachedSells(ctx, a, st); err != nil || !ok {
 			return cmpErr(err, notClerk(a, st, "redemption"))
 		}
 		if r.Status != jifen.RedemptionHeld {
@@ -799,19 +813,19 @@ func (s *StoreService) Cancel(ctx context.Context, id int64) (*jifen.Redemption,
 		if err != nil {
 			return err
 		}
+		st, err := tx.cachedStore(ctx, r.StoreID)
+		if err != nil {
+			return err
+		}
 		if r.PersonID != a.PersonID {
-			st, err := getStore(ctx, tx, r.StoreID)
-			if err != nil {
-				return err
-			}
-			if ok, err := sells(ctx, tx, a, st); err != nil || !ok {
+			if ok, err := tx.cachedSells(ctx, a, st); err != nil || !ok {
 				return cmpErr(err, jifen.NotFound("redemption"))
 			}
 		}
 		if r.Status != jifen.RedemptionHeld && r.Status != jifen.RedemptionConfirming {
 			return jifen.Conflict("not_cancellable", "只有待取货或待确认的兑换可以取消（"+r.Status.Zh()+"）", "Only an order not yet handed over can be cancelled")
 		}
-		txID, _, err := tx.giveBack(ctx, r, "cancel", "")
+		txID, _, err := tx.giveBack(ctx, r, st, "cancel", "")
 		if err != nil {
 			return err
 		}
@@ -842,11 +856,11 @@ func (s *StoreService) Refund(ctx context.Context, id int64, reason string) (*ji
 		if err != nil {
 			return err
 		}
-		st, err := getStore(ctx, tx, r.StoreID)
+		st, err := tx.cachedStore(ctx, r.StoreID)
 		if err != nil {
 			return err
 		}
-		if ok, err := sells(ctx, tx, a, st); err != nil || !ok {
+		if ok, err := tx.cachedSells(ctx, a, st); err != nil || !ok {
 			if r.PersonID == a.PersonID {
 				return jifen.ErrForbidden
 			}
@@ -860,7 +874,7 @@ func (s *StoreService) Refund(ctx context.Context, id int64, reason string) (*ji
 		case r.DoneAt != nil && s.db.now().After(jifen.DaysAfter(*r.DoneAt, st.RefundDays)):
 			return jifen.Conflict("refund_window_closed", fmt.Sprintf("已超过%d天的退货期限", st.RefundDays), fmt.Sprintf("Refunds close after %d days", st.RefundDays))
 		}
-		txID, fromOrg, err := tx.giveBack(ctx, r, "refund", reason)
+		txID, fromOrg, err := tx.giveBack(ctx, r, st, "refund", reason)
 		if err != nil {
 			return err
 		}
@@ -917,7 +931,11 @@ func (s *StoreService) ReleaseExpired(ctx context.Context) (int, error) {
 			if (r.Status != jifen.RedemptionHeld && r.Status != jifen.RedemptionConfirming) || r.HeldUntil == nil || !r.HeldUntil.Before(s.db.now()) {
 				return nil
 			}
-			txID, _, err := tx.giveBack(ctx, r, "release", "")
+			st, err := tx.cachedStore(ctx, r.StoreID)
+			if err != nil {
+				return err
+			}
+			txID, _, err := tx.giveBack(ctx, r, st, "release", "")
 			if err != nil {
 				return err
 			}

@@ -193,12 +193,10 @@ func (s *PointsService) Households(ctx context.Context, orgID int64, page int) (
 		return nil, 0, err
 	}
 	page, per := jifen.Paging(page, 50, 50, 50)
-	span, err := s.db.countList(ctx, "households", "h", "", where, args)
+	total, from, bound, err := s.db.listPage(ctx, "households", "h", "", where, args, (page-1)*per, per)
 	if err != nil {
 		return nil, 0, err
 	}
-	total := int(span.total)
-	from, bound := s.db.pageFrom(ctx, "households", "h", "", span, (page-1)*per, per)
 	rows, err := s.db.query(ctx, `SELECT h.id, h.org_id, o.name, h.name, h.head_person_id, p.name, COALESCE(ac.balance, 0), COALESCE(ac.score, 0),
 		(SELECT COUNT(*) FROM household_members m WHERE m.household_id = h.id)
 		FROM `+from+` JOIN orgs o ON o.id = h.org_id JOIN people p ON p.id = h.head_person_id

@@ -49,6 +49,18 @@ func (db *DB) countList(ctx context.Context, table, alias, index, where string, 
 	return s, err
 }
 
+// listPage counts a list of a subtree's rows (countList) and returns the
+// FROM item and the bound for its page (pageFrom): what every list in the
+// order of its id or of an index asks, in that order.
+func (db *DB) listPage(ctx context.Context, table, alias, index, where string, args []any, offset, limit int) (total int, from, bound string, err error) {
+	span, err := db.countList(ctx, table, alias, index, where, args)
+	if err != nil {
+		return 0, "", "", err
+	}
+	from, bound = db.pageFrom(ctx, table, alias, index, span, offset, limit)
+	return int(span.total), from, bound, nil
+}
+
 // pageFrom is the FROM item for a page of a subtree's rows in the order of
 // the table's id (index "") or of an index (newest first, or oldest):
 // "table alias", or on SQLite, when walking the table in that order and

@@ -428,13 +428,11 @@ func (s *PersonService) People(ctx context.Context, f jifen.PersonFilter) ([]*ji
 		where += " AND p.status = ?"
 		args = append(args, f.Status)
 	}
-	span, err := s.db.countList(ctx, "people", "p", "", where, args)
+	offset := (f.Page - 1) * f.PerPage
+	total, from, bound, err := s.db.listPage(ctx, "people", "p", "", where, args, offset, f.PerPage)
 	if err != nil {
 		return nil, 0, err
 	}
-	total := int(span.total)
-	offset := (f.Page - 1) * f.PerPage
-	from, bound := s.db.pageFrom(ctx, "people", "p", "", span, offset, f.PerPage)
 	rows, err := s.db.query(ctx, "SELECT "+personCols+" FROM "+from+personJoins+" WHERE "+where+bound+" ORDER BY p.id DESC LIMIT ? OFFSET ?",
 		append(args, f.PerPage, offset)...)
 	if err != nil {

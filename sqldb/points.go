@@ -1430,16 +1430,14 @@ func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jif
 		where += " AND a.status = ?"
 		args = append(args, f.Status)
 	}
-	span, err := s.db.countList(ctx, "awards", "a", "", where, args)
+	offset := (f.Page - 1) * f.PerPage
+	total, from, bound, err := s.db.listPage(ctx, "awards", "a", "", where, args, offset, f.PerPage)
 	if err != nil {
 		return nil, 0, err
 	}
-	total := int(span.total)
 	// The page's ids first, from the awards alone, then their names: as
 	// one query SQLite joined every award of the subtree to its org, rule
 	// and version before sorting (4 s for a county of 1.3 M awards).
-	offset := (f.Page - 1) * f.PerPage
-	from, bound := s.db.pageFrom(ctx, "awards", "a", "", span, offset, f.PerPage)
 	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+" WHERE a.id IN (SELECT a.id FROM "+from+" WHERE "+where+bound+" ORDER BY a.id DESC LIMIT ? OFFSET ?) ORDER BY a.id DESC",
 		append(args, f.PerPage, offset)...)
 	if err != nil {

@@ -84,13 +84,11 @@ func (s *RecordService) Records(ctx context.Context, f jifen.RecordFilter) ([]*j
 	if err != nil {
 		return nil, 0, err
 	}
-	span, err := s.db.countList(ctx, "service_records", "r", "service_records_started", where, args)
+	offset := (f.Page - 1) * f.PerPage
+	total, from, bound, err := s.db.listPage(ctx, "service_records", "r", "service_records_started", where, args, offset, f.PerPage)
 	if err != nil {
 		return nil, 0, err
 	}
-	total := int(span.total)
-	offset := (f.Page - 1) * f.PerPage
-	from, bound := s.db.pageFrom(ctx, "service_records", "r", "service_records_started", span, offset, f.PerPage)
 	rows, err := s.db.query(ctx, "SELECT "+recordCols+" FROM "+from+recordJoins+" WHERE "+where+bound+" ORDER BY r.started_at DESC, r.id DESC LIMIT ? OFFSET ?",
 		append(args, f.PerPage, offset)...)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -38,12 +39,17 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 		}
 		return nil, jifen.NotFound("org")
 	}
-	b, stale := s.db.boards.get(orgID)
-	if b != nil {
-		if stale {
+	kept, at, err := s.db.keptBoard(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	// (Another server's clock may run a little ahead: a board it kept
+	// "in the future" is fresh.)
+	if age := time.Since(at); kept != nil && age <= boardStale {
+		if age > boardKeep {
 			s.shareBoard(org) // for the next reader
 		}
-		return b, nil
+		return kept, nil
 	}
 	c := s.shareBoard(org)
 	select {
@@ -68,26 +74,30 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 // their time, than a wait.
 // A board made quicker (a village's) is never kept, and shows an award
 // the moment it posts. However many ask at once, one board of an org is
-// made at a time (on the county's festival day, the first minute after a
-// start must not make it once per resident).
+// made at a time in a server (on the county's festival day, the first
+// minute after a start must not make it once per resident).
+//
+// Boards are kept in the database (kept_boards), not in memory: a restart
+// or a second server shows the kept board at once, and a write that changes
+// what boards may show (an erasure takes a name off them, a change of
+// settings may mask names) drops them for every server in one statement.
+// Such a write moves the generation on (dropBoards); a board is kept only
+// if the generation has not moved since its reads began, and shown only
+// under the generation it was kept in.
 var (
 	boardSlow  = 300 * time.Millisecond
 	boardKeep  = time.Minute
 	boardStale = time.Hour
 )
 
-// boardMaking, when set (by a test), runs as each board starts being made.
+// boardMaking, when set (by a test), runs as each board starts being made,
+// after it has read the generation.
 var boardMaking func()
 
+// boardCache is the boards being made in this server.
 type boardCache struct {
 	mu     sync.Mutex
-	m      map[int64]keptBoard
 	making map[int64]*boardCall
-}
-
-type keptBoard struct {
-	b  *jifen.Board
-	at time.Time
 }
 
 // boardCall is a board being made; done closes when b or err is set.
@@ -95,19 +105,6 @@ type boardCall struct {
 	done chan struct{}
 	b    *jifen.Board
 	err  error
-}
-
-// get returns a copy of the kept board of org (nil if none or too old),
-// and whether it is older than boardKeep.
-func (c *boardCache) get(orgID int64) (*jifen.Board, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k, ok := c.m[orgID]
-	if !ok || time.Since(k.at) > boardStale {
-		return nil, false
-	}
-	b := *k.b
-	return &b, time.Since(k.at) > boardKeep
 }
 
 // start returns the board of org being made, and whether it is new: the
@@ -126,23 +123,12 @@ func (c *boardCache) start(orgID int64) (*boardCall, bool) {
 	return call, true
 }
 
-// finish records the board made for org, keeping it if it was slow.
-func (c *boardCache) finish(orgID int64, b *jifen.Board, err error, slow bool) {
+// finish answers everyone waiting for org's board.
+func (c *boardCache) finish(orgID int64, b *jifen.Board, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	call := c.making[orgID]
 	delete(c.making, orgID)
-	if err == nil && slow {
-		if c.m == nil {
-			c.m = map[int64]keptBoard{}
-		}
-		for id, k := range c.m { // the expired go as others come
-			if time.Since(k.at) > boardStale {
-				delete(c.m, id)
-			}
-		}
-		c.m[orgID] = keptBoard{b, time.Now()}
-	}
 	call.b, call.err = b, err
 	close(call.done)
 }
@@ -156,15 +142,93 @@ func (s *PointsService) shareBoard(org *jifen.Org) *boardCall {
 		s.db.after.Add(1)
 		go func() {
 			defer s.db.after.Done()
-			made := time.Now()
-			if boardMaking != nil {
-				boardMaking()
+			ctx := jifen.WithActor(s.db.closed, jifen.SystemActor())
+			began := time.Now()
+			gen, err := s.db.boardGeneration(ctx)
+			var b *jifen.Board
+			if err == nil {
+				if boardMaking != nil {
+					boardMaking()
+				}
+				b, err = s.makeBoard(ctx, org)
 			}
-			b, err := s.makeBoard(jifen.WithActor(s.db.closed, jifen.SystemActor()), org)
-			s.db.boards.finish(org.ID, b, err, time.Since(made) > boardSlow)
+			if err == nil && time.Since(began) > boardSlow {
+				// A board that cannot be kept is still shown to those who
+				// waited for it.
+				if kerr := s.db.keepBoard(ctx, org.ID, b, gen, began); kerr != nil {
+					s.db.Log.Warn("board not kept", "org", org.ID, "err", kerr)
+				}
+			}
+			s.db.boards.finish(org.ID, b, err)
 		}()
 	}
 	return c
+}
+
+// boardGeneration reads the generation boards are kept under.
+func (db *DB) boardGeneration(ctx context.Context) (int64, error) {
+	var gen int64
+	err := db.queryRow(ctx, "SELECT generation FROM kept_boards WHERE org_id = 0").Scan(&gen)
+	return gen, err
+}
+
+// keptBoard reads org's kept board, if there is one under the current
+// generation, and when it was made.
+func (db *DB) keptBoard(ctx context.Context, orgID int64) (*jifen.Board, time.Time, error) {
+	var at time.Time
+	var body string
+	err := db.queryRow(ctx, `SELECT b.made_at, b.body FROM kept_boards b JOIN kept_boards g ON g.org_id = 0 AND g.generation = b.generation
+		WHERE b.org_id = ?`, orgID).Scan(&at, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	b := &jifen.Board{}
+	if err := json.Unmarshal([]byte(body), b); err != nil {
+		// Kept by a version of jifen whose board this one cannot read:
+		// made again.
+		return nil, time.Time{}, nil
+	}
+	return b, at, nil
+}
+
+// keepBoard keeps org's board b, made from reads that began under
+// generation gen at began, unless the generation has moved on since.
+func (db *DB) keepBoard(ctx context.Context, orgID int64, b *jifen.Board, gen int64, began time.Time) error {
+	body, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *Tx) error {
+		// On PostgreSQL a share of the generation's row: a write dropping
+		// the boards that has moved it on is waited for and then seen,
+		// and one that has not yet deletes this board after it.
+		q := "SELECT generation FROM kept_boards WHERE org_id = 0"
+		if db.dialect.name() == "postgres" {
+			q += " FOR SHARE"
+		}
+		var now int64
+		if err := tx.queryRow(ctx, q).Scan(&now); err != nil || now != gen {
+			return err
+		}
+		_, err := tx.exec(ctx, `INSERT INTO kept_boards (org_id, generation, made_at, body) VALUES (?, ?, ?, ?)
+			ON CONFLICT (org_id) DO UPDATE SET generation = excluded.generation, made_at = excluded.made_at, body = excluded.body`,
+			orgID, gen, began, string(body))
+		return err
+	})
+}
+
+// dropBoards, in a write that changes what boards may show, forgets every
+// kept board: the generation first, whose row a board being kept takes
+// a share of (keepBoard), then the boards.
+func (t *Tx) dropBoards(ctx context.Context) error {
+	if _, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id = 0"); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, "DELETE FROM kept_boards WHERE org_id <> 0")
+	return err
 }
 
 func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.Board, error) {

@@ -10,6 +10,7 @@ import (
 
 	"jifen"
 	"jifen/sqldb"
+	"jifen/sqldb/sqldbtest"
 )
 
 // boardRows renders board lines as "rank name score; ".
@@ -264,4 +265,104 @@ func TestBoardMadeOnceForMany(t *testing.T) {
 			seen[bd] = true
 		}
 	})
+}
+
+// A slow board is kept in the database: a second server (another handle
+// on the same database, as after a restart) shows it without making it
+// again. A write that changes what boards may show drops it for both: an
+// erasure takes the name off at once, and a change of settings that masks
+// names masks them at once. A board whose making began before such a
+// write committed is shown to those who waited for it but not kept.
+func TestKeptBoardIsSharedAndDropped(t *testing.T) {
+	for name, dsn := range sqldbtest.DSNs(t) {
+		t.Run(name, func(t *testing.T) {
+			d := dsn(t)
+			p := newPtsFx(t, sqldbtest.Open(t, d), rawOn(t, d))
+			second := sqldbtest.Open(t, d)
+			second.Now = p.clock.Now
+			other := sqldb.NewPointsService(second)
+			restore := sqldb.KeepBoards(0, time.Hour, time.Hour) // every board kept, never old
+			defer restore()
+			good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+			give := func(u user) {
+				must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: u.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+			}
+			board := func(pts *sqldb.PointsService) *jifen.Board {
+				t.Helper()
+				return must(pts.Board(p.super.ctx, p.countyA.ID, ""))(t)
+			}
+			named := func(b *jifen.Board, name string) bool {
+				for _, rows := range [][]jifen.BoardRow{b.Month, b.Year, b.Honour, b.AllTime} {
+					for _, r := range rows {
+						if r.Name == name {
+							return true
+						}
+					}
+				}
+				for _, aw := range b.Recent {
+					if aw.PersonName == name {
+						return true
+					}
+				}
+				return false
+			}
+			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false }) // names in full
+			zhao := p.member(t, "赵一明", p.villageA)
+			give(zhao)
+			wantBoard(t, "the first board", board(p.pts).Month, false, "赵一明", 5)
+
+			made := sqldb.SlowBoardMaking(0)
+			defer made.Restore()
+			give(zhao)
+			kept := board(other)
+			wantBoard(t, "the second server's board", kept.Month, false, "赵一明", 5)
+			if n := made.Count(); n != 0 {
+				t.Fatalf("the second server made the board %d times; want the kept one", n)
+			}
+			if len(kept.Recent) != 1 || kept.Org == nil || kept.Org.ID != p.countyA.ID {
+				t.Fatalf("the kept board read back: %d recent awards, org %+v", len(kept.Recent), kept.Org)
+			}
+
+			must(0, p.people.ErasePerson(p.adminA.ctx, zhao.p.ID, "本人书面申请"))(t)
+			if b := board(other); named(b, "赵一明") {
+				t.Fatalf("after the erasure the board still names them: %s", boardRows(b.Month))
+			}
+			if n := p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE body LIKE ?", "%赵一明%"); n != 0 {
+				t.Errorf("%d kept boards still hold the erased name", n)
+			}
+
+			qian := p.member(t, "钱二妹", p.villageA)
+			give(qian)
+			p.set(t, p.countyA, func(s *jifen.PointsSettings) {}) // drops: the next board is made
+			// The erased person's points stay, under the name erasure leaves.
+			wantBoard(t, "before names are masked", board(p.pts).Month, false, "已注销", 10, "钱二妹", 5)
+			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = true })
+			wantBoard(t, "the second server once names are masked", board(other).Month, true, "已注销", 10, "钱二妹", 5)
+
+			// A making that began before a drop committed.
+			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false })
+			made.Restore()
+			slow := sqldb.SlowBoardMaking(300 * time.Millisecond)
+			defer slow.Restore()
+			done := make(chan *jifen.Board)
+			go func() {
+				b, err := p.pts.Board(p.super.ctx, p.countyA.ID, "")
+				if err != nil {
+					t.Error(err)
+				}
+				done <- b
+			}()
+			for slow.Count() == 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			sun := p.member(t, "孙三", p.villageA)
+			must(0, p.people.ErasePerson(p.adminA.ctx, sun.p.ID, "本人书面申请"))(t)
+			if b := <-done; b == nil || len(b.Month) == 0 {
+				t.Fatal("the reader waiting for the board got none")
+			}
+			if n := p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE org_id = ?", p.countyA.ID); n != 0 {
+				t.Error("a board begun before an erasure committed was kept after it")
+			}
+		})
+	}
 }

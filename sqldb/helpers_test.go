@@ -231,17 +231,21 @@ func sqlOn(t *testing.T, dsns map[string]func(testing.TB) string, fn func(t *tes
 	for name, dsn := range dsns {
 		t.Run(name, func(t *testing.T) {
 			d := dsn(t)
-			db := sqldbtest.Open(t, d)
-			driver, src := "pgx", d
-			if p, ok := strings.CutPrefix(d, "sqlite:"); ok {
-				driver, src = "sqlite", "file:"+p+"?_pragma=busy_timeout(10000)"
-			}
-			raw, err := sql.Open(driver, src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { raw.Close() })
-			fn(t, db, raw)
+			fn(t, sqldbtest.Open(t, d), rawOn(t, d))
 		})
 	}
+}
+
+// rawOn is a plain connection to the database at dsn, beside jifen's.
+func rawOn(t *testing.T, dsn string) *sql.DB {
+	driver, src := "pgx", dsn
+	if p, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		driver, src = "sqlite", "file:"+p+"?_pragma=busy_timeout(10000)"
+	}
+	raw, err := sql.Open(driver, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
 }

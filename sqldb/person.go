@@ -592,6 +592,10 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 		if err := tx.releasePlaces(ctx, id, now); err != nil {
 			return err
 		}
+		// Kept public boards may rank them by name (board.go).
+		if err := tx.dropBoards(ctx); err != nil {
+			return err
+		}
 		// The audit line names the number, not the person.
 		return tx.audit(ctx, p.HomeOrgID, p.path, "person.erase", "person", id, p.VolunteerNo+"："+reason)
 	})

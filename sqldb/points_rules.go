@@ -433,6 +433,11 @@ func (s *PointsService) SaveSettings(ctx context.Context, orgID int64, in jifen.
 			actorID(a), s.db.now()); err != nil {
 			return err
 		}
+		// Kept public boards show names as the settings said (masked or
+		// not), and people or households (board.go).
+		if err := tx.dropBoards(ctx); err != nil {
+			return err
+		}
 		// Only a changed budget is spread again: what is left of one
 		// unchanged is already on its stripes.
 		if in.YearlyBudget != budget {

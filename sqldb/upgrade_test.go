@@ -211,6 +211,14 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("indexes after the migration: %q, want service_records_started", got)
 		}
 	},
+	// The generation's row is there from the start; a board kept under it
+	// stays through later migrations (the generic check).
+	"0017_kept_boards": func(t *testing.T, u *upgrading) {
+		if got := u.strings(t, "SELECT org_id, generation FROM kept_boards"); strings.Join(got, " ") != "|0|1" {
+			t.Fatalf("kept_boards after the migration: %q, want the generation's row (0, 1)", got)
+		}
+		u.exec(t, "INSERT INTO kept_boards (org_id, generation, made_at, body) VALUES (?, 1, ?, '{}')", u.city, u.now)
+	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT buyer_org_id FROM redemptions"); len(got) != 1 || got[0] != fmt.Sprintf("|%d", u.village) {

@@ -26,30 +26,14 @@ func TestAwardGroupRows(t *testing.T) {
 	for name, dsn := range benchDSNs(t) {
 		t.Run(name, func(t *testing.T) {
 			db := benchDB(t, dsn)
-			sys := jifen.WithActor(context.Background(), jifen.SystemActor())
-			orgs, people, auth := NewOrgService(db), NewPersonService(db), NewAuthService(db)
-			points := NewPointsService(db)
+			v := newAwarding(t, db)
+			sys, ctx, village, rule, people, points := v.sys, v.ctx, v.village, v.rule, v.people, v.points
 			must := func(err error) {
 				t.Helper()
 				if err != nil {
 					t.Fatal(err)
 				}
 			}
-			county, err := orgs.CreateOrg(sys, jifen.OrgInput{Name: "县", Kind: jifen.OrgCounty})
-			must(err)
-			village, err := orgs.CreateOrg(sys, jifen.OrgInput{Name: "村", Kind: jifen.OrgVillage, ParentID: &county.ID})
-			must(err)
-			must(points.SaveSettings(sys, county.ID, jifen.PointsSettings{PointsTo: jifen.ToPerson, PublicDays: 7, AppealDays: 7}))
-			rule, err := points.CreateRule(sys, village.ID, jifen.RuleInput{Code: "clean-yard", Name: "庭院整洁", Category: jifen.CatEnvironment, Points: 10})
-			must(err)
-			admin, err := people.CreatePerson(sys, jifen.PersonInput{Name: "村管理员", Gender: jifen.Female, OrgID: village.ID})
-			must(err)
-			_, err = auth.Grant(sys, admin.ID, village.ID, jifen.RoleOrgAdmin)
-			must(err)
-			actor := &jifen.Actor{PersonID: admin.ID, Name: admin.Name, HomeOrgID: village.ID, HomeOrgPath: village.Path}
-			actor.Grants, err = db.grants(sys, admin.ID)
-			must(err)
-			ctx := jifen.WithActor(context.Background(), actor)
 			var folk []int64
 			for i := range 3 {
 				in := jifen.PersonInput{Name: fmt.Sprintf("村民%d", i), Gender: jifen.Male, OrgID: village.ID}
@@ -234,4 +218,42 @@ func TestAwardGroupRows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// awarding is a county and its village, whose admin awards by a 10-point
+// rule, on a database of its own.
+type awarding struct {
+	sys, ctx context.Context // the system's, the village admin's
+	village  *jifen.Org
+	rule     *jifen.Rule
+	people   *PersonService
+	points   *PointsService
+}
+
+func newAwarding(t *testing.T, db *DB) *awarding {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := &awarding{sys: jifen.WithActor(context.Background(), jifen.SystemActor()), people: NewPersonService(db), points: NewPointsService(db)}
+	orgs, auth := NewOrgService(db), NewAuthService(db)
+	county, err := orgs.CreateOrg(v.sys, jifen.OrgInput{Name: "县", Kind: jifen.OrgCounty})
+	must(err)
+	v.village, err = orgs.CreateOrg(v.sys, jifen.OrgInput{Name: "村", Kind: jifen.OrgVillage, ParentID: &county.ID})
+	must(err)
+	must(v.points.SaveSettings(v.sys, county.ID, jifen.PointsSettings{PointsTo: jifen.ToPerson, PublicDays: 7, AppealDays: 7}))
+	v.rule, err = v.points.CreateRule(v.sys, v.village.ID, jifen.RuleInput{Code: "clean-yard", Name: "庭院整洁", Category: jifen.CatEnvironment, Points: 10})
+	must(err)
+	admin, err := v.people.CreatePerson(v.sys, jifen.PersonInput{Name: "村管理员", Gender: jifen.Female, OrgID: v.village.ID})
+	must(err)
+	_, err = auth.Grant(v.sys, admin.ID, v.village.ID, jifen.RoleOrgAdmin)
+	must(err)
+	actor := &jifen.Actor{PersonID: admin.ID, Name: admin.Name, HomeOrgID: v.village.ID, HomeOrgPath: v.village.Path}
+	actor.Grants, err = db.grants(v.sys, admin.ID)
+	must(err)
+	v.ctx = jifen.WithActor(context.Background(), actor)
+	return v
 }

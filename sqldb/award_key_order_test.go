@@ -40,23 +40,8 @@ func TestGroupOfOnePersonTakesTheAccountBeforeTheKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sys := jifen.WithActor(context.Background(), jifen.SystemActor())
-	orgs, people, auth, points := NewOrgService(db), NewPersonService(db), NewAuthService(db), NewPointsService(db)
-	county, err := orgs.CreateOrg(sys, jifen.OrgInput{Name: "县", Kind: jifen.OrgCounty})
-	must(err)
-	village, err := orgs.CreateOrg(sys, jifen.OrgInput{Name: "村", Kind: jifen.OrgVillage, ParentID: &county.ID})
-	must(err)
-	must(points.SaveSettings(sys, county.ID, jifen.PointsSettings{PointsTo: jifen.ToPerson, PublicDays: 7, AppealDays: 7}))
-	rule, err := points.CreateRule(sys, village.ID, jifen.RuleInput{Code: "clean-yard", Name: "庭院整洁", Category: jifen.CatEnvironment, Points: 10})
-	must(err)
-	admin, err := people.CreatePerson(sys, jifen.PersonInput{Name: "村管理员", Gender: jifen.Female, OrgID: village.ID})
-	must(err)
-	_, err = auth.Grant(sys, admin.ID, village.ID, jifen.RoleOrgAdmin)
-	must(err)
-	actor := &jifen.Actor{PersonID: admin.ID, Name: admin.Name, HomeOrgID: village.ID, HomeOrgPath: village.Path}
-	actor.Grants, err = db.grants(sys, admin.ID)
-	must(err)
-	ctx := jifen.WithActor(context.Background(), actor)
+	v := newAwarding(t, db)
+	sys, ctx, village, rule, people, points := v.sys, v.ctx, v.village, v.rule, v.people, v.points
 	in := jifen.PersonInput{Name: "村民", Gender: jifen.Male, OrgID: village.ID}
 	must(in.Validate(time.Now()))
 	folk, err := people.CreatePerson(sys, in)

@@ -35,17 +35,8 @@ type ledgerFx struct {
 func openLedger(t *testing.T, dsn string) *ledgerFx {
 	t.Helper()
 	db := sqldbtest.Open(t, dsn)
-	driver, src := "pgx", dsn
-	if p, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
-		driver, src = "sqlite", "file:"+p+"?_pragma=busy_timeout(10000)"
-	}
-	raw, err := sql.Open(driver, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return &ledgerFx{db: db, raw: raw, l: sqldb.NewLedgerService(db),
-		ctx: jifen.WithActor(context.Background(), jifen.SystemActor()), pg: driver == "pgx"}
+	return &ledgerFx{db: db, raw: rawOn(t, dsn), l: sqldb.NewLedgerService(db),
+		ctx: jifen.WithActor(context.Background(), jifen.SystemActor()), pg: db.Dialect() == "postgres"}
 }
 
 // eachLedger runs fn on a fresh ledger on every configured database, the

@@ -334,10 +334,9 @@ func TestKeptBoardIsSharedAndDropped(t *testing.T) {
 			qian := p.member(t, "钱二妹", p.villageA)
 			give(qian)
 			p.set(t, p.countyA, func(s *jifen.PointsSettings) {}) // drops: the next board is made
-			// The erased person's points stay, under the name erasure leaves.
-			wantBoard(t, "before names are masked", board(p.pts).Month, false, "已注销", 10, "钱二妹", 5)
+			wantBoard(t, "before names are masked", board(p.pts).Month, false, "钱二妹", 5)
 			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = true })
-			wantBoard(t, "the second server once names are masked", board(other).Month, true, "已注销", 10, "钱二妹", 5)
+			wantBoard(t, "the second server once names are masked", board(other).Month, true, "钱二妹", 5)
 
 			// A making that began before a drop committed.
 			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false })
@@ -365,4 +364,39 @@ func TestKeptBoardIsSharedAndDropped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// People erased on request leave the rankings, and those below move up:
+// with eleven ranked and the first erased, ten remain, the eleventh
+// among them. Their awards stay on display under the name erasure
+// leaves (公示).
+func TestErasedPeopleLeaveTheBoard(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false })
+		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 1))
+		var names []string
+		var first user
+		for i := range 11 {
+			name := fmt.Sprintf("村民%02d", i)
+			u := p.member(t, name, p.villageA)
+			if i == 0 {
+				first = u
+			}
+			// 村民00 the most, 村民10 the least.
+			must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: u.p.ID, RuleID: good.ID, Quantity: int64(20 - i), Key: p.key()}))(t)
+			names = append(names, name)
+		}
+		must(0, p.people.ErasePerson(p.adminA.ctx, first.p.ID, "本人书面申请"))(t)
+		bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+		var want []any
+		for i, name := range names[1:] {
+			want = append(want, name, 19-i)
+		}
+		wantBoard(t, "this month", bd.Month, false, want...)
+		wantBoard(t, "this year", bd.Year, false, want...)
+		wantBoard(t, "all time", bd.AllTime, false, want...)
+		if len(bd.Recent) != 11 {
+			t.Errorf("%d awards on display, want all 11", len(bd.Recent))
+		}
+	})
 }

@@ -212,12 +212,20 @@ var upgradeSteps = map[string]upgradeStep{
 		}
 	},
 	// The generation's row is there from the start; a board kept under it
-	// stays through later migrations (the generic check).
+	// stays through later migrations (the generic check); the index that
+	// counts the erased is there.
 	"0017_kept_boards": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT org_id, generation FROM kept_boards"); strings.Join(got, " ") != "|0|1" {
 			t.Fatalf("kept_boards after the migration: %q, want the generation's row (0, 1)", got)
 		}
 		u.exec(t, "INSERT INTO kept_boards (org_id, generation, made_at, body) VALUES (?, 1, ?, '{}')", u.city, u.now)
+		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'people_erased'"
+		if u.db.Dialect() == "postgres" {
+			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'people_erased'"
+		}
+		if got := u.strings(t, q); strings.Join(got, " ") != "|people_erased" {
+			t.Fatalf("indexes after the migration: %q, want people_erased", got)
+		}
 	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {

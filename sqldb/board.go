@@ -39,19 +39,25 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 		}
 		return nil, jifen.NotFound("org")
 	}
-	kept, at, err := s.db.keptBoard(ctx, orgID)
+	gen, at, err := s.db.keptAt(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
 	// (Another server's clock may run a little ahead: a board it kept
 	// "in the future" is fresh.)
-	if age := time.Since(at); kept != nil && age <= boardStale {
-		if age > boardKeep {
-			s.shareBoard(org) // for the next reader
+	if age := time.Since(at); !at.IsZero() && age <= boardStale {
+		kept, err := s.db.keptBoard(ctx, orgID, gen, at)
+		if err != nil {
+			return nil, err
 		}
-		return kept, nil
+		if kept != nil {
+			if age > boardKeep {
+				s.shareBoard(org, gen, true) // for the next reader
+			}
+			return kept, nil
+		}
 	}
-	c := s.shareBoard(org)
+	c := s.shareBoard(org, gen, !at.IsZero())
 	select {
 	case <-c.done:
 		if c.err != nil {
@@ -79,119 +85,167 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 //
 // Boards are kept in the database (kept_boards), not in memory: a restart
 // or a second server shows the kept board at once, and a write that changes
-// what boards may show (an erasure takes a name off them, a change of
-// settings may mask names) drops them for every server in one statement.
-// Such a write moves the generation on (dropBoards); a board is kept only
-// if the generation has not moved since its reads began, and shown only
-// under the generation it was kept in.
+// what boards may show drops them for every server in its own transaction
+// (dropBoards: an erasure takes a name off every board; a change of an
+// org's points settings, which may mask names, or a move of the org, its
+// subtree's boards). Such a write moves the generation on. A board is
+// shown only under the generation it was kept in, kept only if the
+// generation has not moved since its reads began, and a reader who finds
+// the generation moved on since a making began does not wait for that
+// making but starts another.
 var (
 	boardSlow  = 300 * time.Millisecond
 	boardKeep  = time.Minute
 	boardStale = time.Hour
 )
 
-// boardMaking, when set (by a test), runs as each board starts being made,
-// after it has read the generation.
+// boardMaking, when set (by a test), runs as each board has been read,
+// before it is kept or shown.
 var boardMaking func()
 
-// boardCache is the boards being made in this server.
+// boardCache is what a server knows of boards: those being made, and the
+// kept board it last read of each org, decoded.
 type boardCache struct {
 	mu     sync.Mutex
 	making map[int64]*boardCall
+	read   map[int64]readBoard
 }
 
-// boardCall is a board being made; done closes when b or err is set.
+// readBoard is a kept board as read, with the generation and time it was
+// kept under: while the database still names them, it is not read again.
+type readBoard struct {
+	gen int64
+	at  time.Time
+	b   *jifen.Board
+}
+
+// boardCall is a board being made from reads that began under gen; done
+// closes when b or err is set.
 type boardCall struct {
+	gen  int64
 	done chan struct{}
 	b    *jifen.Board
 	err  error
 }
 
-// start returns the board of org being made, and whether it is new: the
-// caller then makes it and calls finish.
-func (c *boardCache) start(orgID int64) (*boardCall, bool) {
+// start returns the board of org being made under generation gen or a
+// later one, and whether it is new: the caller then makes it and calls
+// finish. One begun under an earlier generation may show what a write
+// since took off the boards (an erased name): it goes on for those who
+// wait for it, and this reader gets a new one.
+func (c *boardCache) start(orgID, gen int64) (*boardCall, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if call := c.making[orgID]; call != nil {
+	if call := c.making[orgID]; call != nil && call.gen >= gen {
 		return call, false
 	}
 	if c.making == nil {
 		c.making = map[int64]*boardCall{}
 	}
-	call := &boardCall{done: make(chan struct{})}
+	call := &boardCall{gen: gen, done: make(chan struct{})}
 	c.making[orgID] = call
 	return call, true
 }
 
-// finish answers everyone waiting for org's board.
-func (c *boardCache) finish(orgID int64, b *jifen.Board, err error) {
+// finish answers everyone waiting for call, org's board.
+func (c *boardCache) finish(orgID int64, call *boardCall, b *jifen.Board, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	call := c.making[orgID]
-	delete(c.making, orgID)
+	if c.making[orgID] == call {
+		delete(c.making, orgID)
+	}
 	call.b, call.err = b, err
 	close(call.done)
 }
 
 // shareBoard returns org's board being made for whoever asks, starting it
-// if none is. It is made apart from any one request: a reader who leaves
-// does not end it for the others; closing the database does.
-func (s *PointsService) shareBoard(org *jifen.Org) *boardCall {
-	c, fresh := s.db.boards.start(org.ID)
+// under generation gen if none is. It is made apart from any one request:
+// a reader who leaves does not end it for the others; closing the database
+// does. A slow one is kept; a quick one that replaces a kept board (an
+// org's board that was slow once) removes it, so the readers after it are
+// shown the org's board as it is rather than the old one for an hour.
+func (s *PointsService) shareBoard(org *jifen.Org, gen int64, replaces bool) *boardCall {
+	c, fresh := s.db.boards.start(org.ID, gen)
 	if fresh {
 		s.db.after.Add(1)
 		go func() {
 			defer s.db.after.Done()
 			ctx := jifen.WithActor(s.db.closed, jifen.SystemActor())
 			began := time.Now()
-			gen, err := s.db.boardGeneration(ctx)
-			var b *jifen.Board
-			if err == nil {
-				if boardMaking != nil {
-					boardMaking()
-				}
-				b, err = s.makeBoard(ctx, org)
+			b, err := s.makeBoard(ctx, org)
+			if boardMaking != nil {
+				boardMaking()
 			}
-			if err == nil && time.Since(began) > boardSlow {
+			if err == nil {
 				// A board that cannot be kept is still shown to those who
 				// waited for it.
-				if kerr := s.db.keepBoard(ctx, org.ID, b, gen, began); kerr != nil {
+				var kerr error
+				if time.Since(began) > boardSlow {
+					kerr = s.db.keepBoard(ctx, org.ID, b, gen, began)
+				} else if replaces {
+					kerr = s.db.inTx(ctx, func(tx *Tx) error {
+						_, err := tx.exec(ctx, "DELETE FROM kept_boards WHERE org_id = ?", org.ID)
+						return err
+					})
+				}
+				if kerr != nil {
 					s.db.Log.Warn("board not kept", "org", org.ID, "err", kerr)
 				}
 			}
-			s.db.boards.finish(org.ID, b, err)
+			s.db.boards.finish(org.ID, c, b, err)
 		}()
 	}
 	return c
 }
 
-// boardGeneration reads the generation boards are kept under.
-func (db *DB) boardGeneration(ctx context.Context) (int64, error) {
+// keptAt reads the generation boards are kept under, and when org's board
+// kept under it was made (zero if none is).
+func (db *DB) keptAt(ctx context.Context, orgID int64) (int64, time.Time, error) {
 	var gen int64
-	err := db.queryRow(ctx, "SELECT generation FROM kept_boards WHERE org_id = 0").Scan(&gen)
-	return gen, err
+	var at sql.NullTime
+	err := db.queryRow(ctx, `SELECT g.generation, b.made_at FROM kept_boards g
+		LEFT JOIN kept_boards b ON b.org_id = ? AND b.generation = g.generation WHERE g.org_id = 0`, orgID).Scan(&gen, &at)
+	return gen, at.Time, err
 }
 
-// keptBoard reads org's kept board, if there is one under the current
-// generation, and when it was made.
-func (db *DB) keptBoard(ctx context.Context, orgID int64) (*jifen.Board, time.Time, error) {
-	var at time.Time
-	var body string
-	err := db.queryRow(ctx, `SELECT b.made_at, b.body FROM kept_boards b JOIN kept_boards g ON g.org_id = 0 AND g.generation = b.generation
-		WHERE b.org_id = ?`, orgID).Scan(&at, &body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, time.Time{}, nil
+// keptBoard is org's board kept under generation gen, made at at: from
+// memory when this server has read it, else read and decoded (a county's
+// is about 300 KB of JSON). Nil if it has gone since keptAt.
+func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*jifen.Board, error) {
+	c := &db.boards
+	c.mu.Lock()
+	r, ok := c.read[orgID]
+	c.mu.Unlock()
+	if !ok || r.gen != gen || !r.at.Equal(at) {
+		var body string
+		err := db.queryRow(ctx, "SELECT made_at, body FROM kept_boards WHERE org_id = ? AND generation = ?", orgID, gen).Scan(&at, &body)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		r = readBoard{gen: gen, at: at, b: &jifen.Board{}}
+		if err := json.Unmarshal([]byte(body), r.b); err != nil {
+			// Kept by a version of jifen whose board this one cannot
+			// read: made again.
+			db.Log.Warn("kept board unreadable", "org", orgID, "err", err)
+			return nil, nil
+		}
+		c.mu.Lock()
+		if c.read == nil {
+			c.read = map[int64]readBoard{}
+		}
+		for id, old := range c.read { // the expired go as others come
+			if time.Since(old.at) > boardStale {
+				delete(c.read, id)
+			}
+		}
+		c.read[orgID] = r
+		c.mu.Unlock()
 	}
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	b := &jifen.Board{}
-	if err := json.Unmarshal([]byte(body), b); err != nil {
-		// Kept by a version of jifen whose board this one cannot read:
-		// made again.
-		return nil, time.Time{}, nil
-	}
-	return b, at, nil
+	b := *r.b // a copy: callers may set its fields
+	return &b, nil
 }
 
 // keepBoard keeps org's board b, made from reads that began under
@@ -203,8 +257,8 @@ func (db *DB) keepBoard(ctx context.Context, orgID int64, b *jifen.Board, gen in
 	}
 	return db.inTx(ctx, func(tx *Tx) error {
 		// On PostgreSQL a share of the generation's row: a write dropping
-		// the boards that has moved it on is waited for and then seen,
-		// and one that has not yet deletes this board after it.
+		// boards that has moved it on is waited for and then seen, and one
+		// that has not yet drops this board after it.
 		q := "SELECT generation FROM kept_boards WHERE org_id = 0"
 		if db.dialect.name() == "postgres" {
 			q += " FOR SHARE"
@@ -220,14 +274,25 @@ func (db *DB) keepBoard(ctx context.Context, orgID int64, b *jifen.Board, gen in
 	})
 }
 
-// dropBoards, in a write that changes what boards may show, forgets every
-// kept board: the generation first, whose row a board being kept takes
-// a share of (keepBoard), then the boards.
-func (t *Tx) dropBoards(ctx context.Context) error {
+// dropBoards, in a write that changes what boards may show, drops the
+// kept boards of the orgs in the subtree of path, or every kept board when
+// path is "" (an erasure: the person may be on any of them). The
+// generation moves on first, whose row a board being kept takes a share
+// of (keepBoard); the boards left move on with it. It comes last in its
+// write, after every other lock the write takes: an erasure holding the
+// person's row then never waits here for a write that waits on that row.
+func (t *Tx) dropBoards(ctx context.Context, path string) error {
 	if _, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id = 0"); err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, "DELETE FROM kept_boards WHERE org_id <> 0")
+	if path == "" {
+		_, err := t.exec(ctx, "DELETE FROM kept_boards WHERE org_id <> 0")
+		return err
+	}
+	if _, err := t.exec(ctx, "DELETE FROM kept_boards WHERE org_id IN (SELECT id FROM orgs WHERE path >= ? AND path < ?)", path, jifen.PathUpper(path)); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id <> 0")
 	return err
 }
 

@@ -20,8 +20,8 @@ type BoardMaking struct {
 	restore func()
 }
 
-// SlowBoardMaking makes every board take at least d more, and counts them,
-// until Restore. Not for parallel tests.
+// SlowBoardMaking makes every board take at least d more after its reads,
+// and counts them, until Restore. Not for parallel tests.
 func SlowBoardMaking(d time.Duration) *BoardMaking {
 	m := &BoardMaking{}
 	old := boardMaking

@@ -337,31 +337,71 @@ func TestKeptBoardIsSharedAndDropped(t *testing.T) {
 			wantBoard(t, "before names are masked", board(p.pts).Month, false, "钱二妹", 5)
 			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = true })
 			wantBoard(t, "the second server once names are masked", board(other).Month, true, "钱二妹", 5)
+			// A town's settings are not the county board's: it stays.
+			before := made.Count()
+			p.set(t, p.townA, func(s *jifen.PointsSettings) { s.DailyCap = 100 })
+			board(other)
+			if n := made.Count() - before; n != 0 {
+				t.Errorf("saving a town's settings made the county's board again (%d times)", n)
+			}
 
-			// A making that began before a drop committed.
+			// A making whose reads were done before an erasure committed:
+			// whoever waited for it is shown its board, which is not kept.
 			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false })
 			made.Restore()
 			slow := sqldb.SlowBoardMaking(300 * time.Millisecond)
 			defer slow.Restore()
-			done := make(chan *jifen.Board)
-			go func() {
-				b, err := p.pts.Board(p.super.ctx, p.countyA.ID, "")
-				if err != nil {
-					t.Error(err)
+			waiting := func() <-chan *jifen.Board {
+				done := make(chan *jifen.Board, 1)
+				before := slow.Count()
+				go func() {
+					b, err := p.pts.Board(p.super.ctx, p.countyA.ID, "")
+					if err != nil {
+						t.Error(err)
+					}
+					done <- b
+				}()
+				for slow.Count() == before {
+					time.Sleep(5 * time.Millisecond)
 				}
-				done <- b
-			}()
-			for slow.Count() == 0 {
-				time.Sleep(5 * time.Millisecond)
+				return done
 			}
 			sun := p.member(t, "孙三", p.villageA)
+			give(sun)
+			done := waiting()
 			must(0, p.people.ErasePerson(p.adminA.ctx, sun.p.ID, "本人书面申请"))(t)
-			if b := <-done; b == nil || len(b.Month) == 0 {
-				t.Fatal("the reader waiting for the board got none")
+			if b := <-done; b == nil || !named(b, "孙三") {
+				t.Fatal("the board made before the erasure does not name them: the test tests nothing")
 			}
 			if n := p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE org_id = ?", p.countyA.ID); n != 0 {
-				t.Error("a board begun before an erasure committed was kept after it")
+				t.Error("a board read before an erasure committed was kept after it")
 			}
+
+			// A reader who comes after an erasure, while a making read
+			// before it is still going on, gets a board made after it.
+			li := p.member(t, "李四", p.villageA)
+			give(li)
+			done = waiting()
+			must(0, p.people.ErasePerson(p.adminA.ctx, li.p.ID, "本人书面申请"))(t)
+			if b := board(p.pts); named(b, "李四") {
+				t.Errorf("a reader after the erasure was shown the board made before it: %s", boardRows(b.Month))
+			}
+			if b := <-done; b == nil || !named(b, "李四") {
+				t.Fatal("the making before the erasure does not name them: the test tests nothing")
+			}
+
+			// A village moved under a county that masks names: its kept
+			// board goes with the settings it followed.
+			slow.Restore()
+			p.set(t, p.townA, func(s *jifen.PointsSettings) { s.MaskNames = false })
+			p.set(t, p.countyB, func(s *jifen.PointsSettings) { s.MaskNames = true })
+			villageBoard := func(pts *sqldb.PointsService) *jifen.Board {
+				t.Helper()
+				return must(pts.Board(p.super.ctx, p.villageA.ID, ""))(t)
+			}
+			wantBoard(t, "the village's board", villageBoard(p.pts).Month, false, "钱二妹", 5)
+			must(p.orgs.MoveOrg(p.super.ctx, p.villageA.ID, p.townB.ID))(t)
+			wantBoard(t, "the village's board after it moved", villageBoard(other).Month, true, "钱二妹", 5)
 		})
 	}
 }
@@ -397,6 +437,47 @@ func TestErasedPeopleLeaveTheBoard(t *testing.T) {
 		wantBoard(t, "all time", bd.AllTime, false, want...)
 		if len(bd.Recent) != 11 {
 			t.Errorf("%d awards on display, want all 11", len(bd.Recent))
+		}
+	})
+}
+
+// An org's board that was slow once (a cold cache) and is quick when made
+// again replaces the kept one: the readers after it see awards at once,
+// not the old board until it is an hour old.
+func TestQuickBoardReplacesAKeptOne(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+		who := p.member(t, "吴六", p.villageA)
+		give := func() {
+			must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: who.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+		}
+		month := func() int64 {
+			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+			if len(bd.Month) == 0 {
+				return 0
+			}
+			return bd.Month[0].Score
+		}
+		give()
+		slow := sqldb.KeepBoards(0, 100*time.Millisecond, time.Hour) // slow: kept
+		if got := month(); got != 5 {
+			t.Fatalf("month score %d, want 5", got)
+		}
+		slow()
+		defer sqldb.KeepBoards(time.Hour, 100*time.Millisecond, time.Hour)() // quick from now on
+		give()
+		time.Sleep(150 * time.Millisecond)
+		if got := month(); got != 5 {
+			t.Fatalf("the kept board, past its minute, is shown while the next is made: %d, want 5", got)
+		}
+		for deadline := time.Now().Add(5 * time.Second); month() != 10; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the quick board never replaced the kept one: still 5, want 10")
+			}
+		}
+		give()
+		if got := month(); got != 15 {
+			t.Fatalf("once quick, the board shows an award at once: %d, want 15", got)
 		}
 	})
 }

@@ -518,7 +518,9 @@ func (t *Tx) writeRows(ctx context.Context, l *later) error {
 //
 // Locked by a statement of its own, every account is then ours before
 // the UPDATE's snapshot is taken. A single account needs no order, and a
-// plain UPDATE of one row never waits in a circle with another. The lock
+// plain UPDATE of one row never waits in a circle with another (it is
+// still locked first when the rows take more than one statement, for the
+// keys the first would take: writeRows). The lock
 // is the one an UPDATE of the balance takes: FOR UPDATE would also wait
 // on every transaction that has just inserted a row referring to the
 // account (a posting, an award: their foreign-key checks hold KEY SHARE),

@@ -315,6 +315,11 @@ func (s *OrgService) MoveOrg(ctx context.Context, id, newParentID int64) (*jifen
 		if _, err := tx.exec(ctx, "UPDATE orgs SET parent_id = ? WHERE id = ?", parent.ID, o.ID); err != nil {
 			return err
 		}
+		// Its subtree's kept public boards follow the settings of the
+		// old parent (names masked or not).
+		if err := tx.dropBoards(ctx, newPath); err != nil {
+			return err
+		}
 		return tx.audit(ctx, o.ID, newPath, "org.move", "org", o.ID, fmt.Sprintf("%s → %s", o.Path, newPath))
 	})
 	if err != nil {

@@ -593,7 +593,7 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 			return err
 		}
 		// Kept public boards may rank them by name (board.go).
-		if err := tx.dropBoards(ctx); err != nil {
+		if err := tx.dropBoards(ctx, ""); err != nil {
 			return err
 		}
 		// The audit line names the number, not the person.

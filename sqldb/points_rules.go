@@ -433,17 +433,17 @@ func (s *PointsService) SaveSettings(ctx context.Context, orgID int64, in jifen.
 			actorID(a), s.db.now()); err != nil {
 			return err
 		}
-		// Kept public boards show names as the settings said (masked or
-		// not), and people or households (board.go).
-		if err := tx.dropBoards(ctx); err != nil {
-			return err
-		}
 		// Only a changed budget is spread again: what is left of one
 		// unchanged is already on its stripes.
 		if in.YearlyBudget != budget {
 			if err := tx.resetBudget(ctx, orgID, in.YearlyBudget); err != nil {
 				return err
 			}
+		}
+		// The subtree's kept public boards show names as the settings
+		// said (masked or not), and people or households (board.go).
+		if err := tx.dropBoards(ctx, path); err != nil {
+			return err
 		}
 		return tx.audit(ctx, orgID, path, "points.settings", "org", orgID,
 			settingsText(in))

@@ -308,13 +308,20 @@ func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.B
 	month := local.Format("2006-01")
 	lastMonth := time.Date(local.Year(), local.Month()-1, 1, 0, 0, 0, 0, jifen.Zone).Format("2006-01")
 	year := local.Format("2006")
-	if b.Month, err = s.ranking(ctx, org.Path, st, month+"-01", month+"-31"); err != nil {
+	// People erased on request are left off the rankings: each sum takes
+	// as many more lines as there are erased people (a partial index
+	// counts them), so that ten remain.
+	var erased int
+	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM people WHERE status = 'erased'").Scan(&erased); err != nil {
 		return nil, err
 	}
-	if b.Year, err = s.ranking(ctx, org.Path, st, year+"-01-01", year+"-12-31"); err != nil {
+	if b.Month, err = s.ranking(ctx, org.Path, st, erased, month+"-01", month+"-31"); err != nil {
 		return nil, err
 	}
-	if b.Honour, err = s.ranking(ctx, org.Path, st, lastMonth+"-01", lastMonth+"-31"); err != nil {
+	if b.Year, err = s.ranking(ctx, org.Path, st, erased, year+"-01-01", year+"-12-31"); err != nil {
+		return nil, err
+	}
+	if b.Honour, err = s.ranking(ctx, org.Path, st, erased, lastMonth+"-01", lastMonth+"-31"); err != nil {
 		return nil, err
 	}
 	if b.AllTime, err = s.allTime(ctx, org.Path, st); err != nil {
@@ -356,7 +363,7 @@ func (s *PointsService) show(st jifen.PointsSettings, name string) string {
 
 // ranking ranks by score earned between two days (awards less
 // deductions), people or households as the org credits.
-func (s *PointsService) ranking(ctx context.Context, path string, st jifen.PointsSettings, from, to string) ([]jifen.BoardRow, error) {
+func (s *PointsService) ranking(ctx context.Context, path string, st jifen.PointsSettings, erased int, from, to string) ([]jifen.BoardRow, error) {
 	// The awards are summed alone and only the top lines get their names:
 	// joined first, every award of a county's year met its person and org
 	// before the sum (1.4 s for 1.3 M awards; 0.6 s summed alone).
@@ -368,12 +375,7 @@ func (s *PointsService) ranking(ctx context.Context, path string, st jifen.Point
 		return s.rows(ctx, st, q, path, jifen.PathUpper(path), from, to, boardSize)
 	}
 	// People erased on request are left off (their points stay in the
-	// reports' sums): the sum takes as many more lines as there are
-	// erased people (a partial index counts them), so that ten remain.
-	var erased int
-	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM people WHERE status = 'erased'").Scan(&erased); err != nil {
-		return nil, err
-	}
+	// reports' sums), erased of them at most.
 	q := `SELECT p.name, o.name, s.total FROM (SELECT a.person_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
 		WHERE ` + s.db.inSubtree("a.org_path") + ` AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.person_id IS NOT NULL
 		GROUP BY a.person_id HAVING SUM(a.points) > 0 ORDER BY total DESC, first LIMIT ?) s

@@ -182,18 +182,7 @@ func TestBoard(t *testing.T) {
 // slow is slow.
 func TestSlowBoardIsKept(t *testing.T) {
 	eachPoints(t, func(t *testing.T, p *ptsFx) {
-		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
-		who := p.member(t, "赵一明", p.villageA)
-		give := func() {
-			must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: who.p.ID, RuleID: good.ID, Key: p.key()}))(t)
-		}
-		month := func() int64 {
-			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
-			if len(bd.Month) == 0 {
-				return 0
-			}
-			return bd.Month[0].Score
-		}
+		give, month := oneOnTheBoard(t, p, "赵一明")
 		give()
 		if got := month(); got != 5 {
 			t.Fatalf("month score %d, want 5", got)
@@ -446,18 +435,7 @@ func TestErasedPeopleLeaveTheBoard(t *testing.T) {
 // not the old board until it is an hour old.
 func TestQuickBoardReplacesAKeptOne(t *testing.T) {
 	eachPoints(t, func(t *testing.T, p *ptsFx) {
-		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
-		who := p.member(t, "吴六", p.villageA)
-		give := func() {
-			must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: who.p.ID, RuleID: good.ID, Key: p.key()}))(t)
-		}
-		month := func() int64 {
-			bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
-			if len(bd.Month) == 0 {
-				return 0
-			}
-			return bd.Month[0].Score
-		}
+		give, month := oneOnTheBoard(t, p, "吴六")
 		give()
 		slow := sqldb.KeepBoards(0, 100*time.Millisecond, time.Hour) // slow: kept
 		if got := month(); got != 5 {
@@ -480,4 +458,22 @@ func TestQuickBoardReplacesAKeptOne(t *testing.T) {
 			t.Fatalf("once quick, the board shows an award at once: %d, want 15", got)
 		}
 	})
+}
+
+// oneOnTheBoard makes a person of village A: give awards them 5 points,
+// and month reads the top score of this month on the village's board.
+func oneOnTheBoard(t *testing.T, p *ptsFx, name string) (give func(), month func() int64) {
+	good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+	who := p.member(t, name, p.villageA)
+	give = func() {
+		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: who.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+	}
+	month = func() int64 {
+		bd := must(p.pts.Board(p.resident.ctx, p.villageA.ID, ""))(t)
+		if len(bd.Month) == 0 {
+			return 0
+		}
+		return bd.Month[0].Score
+	}
+	return give, month
 }

@@ -179,12 +179,15 @@ func TestRefundRacingSettlement(t *testing.T) {
 		if s.pg {
 			settleAndRefund = func() (error, error) {
 				// Hold the store account's row for a moment, as any sale's
-				// credit does at its commit.
+				// credit does at its commit. Locked, not updated: after an
+				// update the waiters follow the row to its new version, and
+				// the second could lock it before the first (the refund
+				// went first once in CI); on one version they go in order.
 				hold, err := s.raw.Begin()
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := hold.Exec("UPDATE accounts SET balance = balance WHERE id = $1", storeAcct.ID); err != nil {
+				if _, err := hold.Exec("SELECT id FROM accounts WHERE id = $1 FOR UPDATE", storeAcct.ID); err != nil {
 					t.Fatal(err)
 				}
 				settled := make(chan error, 1)

@@ -493,6 +493,14 @@ type HouseholdInput struct {
 	Name      string  `json:"name"`
 }
 
+// HouseholdChange renames a household or hands it to another of its
+// members as head (户主变更); a field left empty stays as it is. A
+// household still named after its old head ("张三户") follows the new one.
+type HouseholdChange struct {
+	Name   string `json:"name"`
+	HeadID int64  `json:"head_person_id"`
+}
+
 // AppealStatus is where an appeal stands.
 type AppealStatus string
 
@@ -624,6 +632,7 @@ type PointsService interface {
 	Households(ctx context.Context, orgID int64, page int) ([]*Household, int, error)
 	AddMember(ctx context.Context, householdID, personID int64) error
 	RemoveMember(ctx context.Context, householdID, personID int64) error
+	ChangeHousehold(ctx context.Context, id int64, in HouseholdChange) (*Household, error)
 
 	Appeal(ctx context.Context, txID int64, reason string) (*Appeal, error)
 	// Uphold keeps the award; Reverse undoes it in the ledger.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -282,14 +283,32 @@ func (db *DB) keepBoard(ctx context.Context, orgID int64, b *jifen.Board, gen in
 // write, after every other lock the write takes: an erasure holding the
 // person's row then never waits here for a write that waits on that row.
 func (t *Tx) dropBoards(ctx context.Context, path string) error {
+	if path == "" {
+		return t.dropKept(ctx, "org_id <> 0")
+	}
+	return t.dropKept(ctx, "org_id IN (SELECT id FROM orgs WHERE path >= ? AND path < ?)", path, jifen.PathUpper(path))
+}
+
+// dropBoardsOver drops, as dropBoards does, the kept boards of the org at
+// path and of every org above it: the boards a household of that org is
+// ranked on.
+func (t *Tx) dropBoardsOver(ctx context.Context, path string) error {
+	ids := jifen.PathIDs(path)
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return t.dropKept(ctx, "org_id IN ("+marks+")", args...)
+}
+
+// dropKept moves the generation on, deletes the kept boards where says,
+// and stamps the rest (none after an erasure's) with the new generation.
+func (t *Tx) dropKept(ctx context.Context, where string, args ...any) error {
 	if _, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id = 0"); err != nil {
 		return err
 	}
-	if path == "" {
-		_, err := t.exec(ctx, "DELETE FROM kept_boards WHERE org_id <> 0")
-		return err
-	}
-	if _, err := t.exec(ctx, "DELETE FROM kept_boards WHERE org_id IN (SELECT id FROM orgs WHERE path >= ? AND path < ?)", path, jifen.PathUpper(path)); err != nil {
+	if _, err := t.exec(ctx, "DELETE FROM kept_boards WHERE "+where, args...); err != nil {
 		return err
 	}
 	_, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id <> 0")

@@ -276,6 +276,67 @@ func (s *PointsService) RemoveMember(ctx context.Context, householdID, personID 
 	})
 }
 
+// ChangeHousehold renames a household or hands it to another member as
+// head. A household still named after its head ("张三户", as
+// CreateHousehold names it, or "已注销户" after the head's erasure)
+// follows the new head unless a name is given.
+func (s *PointsService) ChangeHousehold(ctx context.Context, id int64, in jifen.HouseholdChange) (*jifen.Household, error) {
+	if jifen.ActorFrom(ctx) == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	in.Name = jifen.CleanText(in.Name)
+	if in.Name == "" && in.HeadID == 0 {
+		return nil, jifen.Invalid("name", "请填写新户名，或选择新户主", "Give a new name or choose a new head")
+	}
+	if len([]rune(in.Name)) > 40 {
+		return nil, jifen.Invalid("name", "户名不能超过40字", "The name is at most 40 characters")
+	}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		h, err := s.manageHousehold(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		name, head, headName := h.Name, h.HeadID, h.HeadName
+		if in.HeadID != 0 && in.HeadID != h.HeadID {
+			member := slices.ContainsFunc(h.Members, func(m jifen.HouseholdMember) bool { return m.PersonID == in.HeadID })
+			if !member {
+				return jifen.Invalid("head_person_id", "新户主须是本户成员，请先把他（她）加入本户", "The new head must be a member: add them first")
+			}
+			p, err := s.db.getPerson(ctx, tx.tx, in.HeadID)
+			if err != nil {
+				return err
+			}
+			if p.Status == jifen.PersonErased {
+				return jifen.Invalid("head_person_id", "这位成员的个人信息已删除，不能当户主", "This member's data was erased: they cannot be the head")
+			}
+			if name == h.HeadName+"户" {
+				name = p.Name + "户"
+			}
+			head, headName = p.ID, p.Name
+		}
+		if in.Name != "" {
+			name = in.Name
+		}
+		if name == h.Name && head == h.HeadID {
+			return nil
+		}
+		if _, err := tx.exec(ctx, "UPDATE households SET name = ?, head_person_id = ? WHERE id = ?", name, head, id); err != nil {
+			return err
+		}
+		if err := tx.audit(ctx, h.OrgID, h.path, "household.change", "household", id,
+			fmt.Sprintf("%s → %s，户主%s", h.Name, name, headName)); err != nil {
+			return err
+		}
+		// Boards that rank households show its name: its org's and those
+		// above it.
+		return tx.dropBoardsOver(ctx, h.path)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Household(ctx, id)
+}
+
 // canSeePoints: oneself, staff who see the person, and the head of the
 // person's household.
 func (s *PointsService) canSeePoints(ctx context.Context, personID int64) error {

@@ -589,6 +589,9 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 				return err
 			}
 		}
+		if err := tx.unnameHouseholds(ctx, id, names); err != nil {
+			return err
+		}
 		if err := tx.releasePlaces(ctx, id, now); err != nil {
 			return err
 		}
@@ -599,6 +602,54 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 		// The audit line names the number, not the person.
 		return tx.audit(ctx, p.HomeOrgID, p.path, "person.erase", "person", id, p.VolunteerNo+"："+reason)
 	})
+}
+
+// unnameHouseholds takes an erased person's names out of the household
+// they belong to or head: "张三户" becomes "已注销户", as their own name
+// became 已注销, so that boards and lists ranking households no longer
+// name them; an admin gives it its new head's name (ChangeHousehold).
+// The household's audit lines lose the names too.
+func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) error {
+	rows, err := t.query(ctx, `SELECT id, name FROM households
+		WHERE head_person_id = ? OR id IN (SELECT household_id FROM household_members WHERE person_id = ?)`, id, id)
+	if err != nil {
+		return err
+	}
+	type household struct {
+		id   int64
+		name string
+	}
+	var hs []household
+	for rows.Next() {
+		var h household
+		if err := rows.Scan(&h.id, &h.name); err != nil {
+			rows.Close()
+			return err
+		}
+		hs = append(hs, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range hs {
+		name := h.name
+		for _, n := range names {
+			name = strings.ReplaceAll(name, n, "已注销")
+		}
+		if name != h.name {
+			if _, err := t.exec(ctx, "UPDATE households SET name = ? WHERE id = ?", name, h.id); err != nil {
+				return err
+			}
+		}
+		for _, n := range names {
+			if _, err := t.exec(ctx, `UPDATE audit_log SET detail = replace(detail, ?, '（已删除）')
+				WHERE target_type = 'household' AND target_id = ?`, n, h.id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // formerNames are the names a person has gone by: current, and those in

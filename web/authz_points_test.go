@@ -127,6 +127,7 @@ func init() {
 			return form("org_id", itoa(f.personOrg), "head", f.volunteerNo)
 		}, deny: []int{403, 404, 422}},
 		"GET /households/{id}":          {id: householdTarget},
+		"POST /households/{id}":         {id: householdTarget, body: func(f *foreign) any { return form("name", "别人家", "head_person_id", itoa(f.person)) }},
 		"POST /households/{id}/members": {id: householdTarget, body: func(f *foreign) any { return form("member", f.volunteerNo) }},
 		"POST /households/{id}/members/{person_id}/remove": {id: householdTarget, path: func(f *foreign) string {
 			return "/households/" + itoa(f.points.household) + "/members/" + itoa(f.person) + "/remove"
@@ -158,6 +159,7 @@ func init() {
 		"POST /api/v1/orgs/{id}/kiosk-tokens":   {id: orgTarget},
 		"POST /api/v1/households":               {body: func(f *foreign) any { return map[string]any{"org_id": f.personOrg, "head_person_id": f.person} }},
 		"GET /api/v1/households/{id}":           {id: householdTarget},
+		"POST /api/v1/households/{id}":          {id: householdTarget, body: func(f *foreign) any { return map[string]any{"name": "别人家", "head_person_id": f.person} }},
 		"POST /api/v1/households/{id}/members":  {id: householdTarget, body: func(f *foreign) any { return map[string]any{"person_id": f.person} }},
 		"GET /api/v1/households/{id}/points":    {id: householdTarget},
 		"GET /api/v1/households/{id}/ledger":    {id: householdTarget},

@@ -351,6 +351,7 @@ func init() {
 		"GET /households":                                  {roles: rStaff},
 		"POST /households":                                 {roles: rAdmin}, // LookupPerson of the head
 		"GET /households/{id}":                             by(rStaff...),
+		"POST /households/{id}":                            by(rAdmin...),
 		"POST /households/{id}/members":                    by(rAdmin...),
 		"POST /households/{id}/members/{person_id}/remove": by(rAdmin...),
 		"GET /households/{id}/ledger.xlsx":                 by(rStaff...),
@@ -373,6 +374,7 @@ func init() {
 		"POST /api/v1/orgs/{id}/kiosk-tokens":                by(rAdmin...),
 		"POST /api/v1/households":                            by(rAdmin...),
 		"GET /api/v1/households/{id}":                        by(rStaff...),
+		"POST /api/v1/households/{id}":                       by(rAdmin...),
 		"POST /api/v1/households/{id}/members":               by(rAdmin...),
 		"DELETE /api/v1/households/{id}/members/{person_id}": by(rAdmin...),
 		"GET /api/v1/households/{id}/points":                 by(rStaff...),

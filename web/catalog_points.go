@@ -106,7 +106,8 @@ var pointsCatalog = map[string][2]string{
 	"household.total":     {"共 %d 户", "%d households"}, "household.none": {"还没有家庭户", "No households yet"},
 	"household.new": {"登记家庭户", "Register a household"}, "household.head_key": {"户主（志愿者编号或手机号）", "Head (volunteer number or phone)"},
 	"household.member_keys": {"其他成员（志愿者编号或手机号，每行一个）", "Other members (volunteer numbers or phones, one per line)"},
-	"household.name":        {"户名（选填）", "Name (optional)"}, "household.staff_only": {"只有管理员和评审可以管理家庭户。", "Only admins and reviewers manage households."},
+	"household.name":        {"户名（选填）", "Name (optional)"}, "household.change": {"修改户名或户主", "Rename, or change the head"},
+	"household.name_now": {"户名", "Name"}, "household.change_hint": {"户主须是本户成员。户名仍是“原户主姓名+户”时，换户主后户名随新户主更改。", "The head must be a member. A household named after its head takes the new head's name."}, "household.staff_only": {"只有管理员和评审可以管理家庭户。", "Only admins and reviewers manage households."},
 
 	"appeal.this": {"对这笔积分有异议？申诉", "Disagree? Appeal"}, "appeal.until": {"申诉截止：%s", "Appeal until %s"},
 	"appeal.reason": {"申诉理由", "Why"}, "appeal.submit": {"提交申诉", "Send the appeal"}, "appeal.queue": {"申诉处理", "Appeals"},

@@ -133,6 +133,23 @@ func (s *Server) registerPointsPages() {
 	page("GET", "/households", false, s.householdsPage)
 	page("POST", "/households", false, s.householdCreate)
 	page("GET", "/households/{id}", false, hh.show)
+	page("POST", "/households/{id}", false, hh.action(then("saved", func(r *http.Request, id int64) error {
+		h, err := s.svc.Points.Household(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		// The form shows the name as it is: left so, it is no change,
+		// and a household named after its head follows a new one.
+		in := jifen.HouseholdChange{Name: jifen.CleanText(r.FormValue("name"))}
+		if in.Name == h.Name {
+			in.Name = ""
+		}
+		if in.HeadID, _ = strconv.ParseInt(r.FormValue("head_person_id"), 10, 64); in.HeadID == h.HeadID {
+			in.HeadID = 0
+		}
+		_, err = s.svc.Points.ChangeHousehold(r.Context(), id, in)
+		return err
+	})))
 	page("POST", "/households/{id}/members", false, hh.action(then("added", func(r *http.Request, id int64) error {
 		h, err := s.svc.Points.Household(r.Context(), id)
 		if err != nil {

@@ -115,6 +115,10 @@ func (s *Server) registerPointsAPI() {
 		endpoint(s, "household", http.StatusOK, func(r *http.Request, id int64, _ *none) (*jifen.Household, error) {
 			return pts.Household(ctx(r), id)
 		}))
+	api("POST", "/households/{id}", "Rename a household or hand it to another member as head (org admin); a household named after its head follows the new one", jifen.HouseholdChange{}, jifen.Household{},
+		endpoint(s, "household", http.StatusOK, func(r *http.Request, id int64, in *jifen.HouseholdChange) (*jifen.Household, error) {
+			return pts.ChangeHousehold(ctx(r), id, *in)
+		}))
 	api("POST", "/households/{id}/members", "Add a person to a household (org admin)", memberRequest{}, nil,
 		endpoint(s, "household", http.StatusNoContent, func(r *http.Request, id int64, in *memberRequest) (*none, error) {
 			return nil, pts.AddMember(ctx(r), id, in.PersonID)

@@ -262,137 +262,145 @@ func TestBoardMadeOnceForMany(t *testing.T) {
 // erasure takes the name off at once, and a change of settings that masks
 // names masks them at once. A board whose making began before such a
 // write committed is shown to those who waited for it but not kept.
-func TestKeptBoardIsSharedAndDropped(t *testing.T) {
+// keptBoardsOnTwoServers runs fn on each database with every board kept
+// and never old, p's server and another on the same database (other).
+// Not parallel: it sets which boards are kept.
+func keptBoardsOnTwoServers(t *testing.T, fn func(t *testing.T, p *ptsFx, other *sqldb.PointsService)) {
 	for name, dsn := range sqldbtest.DSNs(t) {
 		t.Run(name, func(t *testing.T) {
 			d := dsn(t)
 			p := newPtsFx(t, sqldbtest.Open(t, d), rawOn(t, d))
 			second := sqldbtest.Open(t, d)
 			second.Now = p.clock.Now
-			other := sqldb.NewPointsService(second)
-			restore := sqldb.KeepBoards(0, time.Hour, time.Hour) // every board kept, never old
+			restore := sqldb.KeepBoards(0, time.Hour, time.Hour)
 			defer restore()
-			good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
-			give := func(u user) {
-				must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: u.p.ID, RuleID: good.ID, Key: p.key()}))(t)
-			}
-			board := func(pts *sqldb.PointsService) *jifen.Board {
-				t.Helper()
-				return must(pts.Board(p.super.ctx, p.countyA.ID, ""))(t)
-			}
-			named := func(b *jifen.Board, name string) bool {
-				for _, rows := range [][]jifen.BoardRow{b.Month, b.Year, b.Honour, b.AllTime} {
-					for _, r := range rows {
-						if r.Name == name {
-							return true
-						}
-					}
-				}
-				for _, aw := range b.Recent {
-					if aw.PersonName == name {
+			fn(t, p, sqldb.NewPointsService(second))
+		})
+	}
+}
+
+func TestKeptBoardIsSharedAndDropped(t *testing.T) {
+	keptBoardsOnTwoServers(t, func(t *testing.T, p *ptsFx, other *sqldb.PointsService) {
+		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+		give := func(u user) {
+			must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: u.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+		}
+		board := func(pts *sqldb.PointsService) *jifen.Board {
+			t.Helper()
+			return must(pts.Board(p.super.ctx, p.countyA.ID, ""))(t)
+		}
+		named := func(b *jifen.Board, name string) bool {
+			for _, rows := range [][]jifen.BoardRow{b.Month, b.Year, b.Honour, b.AllTime} {
+				for _, r := range rows {
+					if r.Name == name {
 						return true
 					}
 				}
-				return false
 			}
-			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false }) // names in full
-			zhao := p.member(t, "赵一明", p.villageA)
-			give(zhao)
-			wantBoard(t, "the first board", board(p.pts).Month, false, "赵一明", 5)
-
-			made := sqldb.SlowBoardMaking(0)
-			defer made.Restore()
-			give(zhao)
-			kept := board(other)
-			wantBoard(t, "the second server's board", kept.Month, false, "赵一明", 5)
-			if n := made.Count(); n != 0 {
-				t.Fatalf("the second server made the board %d times; want the kept one", n)
-			}
-			if len(kept.Recent) != 1 || kept.Org == nil || kept.Org.ID != p.countyA.ID {
-				t.Fatalf("the kept board read back: %d recent awards, org %+v", len(kept.Recent), kept.Org)
-			}
-
-			must(0, p.people.ErasePerson(p.adminA.ctx, zhao.p.ID, "本人书面申请"))(t)
-			if b := board(other); named(b, "赵一明") {
-				t.Fatalf("after the erasure the board still names them: %s", boardRows(b.Month))
-			}
-			if n := p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE body LIKE ?", "%赵一明%"); n != 0 {
-				t.Errorf("%d kept boards still hold the erased name", n)
-			}
-
-			qian := p.member(t, "钱二妹", p.villageA)
-			give(qian)
-			p.set(t, p.countyA, func(s *jifen.PointsSettings) {}) // drops: the next board is made
-			wantBoard(t, "before names are masked", board(p.pts).Month, false, "钱二妹", 5)
-			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = true })
-			wantBoard(t, "the second server once names are masked", board(other).Month, true, "钱二妹", 5)
-			// A town's settings are not the county board's: it stays.
-			before := made.Count()
-			p.set(t, p.townA, func(s *jifen.PointsSettings) { s.DailyCap = 100 })
-			board(other)
-			if n := made.Count() - before; n != 0 {
-				t.Errorf("saving a town's settings made the county's board again (%d times)", n)
-			}
-
-			// A making whose reads were done before an erasure committed:
-			// whoever waited for it is shown its board, which is not kept.
-			p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false })
-			made.Restore()
-			slow := sqldb.SlowBoardMaking(300 * time.Millisecond)
-			defer slow.Restore()
-			waiting := func() <-chan *jifen.Board {
-				done := make(chan *jifen.Board, 1)
-				before := slow.Count()
-				go func() {
-					b, err := p.pts.Board(p.super.ctx, p.countyA.ID, "")
-					if err != nil {
-						t.Error(err)
-					}
-					done <- b
-				}()
-				for slow.Count() == before {
-					time.Sleep(5 * time.Millisecond)
+			for _, aw := range b.Recent {
+				if aw.PersonName == name {
+					return true
 				}
-				return done
 			}
-			sun := p.member(t, "孙三", p.villageA)
-			give(sun)
-			done := waiting()
-			must(0, p.people.ErasePerson(p.adminA.ctx, sun.p.ID, "本人书面申请"))(t)
-			if b := <-done; b == nil || !named(b, "孙三") {
-				t.Fatal("the board made before the erasure does not name them: the test tests nothing")
-			}
-			if n := p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE org_id = ?", p.countyA.ID); n != 0 {
-				t.Error("a board read before an erasure committed was kept after it")
-			}
+			return false
+		}
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false }) // names in full
+		zhao := p.member(t, "赵一明", p.villageA)
+		give(zhao)
+		wantBoard(t, "the first board", board(p.pts).Month, false, "赵一明", 5)
 
-			// A reader who comes after an erasure, while a making read
-			// before it is still going on, gets a board made after it.
-			li := p.member(t, "李四", p.villageA)
-			give(li)
-			done = waiting()
-			must(0, p.people.ErasePerson(p.adminA.ctx, li.p.ID, "本人书面申请"))(t)
-			if b := board(p.pts); named(b, "李四") {
-				t.Errorf("a reader after the erasure was shown the board made before it: %s", boardRows(b.Month))
-			}
-			if b := <-done; b == nil || !named(b, "李四") {
-				t.Fatal("the making before the erasure does not name them: the test tests nothing")
-			}
+		made := sqldb.SlowBoardMaking(0)
+		defer made.Restore()
+		give(zhao)
+		kept := board(other)
+		wantBoard(t, "the second server's board", kept.Month, false, "赵一明", 5)
+		if n := made.Count(); n != 0 {
+			t.Fatalf("the second server made the board %d times; want the kept one", n)
+		}
+		if len(kept.Recent) != 1 || kept.Org == nil || kept.Org.ID != p.countyA.ID {
+			t.Fatalf("the kept board read back: %d recent awards, org %+v", len(kept.Recent), kept.Org)
+		}
 
-			// A village moved under a county that masks names: its kept
-			// board goes with the settings it followed.
-			slow.Restore()
-			p.set(t, p.townA, func(s *jifen.PointsSettings) { s.MaskNames = false })
-			p.set(t, p.countyB, func(s *jifen.PointsSettings) { s.MaskNames = true })
-			villageBoard := func(pts *sqldb.PointsService) *jifen.Board {
-				t.Helper()
-				return must(pts.Board(p.super.ctx, p.villageA.ID, ""))(t)
+		must(0, p.people.ErasePerson(p.adminA.ctx, zhao.p.ID, "本人书面申请"))(t)
+		if b := board(other); named(b, "赵一明") {
+			t.Fatalf("after the erasure the board still names them: %s", boardRows(b.Month))
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE body LIKE ?", "%赵一明%"); n != 0 {
+			t.Errorf("%d kept boards still hold the erased name", n)
+		}
+
+		qian := p.member(t, "钱二妹", p.villageA)
+		give(qian)
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) {}) // drops: the next board is made
+		wantBoard(t, "before names are masked", board(p.pts).Month, false, "钱二妹", 5)
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = true })
+		wantBoard(t, "the second server once names are masked", board(other).Month, true, "钱二妹", 5)
+		// A town's settings are not the county board's: it stays.
+		before := made.Count()
+		p.set(t, p.townA, func(s *jifen.PointsSettings) { s.DailyCap = 100 })
+		board(other)
+		if n := made.Count() - before; n != 0 {
+			t.Errorf("saving a town's settings made the county's board again (%d times)", n)
+		}
+
+		// A making whose reads were done before an erasure committed:
+		// whoever waited for it is shown its board, which is not kept.
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false })
+		made.Restore()
+		slow := sqldb.SlowBoardMaking(300 * time.Millisecond)
+		defer slow.Restore()
+		waiting := func() <-chan *jifen.Board {
+			done := make(chan *jifen.Board, 1)
+			before := slow.Count()
+			go func() {
+				b, err := p.pts.Board(p.super.ctx, p.countyA.ID, "")
+				if err != nil {
+					t.Error(err)
+				}
+				done <- b
+			}()
+			for slow.Count() == before {
+				time.Sleep(5 * time.Millisecond)
 			}
-			wantBoard(t, "the village's board", villageBoard(p.pts).Month, false, "钱二妹", 5)
-			must(p.orgs.MoveOrg(p.super.ctx, p.villageA.ID, p.townB.ID))(t)
-			wantBoard(t, "the village's board after it moved", villageBoard(other).Month, true, "钱二妹", 5)
-		})
-	}
+			return done
+		}
+		sun := p.member(t, "孙三", p.villageA)
+		give(sun)
+		done := waiting()
+		must(0, p.people.ErasePerson(p.adminA.ctx, sun.p.ID, "本人书面申请"))(t)
+		if b := <-done; b == nil || !named(b, "孙三") {
+			t.Fatal("the board made before the erasure does not name them: the test tests nothing")
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE org_id = ?", p.countyA.ID); n != 0 {
+			t.Error("a board read before an erasure committed was kept after it")
+		}
+
+		// A reader who comes after an erasure, while a making read
+		// before it is still going on, gets a board made after it.
+		li := p.member(t, "李四", p.villageA)
+		give(li)
+		done = waiting()
+		must(0, p.people.ErasePerson(p.adminA.ctx, li.p.ID, "本人书面申请"))(t)
+		if b := board(p.pts); named(b, "李四") {
+			t.Errorf("a reader after the erasure was shown the board made before it: %s", boardRows(b.Month))
+		}
+		if b := <-done; b == nil || !named(b, "李四") {
+			t.Fatal("the making before the erasure does not name them: the test tests nothing")
+		}
+
+		// A village moved under a county that masks names: its kept
+		// board goes with the settings it followed.
+		slow.Restore()
+		p.set(t, p.townA, func(s *jifen.PointsSettings) { s.MaskNames = false })
+		p.set(t, p.countyB, func(s *jifen.PointsSettings) { s.MaskNames = true })
+		villageBoard := func(pts *sqldb.PointsService) *jifen.Board {
+			t.Helper()
+			return must(pts.Board(p.super.ctx, p.villageA.ID, ""))(t)
+		}
+		wantBoard(t, "the village's board", villageBoard(p.pts).Month, false, "钱二妹", 5)
+		must(p.orgs.MoveOrg(p.super.ctx, p.villageA.ID, p.townB.ID))(t)
+		wantBoard(t, "the village's board after it moved", villageBoard(other).Month, true, "钱二妹", 5)
+	})
 }
 
 // People erased on request leave the rankings, and those below move up:

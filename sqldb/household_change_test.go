@@ -5,11 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"jifen"
 	"jifen/sqldb"
-	"jifen/sqldb/sqldbtest"
 )
 
 func TestChangeHousehold(t *testing.T) {
@@ -143,41 +141,32 @@ func TestErasureUnnamesTheHousehold(t *testing.T) {
 // of the orgs above it, on every server; a board of another branch stays.
 // Not parallel: it sets which boards are kept.
 func TestHouseholdRenameReachesKeptBoards(t *testing.T) {
-	for name, dsn := range sqldbtest.DSNs(t) {
-		t.Run(name, func(t *testing.T) {
-			d := dsn(t)
-			p := newPtsFx(t, sqldbtest.Open(t, d), rawOn(t, d))
-			second := sqldbtest.Open(t, d)
-			second.Now = p.clock.Now
-			other := sqldb.NewPointsService(second)
-			restore := sqldb.KeepBoards(0, time.Hour, time.Hour) // every board kept, never old
-			defer restore()
-			for _, org := range []*jifen.Org{p.countyA, p.countyB} {
-				p.set(t, org, func(s *jifen.PointsSettings) { s.PointsTo, s.MaskNames = jifen.ToHousehold, false })
-			}
-			good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
-			wu := p.member(t, "吴志强", p.villageA)
-			h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: wu.p.ID}))(t)
-			must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: wu.p.ID, RuleID: good.ID, Key: p.key()}))(t)
-			boards := []*jifen.Org{p.villageA, p.townA, p.countyA}
-			for _, org := range boards {
-				wantBoard(t, org.Name+"'s first board", must(p.pts.Board(p.super.ctx, org.ID, ""))(t).Month, false, "吴志强户", 5)
-			}
-			must(p.pts.Board(p.super.ctx, p.countyB.ID, ""))(t)
+	keptBoardsOnTwoServers(t, func(t *testing.T, p *ptsFx, other *sqldb.PointsService) {
+		for _, org := range []*jifen.Org{p.countyA, p.countyB} {
+			p.set(t, org, func(s *jifen.PointsSettings) { s.PointsTo, s.MaskNames = jifen.ToHousehold, false })
+		}
+		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+		wu := p.member(t, "吴志强", p.villageA)
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: wu.p.ID}))(t)
+		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: wu.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+		boards := []*jifen.Org{p.villageA, p.townA, p.countyA}
+		for _, org := range boards {
+			wantBoard(t, org.Name+"'s first board", must(p.pts.Board(p.super.ctx, org.ID, ""))(t).Month, false, "吴志强户", 5)
+		}
+		must(p.pts.Board(p.super.ctx, p.countyB.ID, ""))(t)
 
-			made := sqldb.SlowBoardMaking(0)
-			defer made.Restore()
-			must(p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{Name: "吴家小院"}))(t)
-			for _, org := range boards {
-				wantBoard(t, org.Name+"'s board on the second server", must(other.Board(p.super.ctx, org.ID, ""))(t).Month, false, "吴家小院", 5)
-			}
-			if n := made.Count(); n != int64(len(boards)) {
-				t.Errorf("the boards were made %d times after the rename, want %d (its org's and those above)", n, len(boards))
-			}
-			must(other.Board(p.super.ctx, p.countyB.ID, ""))(t)
-			if n := made.Count(); n != int64(len(boards)) {
-				t.Errorf("another county's board was made again after the rename; want the kept one")
-			}
-		})
-	}
+		made := sqldb.SlowBoardMaking(0)
+		defer made.Restore()
+		must(p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{Name: "吴家小院"}))(t)
+		for _, org := range boards {
+			wantBoard(t, org.Name+"'s board on the second server", must(other.Board(p.super.ctx, org.ID, ""))(t).Month, false, "吴家小院", 5)
+		}
+		if n := made.Count(); n != int64(len(boards)) {
+			t.Errorf("the boards were made %d times after the rename, want %d (its org's and those above)", n, len(boards))
+		}
+		must(other.Board(p.super.ctx, p.countyB.ID, ""))(t)
+		if n := made.Count(); n != int64(len(boards)) {
+			t.Errorf("another county's board was made again after the rename; want the kept one")
+		}
+	})
 }

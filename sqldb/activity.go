@@ -647,12 +647,23 @@ func (t *Tx) signUp(ctx context.Context, act *jifen.Activity, personID int64) (j
 	if !now.Before(deadline) {
 		return "", jifen.Conflict("signup_closed", "报名已截止", "Sign-up has closed")
 	}
+	// On PostgreSQL the person's row is read under a key share, which an
+	// erasure's lock holds off: a sign-up that read them active while
+	// their erasure was under way would otherwise take a place for someone
+	// erased, after the erasure had given up their places.
+	q := "SELECT birth_date, status FROM people WHERE id = ?"
+	if t.db.dialect.name() == "postgres" {
+		q += " FOR KEY SHARE"
+	}
 	var birth, pstatus string
-	if err := t.queryRow(ctx, "SELECT birth_date, status FROM people WHERE id = ?", personID).Scan(&birth, &pstatus); err != nil {
+	if err := t.queryRow(ctx, q, personID).Scan(&birth, &pstatus); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", jifen.Invalid("person_id", "该人员不存在", "No such person")
 		}
 		return "", err
+	}
+	if pstatus == string(jifen.PersonErased) {
+		return "", jifen.Conflict("person_erased", "该人员的个人信息已删除", "This person's data was erased")
 	}
 	if pstatus != string(jifen.PersonActive) {
 		return "", jifen.Conflict("person_inactive", "该人员尚未激活", "This person is not active")

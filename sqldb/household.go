@@ -262,6 +262,12 @@ func (s *PointsService) RemoveMember(ctx context.Context, householdID, personID 
 		if err != nil {
 			return err
 		}
+		if tx.db.dialect.name() == "postgres" {
+			// The head as it is once no change of head is under way.
+			if h, err = tx.lockHousehold(ctx, householdID); err != nil {
+				return err
+			}
+		}
 		if personID == h.HeadID {
 			return jifen.Conflict("head_member", "户主不能移出本户", "The head cannot leave the household")
 		}
@@ -274,6 +280,16 @@ func (s *PointsService) RemoveMember(ctx context.Context, householdID, personID 
 		}
 		return tx.audit(ctx, h.OrgID, h.path, "household.remove_member", "household", h.ID, fmt.Sprint(personID))
 	})
+}
+
+// lockHousehold takes a household's row on PostgreSQL, so that a change
+// of its head and a removal of a member go one at a time, and reads it
+// again as it is now.
+func (t *Tx) lockHousehold(ctx context.Context, id int64) (*householdRow, error) {
+	if _, err := t.exec(ctx, "SELECT id FROM households WHERE id = ? FOR NO KEY UPDATE", id); err != nil {
+		return nil, err
+	}
+	return getHousehold(ctx, t, id)
 }
 
 // ChangeHousehold renames a household or hands it to another member as
@@ -295,6 +311,19 @@ func (s *PointsService) ChangeHousehold(ctx context.Context, id int64, in jifen.
 		h, err := s.manageHousehold(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if tx.db.dialect.name() == "postgres" {
+			// The new head's row before the household's, as an erasure
+			// takes them (it renames the household it is in): under a key
+			// share, so their erasure under way is waited for and seen.
+			if in.HeadID != 0 {
+				if _, err := tx.exec(ctx, "SELECT id FROM people WHERE id = ? FOR KEY SHARE", in.HeadID); err != nil {
+					return err
+				}
+			}
+			if h, err = tx.lockHousehold(ctx, id); err != nil {
+				return err
+			}
 		}
 		name, head, headName := h.Name, h.HeadID, h.HeadName
 		if in.HeadID != 0 && in.HeadID != h.HeadID {

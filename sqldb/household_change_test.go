@@ -170,3 +170,83 @@ func TestHouseholdRenameReachesKeptBoards(t *testing.T) {
 		}
 	})
 }
+
+// TestRemovingTheNewHeadBesideTheChange: a change of head and the removal
+// of that member from the household, at once, on PostgreSQL. The change
+// has written the new head and waits (at the kept boards' generation,
+// held here) when the removal starts: the removal read the head as it was
+// and took the member out, leaving a head outside their household. Both
+// now take the household's row: the removal waits and then sees the new
+// head. Beside it, an erasure of a member being made head waits for the
+// change's share of their row, or the change for the erasure; and a change
+// waits for a removal under way.
+func TestRemovingTheNewHeadBesideTheChange(t *testing.T) {
+	pgPoints(t, func(t *testing.T, p *ptsFx) {
+		dad := p.member(t, "钱大伯", p.villageA)
+		son := p.member(t, "钱小弟", p.villageA)
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: dad.p.ID, MemberIDs: []int64{son.p.ID}}))(t)
+
+		hold := holdRows(t, p.raw, "SELECT org_id FROM kept_boards WHERE org_id = 0 FOR UPDATE")
+		cerr, rerr, n := raceBehind(t, p, hold,
+			func() error {
+				_, err := p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{HeadID: son.p.ID})
+				return err
+			},
+			func() error { return p.pts.RemoveMember(p.adminA.ctx, h.ID, son.p.ID) })
+		if cerr != nil {
+			t.Errorf("change of head: %v", cerr)
+		}
+		if jifen.ErrorCode(rerr) != "head_member" {
+			t.Errorf("removing the new head answered %v, want head_member", rerr)
+		}
+		wantNoRetry(t, n, "a change of head beside removing that member")
+		got := must(p.pts.Household(p.adminA.ctx, h.ID))(t)
+		if !slices.ContainsFunc(got.Members, func(m jifen.HouseholdMember) bool { return m.PersonID == got.HeadID }) {
+			t.Fatalf("the head %d is not among the members %+v", got.HeadID, got.Members)
+		}
+
+		hold = holdRows(t, p.raw, "SELECT org_id FROM kept_boards WHERE org_id = 0 FOR UPDATE")
+		eerr, cerr, n := raceBehind(t, p, hold,
+			func() error { return p.people.ErasePerson(p.adminA.ctx, dad.p.ID, "本人书面申请") },
+			func() error {
+				_, err := p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{HeadID: dad.p.ID})
+				return err
+			})
+		if eerr != nil {
+			t.Errorf("erasure: %v", eerr)
+		}
+		if jifen.ErrorCode(cerr) != "invalid" {
+			t.Errorf("making the member under erasure head answered %v, want invalid", cerr)
+		}
+		wantNoRetry(t, n, "an erasure beside making that member head")
+		if got := must(p.pts.Household(p.adminA.ctx, h.ID))(t); got.HeadID != son.p.ID {
+			t.Errorf("head %d, want %d", got.HeadID, son.p.ID)
+		}
+
+		// A removal under way (as RemoveMember takes the household and
+		// deletes the member), and a change making that member head: the
+		// change waits for the household and then sees them gone.
+		aunt := p.member(t, "钱二姑", p.villageA)
+		must(0, p.pts.AddMember(p.adminA.ctx, h.ID, aunt.p.ID))(t)
+		hold = holdRows(t, p.raw, "SELECT id FROM households WHERE id = $1 FOR NO KEY UPDATE", h.ID)
+		if _, err := hold.Exec("DELETE FROM household_members WHERE person_id = $1", aunt.p.ID); err != nil {
+			hold.Rollback()
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{HeadID: aunt.p.ID})
+			done <- err
+		}()
+		ptsWaitersOrDone(t, p, 1, done)
+		if err := hold.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; jifen.ErrorCode(err) != "invalid" {
+			t.Errorf("making a member just removed head answered %v, want invalid", err)
+		}
+		if got := must(p.pts.Household(p.adminA.ctx, h.ID))(t); got.HeadID != son.p.ID {
+			t.Errorf("head %d, want %d", got.HeadID, son.p.ID)
+		}
+	})
+}

@@ -647,10 +647,23 @@ func (t *Tx) signUp(ctx context.Context, act *jifen.Activity, personID int64) (j
 	if !now.Before(deadline) {
 		return "", jifen.Conflict("signup_closed", "报名已截止", "Sign-up has closed")
 	}
-	// On PostgreSQL the person's row is read under a key share, which an
-	// erasure's lock holds off: a sign-up that read them active while
-	// their erasure was under way would otherwise take a place for someone
-	// erased, after the erasure had given up their places.
+	if err := t.lockActivity(ctx, act.ID); err != nil {
+		return "", err
+	}
+	var cur string
+	err := t.queryRow(ctx, "SELECT status FROM signups WHERE activity_id = ? AND person_id = ?", act.ID, personID).Scan(&cur)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	if cur == string(jifen.SignupConfirmed) || cur == string(jifen.SignupWaitlisted) {
+		return jifen.SignupStatus(cur), nil
+	}
+	// A new place only: on PostgreSQL the person's row is read under a key
+	// share, which an erasure's lock holds off, so a sign-up that read them
+	// active while their erasure was under way does not take a place after
+	// the erasure gave theirs up. (A place they hold already is answered
+	// above without their row: an erasure holding it may be about to take
+	// this activity to give that place up.)
 	q := "SELECT birth_date, status FROM people WHERE id = ?"
 	if t.db.dialect.name() == "postgres" {
 		q += " FOR KEY SHARE"
@@ -676,17 +689,6 @@ func (t *Tx) signUp(ctx context.Context, act *jifen.Activity, personID int64) (j
 		if age < act.MinAge {
 			return "", jifen.Conflict("below_min_age", fmt.Sprintf("该活动要求年满%d周岁", act.MinAge), fmt.Sprintf("This activity needs volunteers aged %d or over", act.MinAge))
 		}
-	}
-	if err := t.lockActivity(ctx, act.ID); err != nil {
-		return "", err
-	}
-	var cur string
-	err := t.queryRow(ctx, "SELECT status FROM signups WHERE activity_id = ? AND person_id = ?", act.ID, personID).Scan(&cur)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", err
-	}
-	if cur == string(jifen.SignupConfirmed) || cur == string(jifen.SignupWaitlisted) {
-		return jifen.SignupStatus(cur), nil
 	}
 	status := jifen.SignupWaitlisted
 	res, err := t.exec(ctx, "UPDATE activities SET confirmed = confirmed + 1 WHERE id = ? AND (capacity = 0 OR confirmed < capacity)", act.ID)

@@ -291,7 +291,8 @@ func (t *Tx) dropBoards(ctx context.Context, path string) error {
 
 // dropBoardsOver drops, as dropBoards does, the kept boards of the org at
 // path and of every org above it: the boards a household of that org is
-// ranked on.
+// ranked on (an award to it, or to a member for it, is the household
+// org's, wherever below it the member lives).
 func (t *Tx) dropBoardsOver(ctx context.Context, path string) error {
 	ids := jifen.PathIDs(path)
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")

@@ -356,8 +356,10 @@ func (s *PointsService) ChangeHousehold(ctx context.Context, id int64, in jifen.
 			fmt.Sprintf("%s → %s，户主%s", h.Name, name, headName)); err != nil {
 			return err
 		}
-		// Boards that rank households show its name: its org's and those
-		// above it.
+		// Boards that rank households show its name, not its head.
+		if name == h.Name {
+			return nil
+		}
 		return tx.dropBoardsOver(ctx, h.path)
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package sqldb_test
 
 import (
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -107,8 +108,9 @@ func TestChangeHousehold(t *testing.T) {
 }
 
 // An erasure takes the person's name out of their household's name and
-// audit lines, and not out of another household that only shares the
-// words; the household then follows the head an admin hands it to.
+// audit lines, and those of awards to it, and not out of another household
+// that only shares the words, nor out of a member's name that holds theirs;
+// the household then follows the head an admin hands it to.
 func TestErasureUnnamesTheHousehold(t *testing.T) {
 	t.Parallel()
 	eachPoints(t, func(t *testing.T, p *ptsFx) {
@@ -117,8 +119,25 @@ func TestErasureUnnamesTheHousehold(t *testing.T) {
 		zheng := p.member(t, "郑大海", p.villageA)
 		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: zhou.p.ID, MemberIDs: []int64{hong.p.ID}}))(t)
 		other := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: zheng.p.ID, Name: "周建国户"}))(t)
+		// An award to the household itself names it in its audit line.
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("tidy", 5))
+		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{HouseholdID: h.ID, RuleID: r.ID, Key: p.key()}))(t)
+		// 李建 lives in 李建国's household: his name holds hers.
+		li := p.member(t, "李建国", p.villageA)
+		jian := p.member(t, "李建", p.villageA)
+		lis := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: li.p.ID, MemberIDs: []int64{jian.p.ID}}))(t)
 
 		must(0, p.people.ErasePerson(p.adminA.ctx, zhou.p.ID, "本人书面申请"))(t)
+		must(0, p.people.ErasePerson(p.adminA.ctx, jian.p.ID, "本人书面申请"))(t)
+		if got := must(p.pts.Household(p.adminA.ctx, lis.ID))(t); got.Name != "李建国户" {
+			t.Errorf("a member's erasure turned the head's household into %q", got.Name)
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'household' AND target_id = ? AND detail LIKE ?", lis.ID, "%李建国%"); n != 1 {
+			t.Errorf("%d audit lines of 李建国户 name it whole, want its creation's", n)
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'award' AND detail LIKE ?", "%周建国%"); n != 0 {
+			t.Errorf("%d award audit lines still name the erased head's household", n)
+		}
 		if got := must(p.pts.Household(p.adminA.ctx, h.ID))(t); got.Name != "已注销户" || got.HeadName != "已注销" {
 			t.Fatalf("their household after the erasure: %+v", got)
 		}
@@ -137,18 +156,23 @@ func TestErasureUnnamesTheHousehold(t *testing.T) {
 	})
 }
 
-// A renamed household's new name reaches the kept boards of its org and
-// of the orgs above it, on every server; a board of another branch stays.
-// Not parallel: it sets which boards are kept.
+// A renamed household's new name reaches the kept boards of its org and of
+// the orgs above it, on every server, also for a member living in a team
+// below it (whose awards for the household are the household org's); a
+// board of another branch stays, and so does every board when only the
+// head changes (boards show the name). Not parallel: it sets which boards
+// are kept.
 func TestHouseholdRenameReachesKeptBoards(t *testing.T) {
 	keptBoardsOnTwoServers(t, func(t *testing.T, p *ptsFx, other *sqldb.PointsService) {
 		for _, org := range []*jifen.Org{p.countyA, p.countyB} {
 			p.set(t, org, func(s *jifen.PointsSettings) { s.PointsTo, s.MaskNames = jifen.ToHousehold, false })
 		}
 		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+		team := p.org(t, p.super.ctx, p.villageA, jifen.OrgTeam, "吴家组")
 		wu := p.member(t, "吴志强", p.villageA)
-		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: wu.p.ID}))(t)
-		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: wu.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+		son := p.member(t, "吴小强", team)
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: wu.p.ID, MemberIDs: []int64{son.p.ID}}))(t)
+		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: son.p.ID, RuleID: good.ID, Key: p.key()}))(t)
 		boards := []*jifen.Org{p.villageA, p.townA, p.countyA}
 		for _, org := range boards {
 			wantBoard(t, org.Name+"'s first board", must(p.pts.Board(p.super.ctx, org.ID, ""))(t).Month, false, "吴志强户", 5)
@@ -162,36 +186,51 @@ func TestHouseholdRenameReachesKeptBoards(t *testing.T) {
 			wantBoard(t, org.Name+"'s board on the second server", must(other.Board(p.super.ctx, org.ID, ""))(t).Month, false, "吴家小院", 5)
 		}
 		if n := made.Count(); n != int64(len(boards)) {
-			t.Errorf("the boards were made %d times after the rename, want %d (its org's and those above)", n, len(boards))
+			t.Errorf("the boards were made %d times after the rename, want %d (its org's and those above it)", n, len(boards))
 		}
 		must(other.Board(p.super.ctx, p.countyB.ID, ""))(t)
 		if n := made.Count(); n != int64(len(boards)) {
 			t.Errorf("another county's board was made again after the rename; want the kept one")
 		}
+		must(p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{HeadID: son.p.ID}))(t)
+		must(other.Board(p.super.ctx, p.countyA.ID, ""))(t)
+		if n := made.Count(); n != int64(len(boards)) {
+			t.Errorf("a change of head alone made the county's board again; want the kept one")
+		}
 	})
 }
 
-// TestRemovingTheNewHeadBesideTheChange: a change of head and the removal
-// of that member from the household, at once, on PostgreSQL. The change
-// has written the new head and waits (at the kept boards' generation,
-// held here) when the removal starts: the removal read the head as it was
-// and took the member out, leaving a head outside their household. Both
-// now take the household's row: the removal waits and then sees the new
-// head. Beside it, an erasure of a member being made head waits for the
-// change's share of their row, or the change for the erasure; and a change
-// waits for a removal under way.
-func TestRemovingTheNewHeadBesideTheChange(t *testing.T) {
+// TestHouseholdChangesBesideEachOther: on PostgreSQL, writes to one
+// household at once.
+//   - A change of head, waiting to commit (at the kept boards' generation,
+//     held here), beside the removal of that member: the removal read the
+//     head as it was and took the member out, leaving a head outside their
+//     household. Both now take the household's row: the removal waits and
+//     sees the new head.
+//   - A rename, waiting to commit, beside the erasure of the member the
+//     household was named after: the erasure read the old name and wrote
+//     "已注销户" over the new one. It now locks the household and reads the
+//     name the rename left.
+//   - An erasure, waiting to commit, beside making that member head: the
+//     change waits for the erasure (a share of the member's row, taken
+//     before the household's, as the erasure takes them) and is refused.
+//   - A removal under way beside making that member head: the change waits
+//     for the household and sees them gone.
+func TestHouseholdChangesBesideEachOther(t *testing.T) {
 	pgPoints(t, func(t *testing.T, p *ptsFx) {
 		dad := p.member(t, "钱大伯", p.villageA)
 		son := p.member(t, "钱小弟", p.villageA)
-		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: dad.p.ID, MemberIDs: []int64{son.p.ID}}))(t)
+		uncle := p.member(t, "钱三叔", p.villageA)
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: dad.p.ID, MemberIDs: []int64{son.p.ID, uncle.p.ID}}))(t)
+		holdBoards := func() *sql.Tx {
+			return holdRows(t, p.raw, "SELECT org_id FROM kept_boards WHERE org_id = 0 FOR UPDATE")
+		}
+		change := func(in jifen.HouseholdChange) func() error {
+			return func() error { _, err := p.pts.ChangeHousehold(p.adminA.ctx, h.ID, in); return err }
+		}
+		household := func() *jifen.Household { return must(p.pts.Household(p.adminA.ctx, h.ID))(t) }
 
-		hold := holdRows(t, p.raw, "SELECT org_id FROM kept_boards WHERE org_id = 0 FOR UPDATE")
-		cerr, rerr, n := raceBehind(t, p, hold,
-			func() error {
-				_, err := p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{HeadID: son.p.ID})
-				return err
-			},
+		cerr, rerr, n := raceBehind(t, p, holdBoards(), change(jifen.HouseholdChange{HeadID: son.p.ID}),
 			func() error { return p.pts.RemoveMember(p.adminA.ctx, h.ID, son.p.ID) })
 		if cerr != nil {
 			t.Errorf("change of head: %v", cerr)
@@ -200,18 +239,26 @@ func TestRemovingTheNewHeadBesideTheChange(t *testing.T) {
 			t.Errorf("removing the new head answered %v, want head_member", rerr)
 		}
 		wantNoRetry(t, n, "a change of head beside removing that member")
-		got := must(p.pts.Household(p.adminA.ctx, h.ID))(t)
+		got := household()
 		if !slices.ContainsFunc(got.Members, func(m jifen.HouseholdMember) bool { return m.PersonID == got.HeadID }) {
 			t.Fatalf("the head %d is not among the members %+v", got.HeadID, got.Members)
 		}
 
-		hold = holdRows(t, p.raw, "SELECT org_id FROM kept_boards WHERE org_id = 0 FOR UPDATE")
-		eerr, cerr, n := raceBehind(t, p, hold,
-			func() error { return p.people.ErasePerson(p.adminA.ctx, dad.p.ID, "本人书面申请") },
-			func() error {
-				_, err := p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{HeadID: dad.p.ID})
-				return err
-			})
+		must(p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{Name: "钱大伯户"}))(t)
+		cerr, eerr, n := raceBehind(t, p, holdBoards(), change(jifen.HouseholdChange{Name: "钱家"}),
+			func() error { return p.people.ErasePerson(p.adminA.ctx, dad.p.ID, "本人书面申请") })
+		if cerr != nil || eerr != nil {
+			t.Errorf("rename: %v; erasure: %v", cerr, eerr)
+		}
+		wantNoRetry(t, n, "a rename beside the erasure of the member it was named after")
+		if got := household(); got.Name != "钱家" {
+			t.Errorf("after the rename and the erasure the household is %q, want the rename's 钱家", got.Name)
+		}
+
+		must(p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{Name: "钱三叔户"}))(t)
+		eerr, cerr, n = raceBehind(t, p, holdBoards(),
+			func() error { return p.people.ErasePerson(p.adminA.ctx, uncle.p.ID, "本人书面申请") },
+			change(jifen.HouseholdChange{HeadID: uncle.p.ID}))
 		if eerr != nil {
 			t.Errorf("erasure: %v", eerr)
 		}
@@ -219,25 +266,19 @@ func TestRemovingTheNewHeadBesideTheChange(t *testing.T) {
 			t.Errorf("making the member under erasure head answered %v, want invalid", cerr)
 		}
 		wantNoRetry(t, n, "an erasure beside making that member head")
-		if got := must(p.pts.Household(p.adminA.ctx, h.ID))(t); got.HeadID != son.p.ID {
-			t.Errorf("head %d, want %d", got.HeadID, son.p.ID)
+		if got := household(); got.HeadID != son.p.ID || got.Name != "已注销户" {
+			t.Errorf("household %q, head %d; want 已注销户 under %d", got.Name, got.HeadID, son.p.ID)
 		}
 
-		// A removal under way (as RemoveMember takes the household and
-		// deletes the member), and a change making that member head: the
-		// change waits for the household and then sees them gone.
 		aunt := p.member(t, "钱二姑", p.villageA)
 		must(0, p.pts.AddMember(p.adminA.ctx, h.ID, aunt.p.ID))(t)
-		hold = holdRows(t, p.raw, "SELECT id FROM households WHERE id = $1 FOR NO KEY UPDATE", h.ID)
+		hold := holdRows(t, p.raw, "SELECT id FROM households WHERE id = $1 FOR NO KEY UPDATE", h.ID)
 		if _, err := hold.Exec("DELETE FROM household_members WHERE person_id = $1", aunt.p.ID); err != nil {
 			hold.Rollback()
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
-		go func() {
-			_, err := p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{HeadID: aunt.p.ID})
-			done <- err
-		}()
+		go func() { done <- change(jifen.HouseholdChange{HeadID: aunt.p.ID})() }()
 		ptsWaitersOrDone(t, p, 1, done)
 		if err := hold.Commit(); err != nil {
 			t.Fatal(err)
@@ -245,7 +286,7 @@ func TestRemovingTheNewHeadBesideTheChange(t *testing.T) {
 		if err := <-done; jifen.ErrorCode(err) != "invalid" {
 			t.Errorf("making a member just removed head answered %v, want invalid", err)
 		}
-		if got := must(p.pts.Household(p.adminA.ctx, h.ID))(t); got.HeadID != son.p.ID {
+		if got := household(); got.HeadID != son.p.ID {
 			t.Errorf("head %d, want %d", got.HeadID, son.p.ID)
 		}
 	})

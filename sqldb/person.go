@@ -604,25 +604,34 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 	})
 }
 
-// unnameHouseholds takes an erased person's names out of the household
-// they belong to or head: "张三户" becomes "已注销户", as their own name
-// became 已注销, so that boards and lists ranking households no longer
-// name them; an admin gives it its new head's name (ChangeHousehold).
-// The household's audit lines lose the names too.
+// unnameHouseholds takes an erased person's names out of the name of the
+// household they head or belong to: "张三户" becomes "已注销户", as their
+// own name became 已注销, so that boards and lists ranking households no
+// longer name them; an admin hands it to its new head (ChangeHousehold),
+// whose name it then takes. The household's audit lines, and those of the
+// awards made to it ("→ 张三户"), lose the names too. A name held whole in
+// another member's ("李建" in "李建国") is left, not to mangle theirs.
+// On PostgreSQL the households are locked, after the person as every
+// write takes them, so that a change of head or name under way is waited
+// for and its name read, not written over.
 func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) error {
-	rows, err := t.query(ctx, `SELECT id, name FROM households
-		WHERE head_person_id = ? OR id IN (SELECT household_id FROM household_members WHERE person_id = ?)`, id, id)
-	if err != nil {
-		return err
+	q := `SELECT id, name, head_person_id FROM households
+		WHERE head_person_id = ? OR id IN (SELECT household_id FROM household_members WHERE person_id = ?) ORDER BY id`
+	if t.db.dialect.name() == "postgres" {
+		q += " FOR NO KEY UPDATE"
 	}
 	type household struct {
-		id   int64
-		name string
+		id, head int64
+		name     string
+	}
+	rows, err := t.query(ctx, q, id, id)
+	if err != nil {
+		return err
 	}
 	var hs []household
 	for rows.Next() {
 		var h household
-		if err := rows.Scan(&h.id, &h.name); err != nil {
+		if err := rows.Scan(&h.id, &h.name, &h.head); err != nil {
 			rows.Close()
 			return err
 		}
@@ -633,8 +642,19 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 		return err
 	}
 	for _, h := range hs {
-		name := h.name
+		others, err := t.strings(ctx, `SELECT p.name FROM people p WHERE p.id <> ? AND (p.id = ?
+			OR p.id IN (SELECT person_id FROM household_members WHERE household_id = ?))`, id, h.head, h.id)
+		if err != nil {
+			return err
+		}
+		var gone []string
 		for _, n := range names {
+			if !slices.ContainsFunc(others, func(o string) bool { return strings.Contains(o, n) }) {
+				gone = append(gone, n)
+			}
+		}
+		name := h.name
+		for _, n := range gone {
 			name = strings.ReplaceAll(name, n, "已注销")
 		}
 		if name != h.name {
@@ -642,9 +662,10 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 				return err
 			}
 		}
-		for _, n := range names {
+		for _, n := range gone {
 			if _, err := t.exec(ctx, `UPDATE audit_log SET detail = replace(detail, ?, '（已删除）')
-				WHERE target_type = 'household' AND target_id = ?`, n, h.id); err != nil {
+				WHERE (target_type = 'household' AND target_id = ?)
+				OR (target_type = 'award' AND target_id IN (SELECT id FROM awards WHERE household_id = ?))`, n, h.id, h.id); err != nil {
 				return err
 			}
 		}

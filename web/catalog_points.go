@@ -150,7 +150,7 @@ var pointsCatalog = map[string][2]string{
 	"audit.award.reject": {"驳回积分", "Rejected an award"}, "audit.appeal.create": {"提出申诉", "Appealed"},
 	"audit.appeal.upheld": {"申诉维持原结果", "Upheld an appeal"}, "audit.appeal.reversed": {"申诉撤销积分", "Reversed on appeal"},
 	"audit.household.create": {"登记家庭户", "Registered a household"}, "audit.household.add_member": {"添加家庭成员", "Added a household member"},
-	"audit.household.remove_member": {"移出家庭成员", "Removed a household member"},
+	"audit.household.remove_member": {"移出家庭成员", "Removed a household member"}, "audit.household.change": {"修改户名或户主", "Renamed a household or changed its head"},
 
 	"flash.awarded_posted": {"积分已入账", "Points posted"}, "flash.awarded_pending": {"已提交，等待审核", "Sent for review"},
 	"flash.awarded_rejected": {"已记录，但未入账", "Recorded but not posted"}, "flash.claimed": {"申报已提交，等待审核", "Claim sent for review"},

@@ -3,6 +3,7 @@ package web_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -62,18 +63,35 @@ func TestHouseholdChange(t *testing.T) {
 					t.Fatalf("the household page lacks %s", want)
 				}
 			}
-			r := admin.post(t, fmt.Sprintf("/households/%d", id), form("name", "陈家老屋", "head_person_id", fmt.Sprint(member)))
+			shown := func(name string, head int64) url.Values {
+				return form("name_was", name, "head_was", fmt.Sprint(head))
+			}
+			post := func(f url.Values, name string, head int64) *result {
+				f.Set("name", name)
+				f.Set("head_person_id", fmt.Sprint(head))
+				return admin.post(t, fmt.Sprintf("/households/%d", id), f)
+			}
+			r := post(shown("陈秀兰户", member), "陈家老屋", member)
 			r.wantStatus(t, "rename", http.StatusSeeOther)
 			if loc := r.Header.Get("Location"); loc != fmt.Sprintf("/households/%d?done=saved", id) {
 				t.Fatalf("went to %s", loc)
 			}
-			if body := admin.page(t, fmt.Sprintf("/households/%d?done=saved", id), nil); !strings.Contains(body, "陈家老屋") || !strings.Contains(body, "已保存") {
-				t.Fatal("the page after the rename shows neither the name nor 已保存")
+			if body := admin.page(t, fmt.Sprintf("/households/%d?done=saved", id), nil); !strings.Contains(body, "陈家老屋") || !strings.Contains(body, "已保存") ||
+				!strings.Contains(body, `name="name_was" value="陈家老屋"`) || !strings.Contains(body, fmt.Sprintf(`name="head_was" value="%d"`, member)) {
+				t.Fatal("the page after the rename shows neither the name nor 已保存, or not what the form was shown")
 			}
-			r = admin.post(t, fmt.Sprintf("/households/%d", id), form("name", "陈家老屋", "head_person_id", fmt.Sprint(member)))
+			r = post(shown("陈家老屋", member), "陈家老屋", member)
 			r.wantStatus(t, "nothing changed", http.StatusUnprocessableEntity)
 			if !strings.Contains(r.Body, "请填写新户名，或选择新户主") {
 				t.Errorf("the page says nothing of what to change")
+			}
+			// Someone hands the household back meanwhile; a form shown
+			// before that renames it and leaves the head they chose.
+			e.api(t, "POST", path, vAdmin, map[string]any{"head_person_id": head}).wantStatus(t, "hand back", http.StatusOK)
+			post(shown("陈家老屋", member), "陈家新屋", member).wantStatus(t, "a stale form's rename", http.StatusSeeOther)
+			got := e.api(t, "GET", path, vAdmin, nil).JSON(t)
+			if got["name"] != "陈家新屋" || jsonInt(t, got, "head_person_id") != head {
+				t.Errorf("after a stale form's rename: %v, head %v; want 陈家新屋 under %d", got["name"], got["head_person_id"], head)
 			}
 			resident := e.signedIn(t, resident)
 			if body := resident.page(t, fmt.Sprintf("/households/%d", id), nil); strings.Contains(body, `id="household-change"`) {

@@ -134,20 +134,18 @@ func (s *Server) registerPointsPages() {
 	page("POST", "/households", false, s.householdCreate)
 	page("GET", "/households/{id}", false, hh.show)
 	page("POST", "/households/{id}", false, hh.action(then("saved", func(r *http.Request, id int64) error {
-		h, err := s.svc.Points.Household(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		// The form shows the name as it is: left so, it is no change,
-		// and a household named after its head follows a new one.
+		// The form shows the name and head as they were (name_was,
+		// head_was): a field left so is no change, so that a household
+		// named after its head follows a new one, and a change someone else
+		// made since the page was shown is not undone.
 		in := jifen.HouseholdChange{Name: jifen.CleanText(r.FormValue("name"))}
-		if in.Name == h.Name {
+		if in.Name == jifen.CleanText(r.FormValue("name_was")) {
 			in.Name = ""
 		}
-		if in.HeadID, _ = strconv.ParseInt(r.FormValue("head_person_id"), 10, 64); in.HeadID == h.HeadID {
+		if in.HeadID, _ = strconv.ParseInt(r.FormValue("head_person_id"), 10, 64); r.FormValue("head_person_id") == r.FormValue("head_was") {
 			in.HeadID = 0
 		}
-		_, err = s.svc.Points.ChangeHousehold(r.Context(), id, in)
+		_, err := s.svc.Points.ChangeHousehold(r.Context(), id, in)
 		return err
 	})))
 	page("POST", "/households/{id}/members", false, hh.action(then("added", func(r *http.Request, id int64) error {

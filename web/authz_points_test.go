@@ -126,8 +126,10 @@ func init() {
 		"POST /households": {body: func(f *foreign) any {
 			return form("org_id", itoa(f.personOrg), "head", f.volunteerNo)
 		}, deny: []int{403, 404, 422}},
-		"GET /households/{id}":          {id: householdTarget},
-		"POST /households/{id}":         {id: householdTarget, body: func(f *foreign) any { return form("name", "别人家", "head_person_id", itoa(f.person), "name_was", "别家", "head_was", "1") }},
+		"GET /households/{id}": {id: householdTarget},
+		"POST /households/{id}": {id: householdTarget, body: func(f *foreign) any {
+			return form("name", "别人家", "head_person_id", itoa(f.person), "name_was", "别家", "head_was", "1")
+		}},
 		"POST /households/{id}/members": {id: householdTarget, body: func(f *foreign) any { return form("member", f.volunteerNo) }},
 		"POST /households/{id}/members/{person_id}/remove": {id: householdTarget, path: func(f *foreign) string {
 			return "/households/" + itoa(f.points.household) + "/members/" + itoa(f.person) + "/remove"

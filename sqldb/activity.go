@@ -191,11 +191,7 @@ func (s *ActivityService) Projects(ctx context.Context, orgID int64) ([]*jifen.P
 		return nil, err
 	}
 	ids := jifen.PathIDs(path)
-	ph := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
+	ph, args := idList(ids)
 	rows, err := s.db.query(ctx, "SELECT p.id, p.org_id, o.name, p.name, p.description, p.created_at FROM projects p JOIN orgs o ON o.id = p.org_id WHERE p.org_id IN ("+ph+") ORDER BY p.name", args...)
 	if err != nil {
 		return nil, err

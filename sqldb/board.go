@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -294,13 +293,8 @@ func (t *Tx) dropBoards(ctx context.Context, path string) error {
 // ranked on (an award to it, or to a member for it, is the household
 // org's, wherever below it the member lives).
 func (t *Tx) dropBoardsOver(ctx context.Context, path string) error {
-	ids := jifen.PathIDs(path)
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return t.dropKept(ctx, "org_id IN ("+marks+")", args...)
+	ph, args := idList(jifen.PathIDs(path))
+	return t.dropKept(ctx, "org_id IN ("+ph+")", args...)
 }
 
 // dropKept moves the generation on, deletes the kept boards where says,

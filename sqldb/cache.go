@@ -284,7 +284,7 @@ func (t *Tx) ruleInForce(ctx context.Context, code, path string) (int64, error) 
 			args = append(args, id)
 		}
 		var id int64
-		err := t.queryRow(ctx, "SELECT id FROM rules WHERE code = ? AND org_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+
+		err := t.queryRow(ctx, "SELECT id FROM rules WHERE code = ? AND org_id IN ("+marks(len(ids))+
 			") ORDER BY LENGTH(org_path) DESC LIMIT 1", args...).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil

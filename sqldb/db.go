@@ -403,6 +403,19 @@ func (db *DB) readTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return fn(t)
 }
 
+// marks is n placeholders for a statement's IN list or VALUES row:
+// "?, ?, ?".
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// idList is the placeholders and the arguments of an IN list of ids.
+func idList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return marks(len(ids)), args
+}
+
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return db.r.QueryRowContext(ctx, db.q(query), args...)
 }

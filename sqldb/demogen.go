@@ -126,7 +126,7 @@ func genPer(t *genTable) int { return min(500, 30000/len(t.cols)) }
 func insertSQL(t *genTable, n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES ")
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
+	one := "(" + marks(len(t.cols)) + ")"
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")

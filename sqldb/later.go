@@ -433,7 +433,7 @@ func (t *Tx) writeRows(ctx context.Context, l *later) error {
 	slices.SortStableFunc(rows, func(a, b *laterRows) int { return cmp.Compare(a.bit, b.bit) })
 	for _, r := range rows {
 		n := len(r.args) / r.width
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", r.width), ", ") + ")"
+		one := "(" + marks(r.width) + ")"
 		at := 0
 		for _, size := range laterChunks {
 			for n-at >= size {

@@ -300,7 +300,7 @@ func (t *Tx) nameAccounts(ctx context.Context, ps []jifen.Posting, kinds map[int
 	// together, which another group could meet in a circle (on a
 	// county's server, where the names kept in memory start again at
 	// 200,000 accounts).
-	rows, err := t.queryAround(ctx, "SELECT id, kind, owner_id FROM accounts WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ps)), ", ")+")", args...)
+	rows, err := t.queryAround(ctx, "SELECT id, kind, owner_id FROM accounts WHERE id IN ("+marks(len(ps))+")", args...)
 	if err != nil {
 		return err
 	}

@@ -66,11 +66,7 @@ func getRule(ctx context.Context, q querier, id int64) (*ruleRow, error) {
 // inherited rule off by overriding and archiving it.
 func rulesAt(ctx context.Context, q querier, path string) ([]*ruleRow, error) {
 	ids := append([]int64{0}, jifen.PathIDs(path)...)
-	ph := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
+	ph, args := idList(ids)
 	rows, err := q.query(ctx, "SELECT "+ruleCols+ruleFrom+" WHERE r.org_id IN ("+ph+")", args...)
 	if err != nil {
 		return nil, err
@@ -349,11 +345,7 @@ func settingsAt(ctx context.Context, q querier, orgID int64, path string) (jifen
 	if len(ids) == 0 {
 		return out, nil
 	}
-	ph := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
+	ph, args := idList(ids)
 	rows, err := q.query(ctx, `SELECT org_id, points_to, daily_cap, yearly_budget, mask_names, public_days, appeal_days, backfill_earns, expiry, expiry_months
 		FROM points_settings WHERE org_id IN (`+ph+")", args...)
 	if err != nil {

@@ -235,7 +235,7 @@ func (s *StoreService) Stores(ctx context.Context, manage bool) ([]*jifen.Store,
 		for i := range ids {
 			paths = append(paths, pathOf(ids[:i+1]))
 		}
-		where = "s.serves_path IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(paths)), ", ") + ") AND s.archived_at IS NULL"
+		where = "s.serves_path IN (" + marks(len(paths)) + ") AND s.archived_at IS NULL"
 		for _, p := range paths {
 			args = append(args, p)
 		}

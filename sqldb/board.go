@@ -322,12 +322,14 @@ func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.B
 	month := local.Format("2006-01")
 	lastMonth := time.Date(local.Year(), local.Month()-1, 1, 0, 0, 0, 0, jifen.Zone).Format("2006-01")
 	year := local.Format("2006")
-	// People erased on request are left off the rankings: each sum takes
-	// as many more lines as there are erased people (a partial index
-	// counts them), so that ten remain.
+	// People erased on request are left off the rankings of people: each
+	// sum takes as many more lines as there are erased people (a partial
+	// index counts them), so that ten remain.
 	var erased int
-	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM people WHERE status = 'erased'").Scan(&erased); err != nil {
-		return nil, err
+	if st.PointsTo != jifen.ToHousehold {
+		if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM people WHERE status = 'erased'").Scan(&erased); err != nil {
+			return nil, err
+		}
 	}
 	if b.Month, err = s.ranking(ctx, org.Path, st, erased, month+"-01", month+"-31"); err != nil {
 		return nil, err

@@ -258,15 +258,13 @@ func (s *PointsService) AddMember(ctx context.Context, householdID, personID int
 // RemoveMember takes a person out of a household; the head stays.
 func (s *PointsService) RemoveMember(ctx context.Context, householdID, personID int64) error {
 	return s.db.inTx(ctx, func(tx *Tx) error {
+		// The head as it is once no change of head is under way.
+		if err := tx.lockHousehold(ctx, householdID); err != nil {
+			return err
+		}
 		h, err := s.manageHousehold(ctx, tx, householdID)
 		if err != nil {
 			return err
-		}
-		if tx.db.dialect.name() == "postgres" {
-			// The head as it is once no change of head is under way.
-			if h, err = tx.lockHousehold(ctx, householdID); err != nil {
-				return err
-			}
 		}
 		if personID == h.HeadID {
 			return jifen.Conflict("head_member", "户主不能移出本户", "The head cannot leave the household")
@@ -282,14 +280,15 @@ func (s *PointsService) RemoveMember(ctx context.Context, householdID, personID 
 	})
 }
 
-// lockHousehold takes a household's row on PostgreSQL, so that a change
-// of its head and a removal of a member go one at a time, and reads it
-// again as it is now.
-func (t *Tx) lockHousehold(ctx context.Context, id int64) (*householdRow, error) {
-	if _, err := t.exec(ctx, "SELECT id FROM households WHERE id = ? FOR NO KEY UPDATE", id); err != nil {
-		return nil, err
+// lockHousehold takes a household's row on PostgreSQL, before it is
+// read, so that a change of its head and a removal of a member go one at
+// a time. SQLite's one writer needs none.
+func (t *Tx) lockHousehold(ctx context.Context, id int64) error {
+	if t.db.dialect.name() != "postgres" {
+		return nil
 	}
-	return getHousehold(ctx, t, id)
+	_, err := t.exec(ctx, "SELECT id FROM households WHERE id = ? FOR NO KEY UPDATE", id)
+	return err
 }
 
 // ChangeHousehold renames a household or hands it to another member as
@@ -308,22 +307,20 @@ func (s *PointsService) ChangeHousehold(ctx context.Context, id int64, in jifen.
 		return nil, jifen.Invalid("name", "户名不能超过40字", "The name is at most 40 characters")
 	}
 	err := s.db.inTx(ctx, func(tx *Tx) error {
+		// On PostgreSQL the new head's row before the household's, as an
+		// erasure takes them (it renames the household it is in): under a
+		// key share, so their erasure under way is waited for and seen.
+		if in.HeadID != 0 && tx.db.dialect.name() == "postgres" {
+			if _, err := tx.exec(ctx, "SELECT id FROM people WHERE id = ? FOR KEY SHARE", in.HeadID); err != nil {
+				return err
+			}
+		}
+		if err := tx.lockHousehold(ctx, id); err != nil {
+			return err
+		}
 		h, err := s.manageHousehold(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if tx.db.dialect.name() == "postgres" {
-			// The new head's row before the household's, as an erasure
-			// takes them (it renames the household it is in): under a key
-			// share, so their erasure under way is waited for and seen.
-			if in.HeadID != 0 {
-				if _, err := tx.exec(ctx, "SELECT id FROM people WHERE id = ? FOR KEY SHARE", in.HeadID); err != nil {
-					return err
-				}
-			}
-			if h, err = tx.lockHousehold(ctx, id); err != nil {
-				return err
-			}
 		}
 		name, head, headName := h.Name, h.HeadID, h.HeadName
 		if in.HeadID != 0 && in.HeadID != h.HeadID {

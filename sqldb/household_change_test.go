@@ -156,6 +156,55 @@ func TestErasureUnnamesTheHousehold(t *testing.T) {
 	})
 }
 
+// An erasure reaches the households a person has left: their audit lines
+// and those of awards made to them lose the name, and a household still
+// called after them is renamed; one they never belonged to keeps a name
+// like theirs.
+func TestErasureUnnamesHouseholdsLeft(t *testing.T) {
+	t.Parallel()
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		zhang := p.member(t, "张德福", p.villageA)
+		son := p.member(t, "张小军", p.villageA)
+		liu := p.member(t, "刘桂兰", p.villageA)
+		wang := p.member(t, "王秀英", p.villageA)
+		r := p.rule(t, p.adminA.ctx, p.countyA, ruleIn("tidy", 5))
+		// Their own household, handed to the son (it follows his name),
+		// awarded while still theirs, and then left.
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: zhang.p.ID, MemberIDs: []int64{son.p.ID}}))(t)
+		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{HouseholdID: h.ID, RuleID: r.ID, Key: p.key()}))(t)
+		must(p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{HeadID: son.p.ID}))(t)
+		must(0, p.pts.RemoveMember(p.adminA.ctx, h.ID, zhang.p.ID))(t)
+		// A household named after them by its head, which they then joined
+		// and left.
+		named := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: liu.p.ID, Name: "张德福家"}))(t)
+		must(0, p.pts.AddMember(p.adminA.ctx, named.ID, zhang.p.ID))(t)
+		must(0, p.pts.RemoveMember(p.adminA.ctx, named.ID, zhang.p.ID))(t)
+		never := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: wang.p.ID, Name: "张德福户"}))(t)
+
+		must(0, p.people.ErasePerson(p.adminA.ctx, zhang.p.ID, "本人书面申请"))(t)
+		for _, hh := range []*jifen.Household{h, named} {
+			if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'household' AND target_id = ? AND detail LIKE ?", hh.ID, "%张德福%"); n != 0 {
+				t.Errorf("%d audit lines of household %d, which they left, still name them", n, hh.ID)
+			}
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'award' AND detail LIKE ?", "%张德福%"); n != 0 {
+			t.Errorf("%d audit lines of awards to the household they left still name them", n)
+		}
+		if got := must(p.pts.Household(p.adminA.ctx, h.ID))(t); got.Name != "张小军户" {
+			t.Errorf("the household they left, now the son's: %q", got.Name)
+		}
+		if got := must(p.pts.Household(p.adminA.ctx, named.ID))(t); got.Name != "已注销家" {
+			t.Errorf("the household named after them, which they left: %q, want 已注销家", got.Name)
+		}
+		if got := must(p.pts.Household(p.adminA.ctx, never.ID))(t); got.Name != "张德福户" {
+			t.Errorf("a household they never belonged to: %q, want its own name kept", got.Name)
+		}
+		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'household' AND target_id = ? AND detail LIKE ?", never.ID, "%张德福%"); n != 1 {
+			t.Errorf("%d audit lines of a household they never belonged to name it, want its creation's", n)
+		}
+	})
+}
+
 // A renamed household's new name reaches the kept boards of its org and of
 // the orgs above it, on every server, also for a member living in a team
 // below it (whose awards for the household are the household org's); a

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -605,7 +606,9 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 }
 
 // unnameHouseholds takes an erased person's names out of the name of the
-// household they head or belong to: "张三户" becomes "已注销户", as their
+// household they head or belong to, or once belonged to and left (each
+// leaving is an audit line holding their id: the head cannot leave, so a
+// former head was first replaced): "张三户" becomes "已注销户", as their
 // own name became 已注销, so that boards and lists ranking households no
 // longer name them; an admin hands it to its new head (ChangeHousehold),
 // whose name it then takes. The household's audit lines, and those of the
@@ -616,7 +619,9 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 // for and its name read, not written over.
 func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) error {
 	q := `SELECT id, name, head_person_id FROM households
-		WHERE head_person_id = ? OR id IN (SELECT household_id FROM household_members WHERE person_id = ?) ORDER BY id`
+		WHERE head_person_id = ? OR id IN (SELECT household_id FROM household_members WHERE person_id = ?)
+		OR id IN (SELECT target_id FROM audit_log WHERE target_type = 'household' AND action = 'household.remove_member' AND detail = ?)
+		ORDER BY id`
 	if t.db.dialect.name() == "postgres" {
 		q += " FOR NO KEY UPDATE"
 	}
@@ -624,7 +629,7 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 		id, head int64
 		name     string
 	}
-	rows, err := t.query(ctx, q, id, id)
+	rows, err := t.query(ctx, q, id, id, strconv.FormatInt(id, 10))
 	if err != nil {
 		return err
 	}

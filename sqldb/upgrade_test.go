@@ -227,6 +227,16 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("indexes after the migration: %q, want people_erased", got)
 		}
 	},
+	// The erasure's lookups by target have their index.
+	"0018_audit_target": func(t *testing.T, u *upgrading) {
+		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'audit_target'"
+		if u.db.Dialect() == "postgres" {
+			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'audit_target'"
+		}
+		if got := u.strings(t, q); strings.Join(got, " ") != "|audit_target" {
+			t.Fatalf("indexes after the migration: %q, want audit_target", got)
+		}
+	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT buyer_org_id FROM redemptions"); len(got) != 1 || got[0] != fmt.Sprintf("|%d", u.village) {

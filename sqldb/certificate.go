@@ -32,15 +32,20 @@ func checkCode() string {
 }
 
 const certCols = `c.id, c.serial, c.check_code, c.person_id, p.name, p.volunteer_no, p.id_masked, c.org_id, c.from_at, c.to_at,
-	c.minutes, c.records, c.content, COALESCE(c.issued_by, 0), COALESCE(i.name, ''), c.issued_at, c.issuer_name, c.issuer_leader, c.issuer_phone, c.issuer_address`
+	c.minutes, c.records, c.content, COALESCE(c.issued_by, 0), COALESCE(i.name, ''), c.issued_at, c.issuer_name, c.issuer_leader, c.issuer_phone, c.issuer_address,
+	c.org_only`
 
 const certFrom = ` FROM certificates c JOIN people p ON p.id = c.person_id LEFT JOIN people i ON i.id = c.issued_by`
 
 func scanCert(row interface{ Scan(...any) error }) (*jifen.Certificate, error) {
 	c := &jifen.Certificate{}
 	if err := row.Scan(&c.ID, &c.Serial, &c.Check, &c.PersonID, &c.PersonName, &c.VolunteerNo, &c.IDMasked, &c.OrgID, &c.From, &c.To,
-		&c.Minutes, &c.Records, &c.Content, &c.IssuedBy, &c.IssuedByName, &c.IssuedAt, &c.IssuerName, &c.IssuerLeader, &c.IssuerPhone, &c.IssuerAddr); err != nil {
+		&c.Minutes, &c.Records, &c.Content, &c.IssuedBy, &c.IssuedByName, &c.IssuedAt, &c.IssuerName, &c.IssuerLeader, &c.IssuerPhone, &c.IssuerAddr,
+		&c.OrgOnly); err != nil {
 		return nil, err
+	}
+	if c.OrgOnly {
+		c.Notes = "本证明所列为本单位及下属队伍记录的志愿服务。"
 	}
 	c.From, c.To, c.IssuedAt = c.From.In(jifen.Zone), c.To.In(jifen.Zone), c.IssuedAt.In(jifen.Zone)
 	if c.IssuedByName == "" {
@@ -55,14 +60,34 @@ func scanCert(row interface{ Scan(...any) error }) (*jifen.Certificate, error) {
 
 // Issue numbers a certificate in the register for a person's verified
 // service in [from, to]; the person themselves or staff over them may ask.
-// The issuer is the person's home org, whose profile is copied so a later
-// rename does not change an issued certificate.
-func (s *CertificateService) Issue(ctx context.Context, personID int64, from, to time.Time) (*jifen.Certificate, error) {
+// The issuer is the org named (谁记录谁证明: it certifies what it and the
+// teams under it recorded; the person or that org's staff may ask), or
+// else the person's home org, for all their service. The issuer's profile
+// is copied so a later rename does not change an issued certificate.
+func (s *CertificateService) Issue(ctx context.Context, in jifen.CertificateRequest) (*jifen.Certificate, error) {
 	a := jifen.ActorFrom(ctx)
 	if a == nil {
 		return nil, jifen.ErrUnauthorized
 	}
-	if personID != a.PersonID {
+	personID, from, to := in.PersonID, in.From, in.To
+	var issuer *jifen.Org
+	unseen := false // staff of the issuing org who do not see the person
+	if in.OrgID != 0 {
+		o, err := s.db.getOrg(ctx, in.OrgID)
+		if err != nil || !canSeeOrgPath(a, o.Path) && personID != a.PersonID {
+			return nil, jifen.Invalid("org_id", "没有找到这个组织", "No such org")
+		}
+		if personID != a.PersonID && !a.Has(o.Path, jifen.StaffRoles...) {
+			return nil, jifen.Errorf(jifen.KindForbidden, "forbidden", "org_id", "只有该组织的工作人员能以它的名义出具证明", "Only the org's staff can issue in its name")
+		}
+		issuer = o
+		if personID != a.PersonID {
+			_, err := NewPersonService(s.db).Person(ctx, personID)
+			if unseen = jifen.ErrorKind(err) == jifen.KindNotFound; err != nil && !unseen {
+				return nil, err
+			}
+		}
+	} else if personID != a.PersonID {
 		if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
 			return nil, err
 		}
@@ -82,28 +107,39 @@ func (s *CertificateService) Issue(ctx context.Context, personID int64, from, to
 		if err != nil {
 			return err
 		}
-		org, err := tx.getOrg(ctx, p.HomeOrgID)
-		if err != nil {
-			return err
+		org := issuer
+		where, args := "person_id = ? AND started_at >= ? AND started_at < ?", []any{personID, from.UTC(), to.UTC()}
+		if org == nil {
+			if org, err = tx.getOrg(ctx, p.HomeOrgID); err != nil {
+				return err
+			}
+		} else {
+			where += " AND org_path >= ? AND org_path < ?"
+			args = append(args, org.Path, jifen.PathUpper(org.Path))
 		}
 		var minutes, records int
 		if err := tx.queryRow(ctx, `SELECT COALESCE(SUM(minutes), 0), COUNT(CASE WHEN how <> 'correction' THEN 1 END) FROM service_records
-			WHERE person_id = ? AND started_at >= ? AND started_at < ?`, personID, from.UTC(), to.UTC()).Scan(&minutes, &records); err != nil {
+			WHERE `+where, args...).Scan(&minutes, &records); err != nil {
 			return err
 		}
 		if records == 0 || minutes <= 0 {
+			if unseen {
+				// Staff of the org asked for someone it never recorded:
+				// whether they exist is not theirs to learn here.
+				return jifen.NotFound("person")
+			}
 			return jifen.Conflict("no_service", "这段时间内没有已核验的服务记录", "No verified service in this period")
 		}
-		contents, err := tx.strings(ctx, `SELECT content FROM service_records WHERE person_id = ? AND started_at >= ? AND started_at < ? AND how <> 'correction'
-			GROUP BY content ORDER BY MIN(started_at) LIMIT 6`, personID, from.UTC(), to.UTC())
+		contents, err := tx.strings(ctx, `SELECT content FROM service_records WHERE `+where+` AND how <> 'correction'
+			GROUP BY content ORDER BY MIN(started_at) LIMIT 6`, args...)
 		if err != nil {
 			return err
 		}
 		now := s.db.now()
 		id, err := tx.insert(ctx, `INSERT INTO certificates (serial, check_code, person_id, org_id, from_at, to_at, minutes, records, content, issued_by, issued_at,
-			issuer_name, issuer_leader, issuer_phone, issuer_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			issuer_name, issuer_leader, issuer_phone, issuer_address, org_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			"pending:"+randomSuffix(), checkCode(), personID, org.ID, from.UTC(), to.UTC(), minutes, records, strings.Join(contents, "；"),
-			actorID(a), now, org.Name, org.LeaderName, org.ContactPhone, org.Address)
+			actorID(a), now, org.Name, org.LeaderName, org.ContactPhone, org.Address, issuer != nil)
 		if err != nil {
 			return err
 		}
@@ -118,6 +154,38 @@ func (s *CertificateService) Issue(ctx context.Context, personID int64, from, to
 		return nil, err
 	}
 	return s.bySerial(ctx, serial)
+}
+
+// Issuers lists the orgs whose activities recorded a person's service,
+// for the person themselves or staff who see them.
+func (s *CertificateService) Issuers(ctx context.Context, personID int64) ([]jifen.CertificateIssuer, error) {
+	a := jifen.ActorFrom(ctx)
+	if a == nil {
+		return nil, jifen.ErrUnauthorized
+	}
+	if personID != a.PersonID {
+		if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.db.query(ctx, `SELECT o.id, o.name, o.path, s.minutes, s.records FROM (SELECT org_id, SUM(minutes) AS minutes,
+		COUNT(CASE WHEN how <> 'correction' THEN 1 END) AS records FROM service_records WHERE person_id = ? GROUP BY org_id) s
+		JOIN orgs o ON o.id = s.org_id WHERE s.minutes > 0 AND s.records > 0 ORDER BY s.minutes DESC, o.id`, personID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []jifen.CertificateIssuer{}
+	for rows.Next() {
+		var i jifen.CertificateIssuer
+		var path string
+		if err := rows.Scan(&i.OrgID, &i.OrgName, &path, &i.Minutes, &i.Records); err != nil {
+			return nil, err
+		}
+		i.CanIssue = personID == a.PersonID || a.Has(path, jifen.StaffRoles...)
+		out = append(out, i)
+	}
+	return out, rows.Err()
 }
 
 func (t *Tx) strings(ctx context.Context, query string, args ...any) ([]string, error) {
@@ -155,12 +223,22 @@ func (s *CertificateService) Certificate(ctx context.Context, serial string) (*j
 	if err != nil {
 		return nil, err
 	}
-	if c.PersonID != a.PersonID {
+	if c.PersonID != a.PersonID && !s.issuersStaff(ctx, a, c) {
 		if _, err := NewPersonService(s.db).Person(ctx, c.PersonID); err != nil {
 			return nil, jifen.NotFound("certificate")
 		}
 	}
 	return c, nil
+}
+
+// issuersStaff: the actor is staff of the org that issued c in its own
+// name, and so may read what it issued.
+func (s *CertificateService) issuersStaff(ctx context.Context, a *jifen.Actor, c *jifen.Certificate) bool {
+	if !c.OrgOnly {
+		return false
+	}
+	o, err := s.db.getOrg(ctx, c.OrgID)
+	return err == nil && a.Has(o.Path, jifen.StaffRoles...)
 }
 
 // Check finds a certificate by its public code "SERIAL-CHECK". The check
@@ -184,8 +262,18 @@ func (s *CertificateService) Check(ctx context.Context, code string) (*jifen.Cer
 func (s *CertificateService) Records(ctx context.Context, c *jifen.Certificate) ([]*jifen.ServiceRecord, error) {
 	// Only what was verified when it was issued: a later correction does
 	// not change an issued certificate.
-	rows, err := s.db.query(ctx, "SELECT "+recordCols+recordFrom+" WHERE r.person_id = ? AND r.started_at >= ? AND r.started_at < ? AND r.verified_at <= ? ORDER BY r.started_at, r.id",
-		c.PersonID, c.From.UTC(), c.To.UTC(), c.IssuedAt.UTC())
+	where, args := "r.person_id = ? AND r.started_at >= ? AND r.started_at < ? AND r.verified_at <= ?", []any{c.PersonID, c.From.UTC(), c.To.UTC(), c.IssuedAt.UTC()}
+	if c.OrgOnly {
+		// What the issuing org recorded, where it stands now (records
+		// move with their org).
+		o, err := s.db.getOrg(ctx, c.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		where += " AND r.org_path >= ? AND r.org_path < ?"
+		args = append(args, o.Path, jifen.PathUpper(o.Path))
+	}
+	rows, err := s.db.query(ctx, "SELECT "+recordCols+recordFrom+" WHERE "+where+" ORDER BY r.started_at, r.id", args...)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func TestCertificate(t *testing.T) {
 
 		var all *jifen.Certificate
 		t.Run("a certificate of all service is numbered ZM, the year and seven digits, and counts the records' minutes", func(t *testing.T) {
-			all = must(v.certs.Issue(vol.ctx, vol.p.ID, time.Time{}, time.Time{}))(t)
+			all = must(v.certs.Issue(vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID}))(t)
 			if !serialPattern.MatchString(all.Serial) {
 				t.Fatalf("serial %q", all.Serial)
 			}
@@ -93,7 +93,7 @@ func TestCertificate(t *testing.T) {
 		for _, tc := range issues {
 			t.Run(tc.name, func(t *testing.T) {
 				audits := len(v.auditEntries(t, "certificate.issue"))
-				c, err := v.certs.Issue(tc.by.ctx, tc.who, tc.from, tc.to)
+				c, err := v.certs.Issue(tc.by.ctx, jifen.CertificateRequest{PersonID: tc.who, From: tc.from, To: tc.to})
 				wantErr(t, err, tc.kind, tc.code, tc.field)
 				if tc.kind != "" {
 					if n := len(v.auditEntries(t, "certificate.issue")); n != audits {
@@ -111,7 +111,7 @@ func TestCertificate(t *testing.T) {
 			})
 		}
 
-		other := must(v.certs.Issue(v.adminA.ctx, vol.p.ID, base, between))(t)
+		other := must(v.certs.Issue(v.adminA.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, From: base, To: between}))(t)
 		checks := []struct {
 			name string
 			code string
@@ -160,7 +160,7 @@ func TestCertificate(t *testing.T) {
 			var serials []string
 			for range 4 {
 				v.clock.Advance(time.Second)
-				serials = append(serials, must(v.certs.Issue(vol.ctx, vol.p.ID, time.Time{}, time.Time{}))(t).Serial)
+				serials = append(serials, must(v.certs.Issue(vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID}))(t).Serial)
 			}
 			if !slices.IsSorted(serials) || len(slices.Compact(slices.Clone(serials))) != len(serials) {
 				t.Fatalf("serials in issue order: %v", serials)
@@ -171,7 +171,7 @@ func TestCertificate(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					c, err := v.certs.Issue(v.adminA.ctx, vol.p.ID, time.Time{}, time.Time{})
+					c, err := v.certs.Issue(v.adminA.ctx, jifen.CertificateRequest{PersonID: vol.p.ID})
 					if err != nil {
 						t.Errorf("concurrent issue: %v", err)
 						return
@@ -190,5 +190,74 @@ func TestCertificate(t *testing.T) {
 				seen[s] = true
 			}
 		})
+	})
+}
+
+// Whoever records certifies (谁记录谁证明): a certificate in the name of the
+// org that ran the activities covers what it and the teams under it
+// recorded; the volunteer or that org's staff may ask for it, staff of
+// another org may not, and staff asking for someone it never recorded
+// learn nothing of them.
+func TestCertificateFromTheOrgThatRecorded(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		v := newVS(t, db)
+		vol := v.member(t, "王志愿", v.villageA)
+		v.serve(t, v.teamA, 2*time.Hour, vol)
+		v.clock.Advance(24 * time.Hour)
+		v.serve(t, v.villageA, 90*time.Minute, vol)
+
+		issuers := must(v.certs.Issuers(vol.ctx, vol.p.ID))(t)
+		if len(issuers) != 2 || issuers[0].OrgID != v.teamA.ID || issuers[0].Minutes != 120 || issuers[0].Records != 1 || !issuers[0].CanIssue ||
+			issuers[1].OrgID != v.villageA.ID || issuers[1].Minutes != 90 || !issuers[1].CanIssue {
+			t.Fatalf("issuers for the volunteer: %+v, want the team (120) then the village (90)", issuers)
+		}
+		team := must(v.certs.Issue(vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.teamA.ID}))(t)
+		if !team.OrgOnly || team.OrgID != v.teamA.ID || team.IssuerName != v.teamA.Name || team.Minutes != 120 || team.Records != 1 || team.Notes == "" {
+			t.Fatalf("the team's certificate: %+v", team)
+		}
+		if recs := must(v.certs.Records(vol.ctx, team))(t); len(recs) != 1 || recs[0].OrgID != v.teamA.ID {
+			t.Fatalf("the team's certificate lists %d records, want the team's one", len(recs))
+		}
+		village := must(v.certs.Issue(vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.villageA.ID}))(t)
+		if village.Minutes != 210 || village.Records != 2 || len(must(v.certs.Records(vol.ctx, village))(t)) != 2 {
+			t.Fatalf("the village's certificate: %d minutes, %d records; want its team's too", village.Minutes, village.Records)
+		}
+		home := must(v.certs.Issue(vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID}))(t)
+		if home.OrgOnly || home.OrgID != v.villageA.ID || home.Notes != "" {
+			t.Fatalf("a certificate of the home org: %+v", home)
+		}
+
+		// The team's leader does not see the volunteer (who lives in the
+		// village), but certifies what the team recorded, and reads it.
+		if _, err := v.people.Person(v.leader.ctx, vol.p.ID); jifen.ErrorCode(err) != "not_found" {
+			t.Fatalf("the leader sees the volunteer (%v): the test needs one who does not", err)
+		}
+		byLeader := must(v.certs.Issue(v.leader.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.teamA.ID}))(t)
+		if byLeader.Minutes != 120 || byLeader.IssuedBy != v.leader.p.ID {
+			t.Fatalf("the leader's certificate: %+v", byLeader)
+		}
+		must(v.certs.Certificate(v.leader.ctx, byLeader.Serial))(t)
+		if _, err := v.certs.Certificate(v.leader.ctx, home.Serial); jifen.ErrorCode(err) != "not_found" {
+			t.Fatalf("the leader read the home org's certificate: %v", err)
+		}
+		for _, tc := range []struct {
+			name  string
+			ctx   context.Context
+			in    jifen.CertificateRequest
+			code  string
+			field string
+		}{
+			{"the leader in the village's name", v.leader.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.villageA.ID}, "forbidden", "org_id"},
+			{"another county's admin in the team's name", v.adminB.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.teamA.ID}, "invalid", "org_id"},
+			{"an org that does not exist", vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: 999999}, "invalid", "org_id"},
+			{"the leader for someone the team never recorded", v.leader.ctx, jifen.CertificateRequest{PersonID: v.residentB.p.ID, OrgID: v.teamA.ID}, "not_found", ""},
+			{"the volunteer from an org that recorded nothing of theirs", vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.townB.ID}, "no_service", ""},
+		} {
+			_, err := v.certs.Issue(tc.ctx, tc.in)
+			if jifen.ErrorCode(err) != tc.code || tc.field != "" && jifen.AsError(err).Field != tc.field {
+				t.Errorf("%s: %v, want %s on %q", tc.name, err, tc.code, tc.field)
+			}
+		}
 	})
 }

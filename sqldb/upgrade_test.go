@@ -50,6 +50,8 @@ var upgradeSteps = map[string]upgradeStep{
 		u.insert(t, "INSERT INTO attendance (activity_id, person_id, started_at, ended_at, how, created_at) VALUES (?, ?, ?, ?, 'code', ?)", u.activity, u.resident, start, end, u.now)
 		u.insert(t, `INSERT INTO service_records (person_id, org_id, org_path, activity_id, content, place, started_at, ended_at, minutes, how, recorded_by, verified_by, verified_at)
 			VALUES (?, ?, ?, ?, '村道清扫', '新窑村', ?, ?, 180, 'self', NULL, ?, ?)`, u.resident, u.village, u.villagePath, u.activity, start, end, u.admin, u.now)
+		u.insert(t, `INSERT INTO certificates (serial, check_code, person_id, org_id, from_at, to_at, minutes, records, content, issued_by, issued_at, issuer_name)
+			VALUES ('ZM20260000001', 'abcdefghjk', ?, ?, ?, ?, 180, 1, '村道清扫', ?, ?, '新窑村')`, u.resident, u.village, start, u.now, u.resident, u.now)
 	},
 	"0003_ledger": func(t *testing.T, u *upgrading) {
 		// The ledger's hashes are the code's business: post through it. It
@@ -235,6 +237,13 @@ var upgradeSteps = map[string]upgradeStep{
 		}
 		if got := u.strings(t, q); strings.Join(got, " ") != "|audit_target" {
 			t.Fatalf("indexes after the migration: %q, want audit_target", got)
+		}
+	},
+	// A certificate issued before covers all the person's service, as it
+	// did: its home org's.
+	"0019_certificate_scope": func(t *testing.T, u *upgrading) {
+		if got := u.strings(t, "SELECT serial, CASE WHEN org_only THEN 'org' ELSE 'all' END FROM certificates"); strings.Join(got, " ") != "|ZM20260000001|all" {
+			t.Fatalf("certificates after the migration: %q, want the earlier one covering all service", got)
 		}
 	},
 	// Sales made before it are booked where the buyer lives when it runs.

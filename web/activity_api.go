@@ -58,9 +58,12 @@ type (
 		Agree *bool `json:"agree"`
 	}
 	certificateRequest struct {
-		PersonID int64    `json:"person_id"`
-		From     flexDate `json:"from"`
-		To       flexDate `json:"to"`
+		PersonID int64 `json:"person_id"`
+		// OrgID: the org that recorded the service issues it, for what it
+		// recorded (0: the home org, for all service).
+		OrgID int64    `json:"org_id"`
+		From  flexDate `json:"from"`
+		To    flexDate `json:"to"`
 	}
 	certificateResponse struct {
 		Serial     string `json:"serial"`
@@ -69,6 +72,8 @@ type (
 		Minutes    int    `json:"minutes"`
 		IssuedAt   string `json:"issued_at"`
 		IssuerName string `json:"issuer_name"`
+		OrgID      int64  `json:"org_id"`
+		OrgOnly    bool   `json:"org_only"`
 	}
 	correctionRequest struct {
 		WantedMinutes int    `json:"wanted_minutes"`
@@ -243,7 +248,7 @@ func (s *Server) registerActivityAPI() {
 		endpoint(s, "transfer", http.StatusOK, func(r *http.Request, id int64, in *answerRequest) (statusResponse, error) {
 			return statusResponse{jifen.TransferRejected}, s.svc.Transfers.Reject(ctx(r), id, in.Answer)
 		}))
-	api("POST", "/certificates", "Issue a service certificate for a period (from, to: dates; person_id default: oneself)", certificateRequest{}, certificateResponse{},
+	api("POST", "/certificates", "Issue a service certificate for a period (from, to: dates; person_id default: oneself; org_id: the org that recorded the service issues it for what it recorded, default the home org for all service)", certificateRequest{}, certificateResponse{},
 		endpoint(s, "person", http.StatusCreated, func(r *http.Request, _ int64, in *certificateRequest) (certificateResponse, error) {
 			if in.PersonID == 0 {
 				in.PersonID = me(r)
@@ -252,12 +257,12 @@ func (s *Server) registerActivityAPI() {
 			if !to.IsZero() && to.Hour() == 0 && to.Minute() == 0 && to.Second() == 0 {
 				to = to.AddDate(0, 0, 1) // a date as the end means the whole of that day
 			}
-			c, err := s.svc.Certificates.Issue(ctx(r), in.PersonID, in.From.Time, to)
+			c, err := s.svc.Certificates.Issue(ctx(r), jifen.CertificateRequest{PersonID: in.PersonID, OrgID: in.OrgID, From: in.From.Time, To: to})
 			if err != nil {
 				return certificateResponse{}, err
 			}
 			return certificateResponse{Serial: c.Serial, URL: s.verifyURL(c), PDF: s.cfg.PublicURL + "/certificates/" + c.Serial + ".pdf",
-				Minutes: c.Minutes, IssuedAt: c.IssuedAt.Format(time.RFC3339), IssuerName: c.IssuerName}, nil
+				Minutes: c.Minutes, IssuedAt: c.IssuedAt.Format(time.RFC3339), IssuerName: c.IssuerName, OrgID: c.OrgID, OrgOnly: c.OrgOnly}, nil
 		}))
 }
 

@@ -78,6 +78,10 @@ var serviceCatalog = map[string][2]string{
 
 	"record.backfilled": {"补录", "Back-filled"}, "record.correction": {"更正", "Correction"}, "record.self": {"现场签到", "On site"},
 
+	"certificate.issuer": {"出具单位", "Issued by"}, "certificate.home_org": {"所属组织（全部服务）", "Home org (all service)"},
+	"certificate.issuer_help": {"谁记录谁证明：选择组织服务的单位，证明只列该单位及下属队伍记录的服务。",
+		"Whoever recorded the service certifies it: a certificate from the org that ran the activities lists only what it and its teams recorded."},
+
 	"service.ask_correction": {"记录有误？申请更正", "Wrong? Ask for a correction"}, "service.certificate": {"开具志愿服务证明", "Get a service certificate"},
 	"service.download": {"生成并下载证明（PDF）", "Issue and download (PDF)"}, "service.hours_unit": {"小时", "h"},
 	"service.next_star": {"累计满 %d 小时可升星", "Next star at %d hours"}, "service.no_records": {"还没有已核验的服务记录", "No verified service yet"},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"jifen"
@@ -123,8 +124,14 @@ func (s *Server) personData(r *http.Request, id int64) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The orgs this admin may issue a certificate in the name of.
+	issuers, err := s.svc.Certificates.Issuers(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	issuers = slices.DeleteFunc(issuers, func(i jifen.CertificateIssuer) bool { return !i.CanIssue })
 	// P is what a failed form sent, for it to show again.
-	return map[string]any{"Person": p, "Grants": grants, "Roles": jifen.Roles, "Org": org, "Political": jifen.PoliticalStatuses, "Hours": hours,
+	return map[string]any{"Person": p, "Grants": grants, "Roles": jifen.Roles, "Org": org, "Political": jifen.PoliticalStatuses, "Hours": hours, "Issuers": issuers,
 		"Admin": a.Has(org.Path, jifen.RoleOrgAdmin), "Self": a.PersonID == p.ID, "P": postedForm(r)}, nil
 }
 

@@ -149,9 +149,13 @@ func (s *Server) myServiceData(r *http.Request) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	issuers, err := s.svc.Certificates.Issuers(r.Context(), a.PersonID)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now().In(jifen.Zone)
 	// Correction is the record whose correction form failed (0: none).
-	return map[string]any{"Hours": h, "Records": recs, "Total": total, "Signups": sus, "Correction": int64(0),
+	return map[string]any{"Hours": h, "Records": recs, "Total": total, "Signups": sus, "Correction": int64(0), "Issuers": issuers,
 		"From": time.Date(now.Year(), 1, 1, 0, 0, 0, 0, jifen.Zone).Format("2006-01-02"), "To": now.Format("2006-01-02")}, nil
 }
 
@@ -200,7 +204,7 @@ func (s *Server) issueCertificate(w http.ResponseWriter, r *http.Request) {
 	if p := formInt(r, "person_id"); p > 0 {
 		person = p
 	}
-	c, err := s.svc.Certificates.Issue(r.Context(), person, from, to)
+	c, err := s.svc.Certificates.Issue(r.Context(), jifen.CertificateRequest{PersonID: person, OrgID: formInt(r, "org_id"), From: from, To: to})
 	if err != nil {
 		if person != a.PersonID {
 			s.personDetail().fail(w, r, person, err)

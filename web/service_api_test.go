@@ -402,6 +402,16 @@ func TestServiceAPI(t *testing.T) {
 				wantAPIError(t, "a year without service", issue(vol.tok, map[string]any{"from": "2025-01-01", "to": "2025-12-31"}), http.StatusConflict, "no_service", "")
 				wantAPIError(t, "the end before the start", issue(vol.tok, map[string]any{"from": "2026-12-31", "to": "2026-01-01"}), http.StatusUnprocessableEntity, "invalid", "to")
 				wantAPIError(t, "for someone one cannot see", issue(c.tok, map[string]any{"person_id": vol.id}), http.StatusNotFound, "not_found", "")
+				// Whoever records certifies: the team that ran the activities
+				// issues for what it recorded, by its leader's hand.
+				r = issue(leader, map[string]any{"person_id": vol.id, "org_id": team, "from": "2026-01-01", "to": "2026-12-31"})
+				r.wantStatus(t, "the team's leader issues in the team's name", http.StatusCreated)
+				if m := r.JSON(t); jsonInt(t, m, "org_id") != team || m["org_only"] != true || m["issuer_name"] != "新窑村志愿服务队" || jsonInt(t, m, "minutes") != 119 {
+					t.Errorf("the team's certificate = %s", r.Body)
+				}
+				wantAPIError(t, "the leader in the village's name", issue(leader, map[string]any{"person_id": vol.id, "org_id": vol.home}),
+					http.StatusForbidden, "forbidden", "org_id")
+				wantAPIError(t, "an org that does not exist", issue(vol.tok, map[string]any{"org_id": 987654321}), http.StatusUnprocessableEntity, "invalid", "org_id")
 			}},
 			{"the check page rounds hours as the certificate does", func(t *testing.T) {
 				// c has 75 minutes: 1.25 hours, which the certificate rounds
@@ -541,6 +551,19 @@ func TestServiceCertificatePDF(t *testing.T) {
 		}
 		t.Skipf("pdftotext not installed (Debian poppler-utils): %v", err)
 	}
+	// pdfText reads a PDF back: as pdftotext lays it out, and without spaces.
+	pdfText := func(t *testing.T, pdf string) (string, string) {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "certificate.pdf")
+		if err := os.WriteFile(file, []byte(pdf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, "-layout", "-enc", "UTF-8", file, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		return string(out), strings.Join(strings.Fields(string(out)), "")
+	}
 	eachServiceDB(t, func(t *testing.T, e *svcEnv) {
 		team := e.org(t, "新窑村志愿服务队")
 		leader := e.token(t, teamLeader)
@@ -592,15 +615,7 @@ func TestServiceCertificatePDF(t *testing.T) {
 				if other := e.signedIn(t, resident).get(t, "/certificates/"+serial+".pdf"); other.Status != http.StatusNotFound {
 					t.Errorf("someone else downloads the certificate: %d, want 404", other.Status)
 				}
-				file := filepath.Join(t.TempDir(), serial+".pdf")
-				if err := os.WriteFile(file, []byte(res.Body), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				out, err := exec.Command(bin, "-layout", "-enc", "UTF-8", file, "-").Output()
-				if err != nil {
-					t.Fatalf("pdftotext: %v", err)
-				}
-				text := strings.Join(strings.Fields(string(out)), "")
+				out, text := pdfText(t, res.Body)
 				for _, want := range []string{
 					"志愿服务证明",
 					tc.who.name,                // name
@@ -630,6 +645,26 @@ func TestServiceCertificatePDF(t *testing.T) {
 				}
 			})
 		}
+		// Whoever records certifies: the volunteer picks the team that ran
+		// the activity, and its certificate says it lists what it recorded.
+		t.Run("in the name of the team that recorded the service", func(t *testing.T) {
+			br := e.signedIn(t, volunteer)
+			page := br.get(t, "/me/service")
+			page.wantStatus(t, "my service", http.StatusOK)
+			if !strings.Contains(page.Body, `name="org_id"`) || !strings.Contains(page.Body, `<option value="`+itoa(team)+`">新窑村志愿服务队（2.0`) {
+				t.Fatalf("my service offers no certificate from the team that recorded the service")
+			}
+			res := br.post(t, "/me/certificates", form("org_id", itoa(team), "from", "2026-01-01", "to", "2026-12-31"))
+			res.wantStatus(t, "issue", http.StatusSeeOther)
+			pdf := br.get(t, res.Header.Get("Location"))
+			pdf.wantStatus(t, "download", http.StatusOK)
+			out, text := pdfText(t, pdf.Body)
+			for _, want := range []string{"新窑村志愿服务队", "本证明所列为本单位及下属队伍记录的志愿服务", "累计服务时长2.0小时"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("the team's certificate lacks %q:\n%s", want, out)
+				}
+			}
+		})
 	})
 }
 

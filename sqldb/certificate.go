@@ -74,19 +74,37 @@ func (s *CertificateService) Issue(ctx context.Context, in jifen.CertificateRequ
 	unseen := false // staff of the issuing org who do not see the person
 	if in.OrgID != 0 {
 		o, err := s.db.getOrg(ctx, in.OrgID)
-		if err != nil || !canSeeOrgPath(a, o.Path) && personID != a.PersonID {
-			return nil, jifen.Invalid("org_id", "没有找到这个组织", "No such org")
+		if err != nil && jifen.ErrorKind(err) != jifen.KindNotFound {
+			return nil, err
 		}
-		if personID != a.PersonID && !a.Has(o.Path, jifen.StaffRoles...) {
-			return nil, jifen.Errorf(jifen.KindForbidden, "forbidden", "org_id", "只有该组织的工作人员能以它的名义出具证明", "Only the org's staff can issue in its name")
-		}
-		issuer = o
-		if personID != a.PersonID {
+		if personID == a.PersonID {
+			// A volunteer asks an org that recorded their service itself
+			// (Issuers lists them), not one above it: its staff may
+			// issue in its name, they may not. Any other org, or none,
+			// is answered alike.
+			var n int
+			if err == nil {
+				if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM service_records WHERE person_id = ? AND org_id = ? LIMIT 1) s",
+					personID, o.ID).Scan(&n); err != nil {
+					return nil, err
+				}
+			}
+			if n == 0 {
+				return nil, jifen.Errorf(jifen.KindConflict, "no_service", "org_id", "这个组织没有记录过您的志愿服务", "This org has recorded no service of yours")
+			}
+		} else {
+			if err != nil || !canSeeOrgPath(a, o.Path) {
+				return nil, jifen.Invalid("org_id", "没有找到这个组织", "No such org")
+			}
+			if !a.Has(o.Path, jifen.StaffRoles...) {
+				return nil, jifen.Errorf(jifen.KindForbidden, "forbidden", "org_id", "只有该组织的工作人员能以它的名义出具证明", "Only the org's staff can issue in its name")
+			}
 			_, err := NewPersonService(s.db).Person(ctx, personID)
 			if unseen = jifen.ErrorKind(err) == jifen.KindNotFound; err != nil && !unseen {
 				return nil, err
 			}
 		}
+		issuer = o
 	} else if personID != a.PersonID {
 		if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
 			return nil, err
@@ -147,6 +165,13 @@ func (s *CertificateService) Issue(ctx context.Context, in jifen.CertificateRequ
 		serial = fmt.Sprintf("ZM%d%07d", now.In(jifen.Zone).Year(), id)
 		if _, err := tx.exec(ctx, "UPDATE certificates SET serial = ? WHERE id = ?", serial, id); err != nil {
 			return err
+		}
+		if issuer != nil {
+			// Which records it covers is kept: the org's subtree may change.
+			if _, err := tx.exec(ctx, "INSERT INTO certificate_records (certificate_id, record_id) SELECT ?, id FROM service_records WHERE "+where,
+				append([]any{id}, args...)...); err != nil {
+				return err
+			}
 		}
 		return tx.audit(ctx, org.ID, org.Path, "certificate.issue", "person", personID, serial)
 	})
@@ -264,14 +289,9 @@ func (s *CertificateService) Records(ctx context.Context, c *jifen.Certificate) 
 	// not change an issued certificate.
 	where, args := "r.person_id = ? AND r.started_at >= ? AND r.started_at < ? AND r.verified_at <= ?", []any{c.PersonID, c.From.UTC(), c.To.UTC(), c.IssuedAt.UTC()}
 	if c.OrgOnly {
-		// What the issuing org recorded, where it stands now (records
-		// move with their org).
-		o, err := s.db.getOrg(ctx, c.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		where += " AND r.org_path >= ? AND r.org_path < ?"
-		args = append(args, o.Path, jifen.PathUpper(o.Path))
+		// What the issuing org's subtree had recorded when it issued it.
+		where += " AND r.id IN (SELECT record_id FROM certificate_records WHERE certificate_id = ?)"
+		args = append(args, c.ID)
 	}
 	rows, err := s.db.query(ctx, "SELECT "+recordCols+recordFrom+" WHERE "+where+" ORDER BY r.started_at, r.id", args...)
 	if err != nil {

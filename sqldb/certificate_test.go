@@ -250,14 +250,34 @@ func TestCertificateFromTheOrgThatRecorded(t *testing.T) {
 		}{
 			{"the leader in the village's name", v.leader.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.villageA.ID}, "forbidden", "org_id"},
 			{"another county's admin in the team's name", v.adminB.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.teamA.ID}, "invalid", "org_id"},
-			{"an org that does not exist", vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: 999999}, "invalid", "org_id"},
 			{"the leader for someone the team never recorded", v.leader.ctx, jifen.CertificateRequest{PersonID: v.residentB.p.ID, OrgID: v.teamA.ID}, "not_found", ""},
-			{"the volunteer from an org that recorded nothing of theirs", vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.townB.ID}, "no_service", ""},
+			// A volunteer asks the orgs that recorded them, not those above,
+			// and an org that does not exist is answered as one that did not.
+			{"the volunteer from an org that recorded nothing of theirs", vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.townB.ID}, "no_service", "org_id"},
+			{"the volunteer in the name of the county above", vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.countyA.ID}, "no_service", "org_id"},
+			{"the volunteer from an org that does not exist", vol.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: 999999}, "no_service", "org_id"},
+			{"another county's admin for an org that does not exist", v.adminB.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: 999999}, "invalid", "org_id"},
 		} {
 			_, err := v.certs.Issue(tc.ctx, tc.in)
 			if jifen.ErrorCode(err) != tc.code || tc.field != "" && jifen.AsError(err).Field != tc.field {
 				t.Errorf("%s: %v, want %s on %q", tc.name, err, tc.code, tc.field)
 			}
+		}
+		// The county's admin issues in the county's name.
+		if c := must(v.certs.Issue(v.adminA.ctx, jifen.CertificateRequest{PersonID: vol.p.ID, OrgID: v.countyA.ID}))(t); c.Minutes != 210 || c.IssuerName != v.countyA.Name {
+			t.Errorf("the county's certificate: %+v", c)
+		}
+
+		// An issued certificate keeps the records it covered when the team
+		// that recorded some of them moves to another village.
+		must(v.orgs.MoveOrg(v.super.ctx, v.teamA.ID, v.villageB.ID))(t)
+		recs := must(v.certs.Records(vol.ctx, village))(t)
+		sum := 0
+		for _, r := range recs {
+			sum += r.Minutes
+		}
+		if len(recs) != 2 || sum != village.Minutes {
+			t.Errorf("after the team moved away the village's certificate lists %d records of %d minutes, want 2 of %d", len(recs), sum, village.Minutes)
 		}
 	})
 }

@@ -180,6 +180,19 @@ func TestErasureUnnamesHouseholdsLeft(t *testing.T) {
 		must(0, p.pts.AddMember(p.adminA.ctx, named.ID, zhang.p.ID))(t)
 		must(0, p.pts.RemoveMember(p.adminA.ctx, named.ID, zhang.p.ID))(t)
 		never := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: wang.p.ID, Name: "张德福户"}))(t)
+		// 李建 and 李建国 both left 李建国's old household: his name, which
+		// holds hers, stays whole in its lines.
+		li := p.member(t, "李建国", p.villageA)
+		jian := p.member(t, "李建", p.villageA)
+		zhao := p.member(t, "赵五", p.villageA)
+		lis := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: li.p.ID, MemberIDs: []int64{jian.p.ID, zhao.p.ID}}))(t)
+		must(p.pts.ChangeHousehold(p.adminA.ctx, lis.ID, jifen.HouseholdChange{HeadID: zhao.p.ID}))(t)
+		must(0, p.pts.RemoveMember(p.adminA.ctx, lis.ID, li.p.ID))(t)
+		must(0, p.pts.RemoveMember(p.adminA.ctx, lis.ID, jian.p.ID))(t)
+		must(0, p.people.ErasePerson(p.adminA.ctx, jian.p.ID, "本人书面申请"))(t)
+		if n := p.one(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'household' AND target_id = ? AND detail LIKE ?", lis.ID, "%李建国%"); n != 2 {
+			t.Errorf("%d audit lines of the household 李建国 left still name him whole, want its creation's and its change's", n)
+		}
 
 		must(0, p.people.ErasePerson(p.adminA.ctx, zhang.p.ID, "本人书面申请"))(t)
 		for _, hh := range []*jifen.Household{h, named} {

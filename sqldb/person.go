@@ -613,7 +613,8 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 // longer name them; an admin hands it to its new head (ChangeHousehold),
 // whose name it then takes. The household's audit lines, and those of the
 // awards made to it ("→ 张三户"), lose the names too. A name held whole in
-// another member's ("李建" in "李建国") is left, not to mangle theirs.
+// another member's or former member's ("李建" in "李建国") is left, not to
+// mangle theirs.
 // On PostgreSQL the households are locked, after the person as every
 // write takes them, so that a change of head or name under way is waited
 // for and its name read, not written over.
@@ -647,8 +648,12 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 		return err
 	}
 	for _, h := range hs {
+		// Its head, members and former members (each joining and leaving
+		// is a line holding the member's id).
 		others, err := t.strings(ctx, `SELECT p.name FROM people p WHERE p.id <> ? AND (p.id = ?
-			OR p.id IN (SELECT person_id FROM household_members WHERE household_id = ?))`, id, h.head, h.id)
+			OR p.id IN (SELECT person_id FROM household_members WHERE household_id = ?)
+			OR CAST(p.id AS TEXT) IN (SELECT detail FROM audit_log WHERE target_type = 'household' AND target_id = ?
+				AND action IN ('household.add_member', 'household.remove_member')))`, id, h.head, h.id, h.id)
 		if err != nil {
 			return err
 		}

@@ -229,14 +229,14 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("indexes after the migration: %q, want people_erased", got)
 		}
 	},
-	// The erasure's lookups by target have their index.
+	// The erasure's lookups have their indexes.
 	"0018_audit_target": func(t *testing.T, u *upgrading) {
-		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'audit_target'"
+		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('audit_target', 'audit_left') ORDER BY name"
 		if u.db.Dialect() == "postgres" {
-			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'audit_target'"
+			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN ('audit_target', 'audit_left') ORDER BY indexname"
 		}
-		if got := u.strings(t, q); strings.Join(got, " ") != "|audit_target" {
-			t.Fatalf("indexes after the migration: %q, want audit_target", got)
+		if got := u.strings(t, q); strings.Join(got, " ") != "|audit_left |audit_target" {
+			t.Fatalf("indexes after the migration: %q, want audit_left and audit_target", got)
 		}
 	},
 	// A certificate issued before covers all the person's service, as it
@@ -244,6 +244,9 @@ var upgradeSteps = map[string]upgradeStep{
 	"0019_certificate_scope": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT serial, CASE WHEN org_only THEN 'org' ELSE 'all' END FROM certificates"); strings.Join(got, " ") != "|ZM20260000001|all" {
 			t.Fatalf("certificates after the migration: %q, want the earlier one covering all service", got)
+		}
+		if got := u.strings(t, "SELECT COUNT(*) FROM certificate_records"); strings.Join(got, " ") != "|0" {
+			t.Fatalf("certificate_records after the migration: %q, want none (the earlier certificate lists its records by period)", got)
 		}
 	},
 	// Sales made before it are booked where the buyer lives when it runs.

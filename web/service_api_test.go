@@ -411,7 +411,7 @@ func TestServiceAPI(t *testing.T) {
 				}
 				wantAPIError(t, "the leader in the village's name", issue(leader, map[string]any{"person_id": vol.id, "org_id": vol.home}),
 					http.StatusForbidden, "forbidden", "org_id")
-				wantAPIError(t, "an org that does not exist", issue(vol.tok, map[string]any{"org_id": 987654321}), http.StatusUnprocessableEntity, "invalid", "org_id")
+				wantAPIError(t, "an org that never recorded them", issue(vol.tok, map[string]any{"org_id": 987654321}), http.StatusConflict, "no_service", "org_id")
 			}},
 			{"the check page rounds hours as the certificate does", func(t *testing.T) {
 				// c has 75 minutes: 1.25 hours, which the certificate rounds

@@ -664,6 +664,17 @@ func TestServiceCertificatePDF(t *testing.T) {
 					t.Errorf("the team's certificate lacks %q:\n%s", want, out)
 				}
 			}
+			// The village's admin, above the team, offers the team too on the
+			// volunteer's page, and issues in its name.
+			admin := e.signedIn(t, villageAdmin)
+			person := admin.get(t, "/people/"+itoa(vol.id))
+			person.wantStatus(t, "the volunteer's page", http.StatusOK)
+			if !strings.Contains(person.Body, `<option value="`+itoa(team)+`">新窑村志愿服务队`) {
+				t.Fatalf("the admin's page of the volunteer offers no certificate from the team")
+			}
+			res = admin.post(t, "/me/certificates", form("person_id", itoa(vol.id), "org_id", itoa(team)))
+			res.wantStatus(t, "the admin issues in the team's name", http.StatusSeeOther)
+			admin.get(t, res.Header.Get("Location")).wantStatus(t, "the admin downloads it", http.StatusOK)
 		})
 	})
 }

@@ -105,10 +105,8 @@ func (s *CertificateService) Issue(ctx context.Context, in jifen.CertificateRequ
 			}
 		}
 		issuer = o
-	} else if personID != a.PersonID {
-		if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
-			return nil, err
-		}
+	} else if err := s.db.selfOrSeen(ctx, a, personID); err != nil {
+		return nil, err
 	}
 	if from.IsZero() {
 		from = time.Date(2000, 1, 1, 0, 0, 0, 0, jifen.Zone)
@@ -188,10 +186,8 @@ func (s *CertificateService) Issuers(ctx context.Context, personID int64) ([]jif
 	if a == nil {
 		return nil, jifen.ErrUnauthorized
 	}
-	if personID != a.PersonID {
-		if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
-			return nil, err
-		}
+	if err := s.db.selfOrSeen(ctx, a, personID); err != nil {
+		return nil, err
 	}
 	rows, err := s.db.query(ctx, `SELECT o.id, o.name, o.path, s.minutes, s.records FROM (SELECT org_id, SUM(minutes) AS minutes,
 		COUNT(CASE WHEN how <> 'correction' THEN 1 END) AS records FROM service_records WHERE person_id = ? GROUP BY org_id) s
@@ -248,8 +244,8 @@ func (s *CertificateService) Certificate(ctx context.Context, serial string) (*j
 	if err != nil {
 		return nil, err
 	}
-	if c.PersonID != a.PersonID && !s.issuersStaff(ctx, a, c) {
-		if _, err := NewPersonService(s.db).Person(ctx, c.PersonID); err != nil {
+	if !s.issuersStaff(ctx, a, c) {
+		if err := s.db.selfOrSeen(ctx, a, c.PersonID); err != nil {
 			return nil, jifen.NotFound("certificate")
 		}
 	}

@@ -605,6 +605,16 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 	})
 }
 
+// selfOrSeen lets an actor at a person's records: their own, or those of
+// someone they see (Person answers not_found for anyone else).
+func (db *DB) selfOrSeen(ctx context.Context, a *jifen.Actor, personID int64) error {
+	if personID == a.PersonID {
+		return nil
+	}
+	_, err := NewPersonService(db).Person(ctx, personID)
+	return err
+}
+
 // unnameHouseholds takes an erased person's names out of the name of the
 // household they head or belong to, or once belonged to and left (each
 // leaving is an audit line holding their id: the head cannot leave, so a

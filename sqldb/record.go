@@ -53,10 +53,8 @@ func (s *RecordService) recordWhere(ctx context.Context, f jifen.RecordFilter) (
 	where, args := "1=1", []any{}
 	switch {
 	case f.PersonID != 0:
-		if f.PersonID != a.PersonID {
-			if _, err := NewPersonService(s.db).Person(ctx, f.PersonID); err != nil {
-				return "", nil, err
-			}
+		if err := s.db.selfOrSeen(ctx, a, f.PersonID); err != nil {
+			return "", nil, err
 		}
 		where, args = "r.person_id = ?", []any{f.PersonID}
 	default:
@@ -147,10 +145,8 @@ func (s *RecordService) Hours(ctx context.Context, personID int64) (*jifen.Hours
 	if a == nil {
 		return nil, jifen.ErrUnauthorized
 	}
-	if personID != a.PersonID {
-		if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
-			return nil, err
-		}
+	if err := s.db.selfOrSeen(ctx, a, personID); err != nil {
+		return nil, err
 	}
 	h := &jifen.Hours{PersonID: personID}
 	// A correction counts as the kind of the record it corrects.

@@ -355,10 +355,8 @@ func (s *TransferService) Transfers(ctx context.Context, personID, orgID int64) 
 		return nil, jifen.ErrUnauthorized
 	}
 	if personID != 0 {
-		if personID != a.PersonID {
-			if _, err := NewPersonService(s.db).Person(ctx, personID); err != nil {
-				return nil, err
-			}
+		if err := s.db.selfOrSeen(ctx, a, personID); err != nil {
+			return nil, err
 		}
 		return s.list(ctx, "t.person_id = ?", personID)
 	}

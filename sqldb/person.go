@@ -658,12 +658,23 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 		return err
 	}
 	for _, h := range hs {
-		// Its head, members and former members (each joining and leaving
-		// is a line holding the member's id).
-		others, err := t.strings(ctx, `SELECT p.name FROM people p WHERE p.id <> ? AND (p.id = ?
-			OR p.id IN (SELECT person_id FROM household_members WHERE household_id = ?)
-			OR CAST(p.id AS TEXT) IN (SELECT detail FROM audit_log WHERE target_type = 'household' AND target_id = ?
-				AND action IN ('household.add_member', 'household.remove_member')))`, id, h.head, h.id, h.id)
+		// Its head, members and former members: each joining and leaving
+		// is a line holding the member's id (read here, not compared as
+		// text in SQL, which would read every person).
+		lines, err := t.strings(ctx, `SELECT detail FROM audit_log WHERE target_type = 'household' AND target_id = ?
+			AND action IN ('household.add_member', 'household.remove_member')`, h.id)
+		if err != nil {
+			return err
+		}
+		ids := []int64{h.head}
+		for _, l := range lines {
+			if n, err := strconv.ParseInt(l, 10, 64); err == nil {
+				ids = append(ids, n)
+			}
+		}
+		ph, idArgs := idList(ids)
+		others, err := t.strings(ctx, `SELECT p.name FROM people p WHERE p.id <> ? AND (p.id IN (`+ph+`)
+			OR p.id IN (SELECT person_id FROM household_members WHERE household_id = ?))`, append(append([]any{id}, idArgs...), h.id)...)
 		if err != nil {
 			return err
 		}

@@ -216,6 +216,12 @@ func (s *Server) registerActivityAPI() {
 		endpoint(s, "person", http.StatusOK, func(r *http.Request, id int64, _ *none) (*jifen.Hours, error) {
 			return recs.Hours(ctx(r), id)
 		}))
+	api("GET", "/people/{id}/certificate-issuers", "The orgs that recorded a person's service, most hours first, and whether the caller may ask each for a certificate (org_id of POST /certificates)",
+		nil, list[jifen.CertificateIssuer]{},
+		endpoint(s, "person", http.StatusOK, func(r *http.Request, id int64, _ *none) (list[jifen.CertificateIssuer], error) {
+			is, err := s.svc.Certificates.Issuers(ctx(r), id)
+			return list[jifen.CertificateIssuer]{Items: is, Total: len(is), Page: 1, PerPage: max(len(is), 1)}, err
+		}))
 	api("POST", "/service-records/{id}/corrections", "Ask for one's own record to be corrected", correctionRequest{}, jifen.CorrectionRequest{},
 		endpoint(s, "record", http.StatusCreated, func(r *http.Request, id int64, in *correctionRequest) (*jifen.CorrectionRequest, error) {
 			return recs.RequestCorrection(ctx(r), id, in.WantedMinutes, in.Reason)

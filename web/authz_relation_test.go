@@ -311,6 +311,7 @@ func init() {
 		"POST /api/v1/activities/{id}/verify":                {roles: rLead, seen: true, late: 2},
 		"GET /api/v1/people/{id}/service-records":            by(rStaff...),
 		"GET /api/v1/people/{id}/hours":                      by(rStaff...),
+		"GET /api/v1/people/{id}/certificate-issuers":        by(rStaff...),
 		"POST /api/v1/service-records/{id}/corrections":      {nobody: true},
 		"POST /api/v1/transfers":                             by(rAdmin...),
 		"POST /api/v1/transfers/{id}/consent":                {nobody: true}, // only the person answers

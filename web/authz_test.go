@@ -277,10 +277,11 @@ var matrix = map[string]access{
 	"POST /api/v1/activities/{id}/attendance": {id: activityTarget, body: func(f *foreign) any {
 		return map[string]any{"person_id": f.person, "started_at": "2030-01-01T09:00:00+08:00", "ended_at": "2030-01-01T10:00:00+08:00", "reason": "越权补录"}
 	}},
-	"GET /api/v1/activities/{id}/attendance":  {id: activityTarget},
-	"POST /api/v1/activities/{id}/verify":     {id: activityTarget},
-	"GET /api/v1/people/{id}/service-records": {id: personTarget},
-	"GET /api/v1/people/{id}/hours":           {id: personTarget},
+	"GET /api/v1/activities/{id}/attendance":      {id: activityTarget},
+	"POST /api/v1/activities/{id}/verify":         {id: activityTarget},
+	"GET /api/v1/people/{id}/service-records":     {id: personTarget},
+	"GET /api/v1/people/{id}/hours":               {id: personTarget},
+	"GET /api/v1/people/{id}/certificate-issuers": {id: personTarget},
 	"POST /api/v1/service-records/{id}/corrections": {id: recordTarget, body: func(*foreign) any {
 		return map[string]any{"wanted_minutes": 600, "reason": "越权更正"}
 	}},

@@ -402,8 +402,16 @@ func TestServiceAPI(t *testing.T) {
 				wantAPIError(t, "a year without service", issue(vol.tok, map[string]any{"from": "2025-01-01", "to": "2025-12-31"}), http.StatusConflict, "no_service", "")
 				wantAPIError(t, "the end before the start", issue(vol.tok, map[string]any{"from": "2026-12-31", "to": "2026-01-01"}), http.StatusUnprocessableEntity, "invalid", "to")
 				wantAPIError(t, "for someone one cannot see", issue(c.tok, map[string]any{"person_id": vol.id}), http.StatusNotFound, "not_found", "")
-				// Whoever records certifies: the team that ran the activities
-				// issues for what it recorded, by its leader's hand.
+				// Whoever records certifies: the orgs that recorded the
+				// volunteer are listed, the team that ran the activities among
+				// them, and it issues for what it recorded, by its leader's hand.
+				r = e.api(t, "GET", "/api/v1/people/"+itoa(vol.id)+"/certificate-issuers", vol.tok, nil)
+				r.wantStatus(t, "the orgs that recorded the volunteer", http.StatusOK)
+				if m := r.JSON(t); jsonInt(t, m, "total") != 1 || !strings.Contains(r.Body, `"org_id":`+itoa(team)+`,"org_name":"新窑村志愿服务队","minutes":119,"records":1,"can_issue":true`) {
+					t.Errorf("certificate issuers = %s", r.Body)
+				}
+				wantAPIError(t, "the issuers of someone one cannot see", e.api(t, "GET", "/api/v1/people/"+itoa(vol.id)+"/certificate-issuers", c.tok, nil),
+					http.StatusNotFound, "not_found", "")
 				r = issue(leader, map[string]any{"person_id": vol.id, "org_id": team, "from": "2026-01-01", "to": "2026-12-31"})
 				r.wantStatus(t, "the team's leader issues in the team's name", http.StatusCreated)
 				if m := r.JSON(t); jsonInt(t, m, "org_id") != team || m["org_only"] != true || m["issuer_name"] != "新窑村志愿服务队" || jsonInt(t, m, "minutes") != 119 {

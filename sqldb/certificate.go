@@ -244,10 +244,8 @@ func (s *CertificateService) Certificate(ctx context.Context, serial string) (*j
 	if err != nil {
 		return nil, err
 	}
-	if !s.issuersStaff(ctx, a, c) {
-		if err := s.db.selfOrSeen(ctx, a, c.PersonID); err != nil {
-			return nil, jifen.NotFound("certificate")
-		}
+	if err := s.db.selfOrSeen(ctx, a, c.PersonID); err != nil && !s.issuersStaff(ctx, a, c) {
+		return nil, jifen.NotFound("certificate")
 	}
 	return c, nil
 }

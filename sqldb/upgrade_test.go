@@ -191,27 +191,13 @@ var upgradeSteps = map[string]upgradeStep{
 	// Indexes only: every row stays (the generic check), and the indexes
 	// the county's reads search are there under their names.
 	"0015_county_reads": func(t *testing.T, u *upgrading) {
-		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (%s) ORDER BY name"
-		if u.db.Dialect() == "postgres" {
-			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN (%s) ORDER BY indexname"
-		}
-		names := []string{"activities_open", "appeals_person", "awards_household", "awards_issuer", "awards_path", "awards_person", "awards_record",
-			"awards_status", "redemptions_store_created", "service_records_corrects"}
-		got := u.strings(t, fmt.Sprintf(q, "'"+strings.Join(names, "', '")+"'"))
-		if want := "|" + strings.Join(names, " |"); strings.Join(got, " ") != want {
-			t.Fatalf("indexes after the migration: %q, want %q", got, want)
-		}
+		u.wantIndexes(t, "activities_open", "appeals_person", "awards_household", "awards_issuer", "awards_path", "awards_person", "awards_record",
+			"awards_status", "redemptions_store_created", "service_records_corrects")
 	},
 	// An index only: the records stay (the generic check), and the index
 	// the newest-first list walks is there.
 	"0016_newest_first": func(t *testing.T, u *upgrading) {
-		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'service_records_started'"
-		if u.db.Dialect() == "postgres" {
-			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'service_records_started'"
-		}
-		if got := u.strings(t, q); strings.Join(got, " ") != "|service_records_started" {
-			t.Fatalf("indexes after the migration: %q, want service_records_started", got)
-		}
+		u.wantIndexes(t, "service_records_started")
 	},
 	// The generation's row is there from the start; a board kept under it
 	// stays through later migrations (the generic check); the index that
@@ -221,23 +207,11 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("kept_boards after the migration: %q, want the generation's row (0, 1)", got)
 		}
 		u.exec(t, "INSERT INTO kept_boards (org_id, generation, made_at, body) VALUES (?, 1, ?, '{}')", u.city, u.now)
-		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'people_erased'"
-		if u.db.Dialect() == "postgres" {
-			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'people_erased'"
-		}
-		if got := u.strings(t, q); strings.Join(got, " ") != "|people_erased" {
-			t.Fatalf("indexes after the migration: %q, want people_erased", got)
-		}
+		u.wantIndexes(t, "people_erased")
 	},
 	// The erasure's lookups have their indexes.
 	"0018_audit_target": func(t *testing.T, u *upgrading) {
-		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('audit_target', 'audit_left') ORDER BY name"
-		if u.db.Dialect() == "postgres" {
-			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN ('audit_target', 'audit_left') ORDER BY indexname"
-		}
-		if got := u.strings(t, q); strings.Join(got, " ") != "|audit_left |audit_target" {
-			t.Fatalf("indexes after the migration: %q, want audit_left and audit_target", got)
-		}
+		u.wantIndexes(t, "audit_left", "audit_target")
 	},
 	// A certificate issued before covers all the person's service, as it
 	// did: its home org's.
@@ -304,6 +278,20 @@ func (u *upgrading) insert(t *testing.T, q string, args ...any) int64 {
 }
 
 // strings reads a query's rows as text, sorted.
+// wantIndexes fails t unless the database has indexes of these names
+// (given in name order).
+func (u *upgrading) wantIndexes(t *testing.T, names ...string) {
+	t.Helper()
+	q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (%s) ORDER BY name"
+	if u.db.Dialect() == "postgres" {
+		q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN (%s) ORDER BY indexname"
+	}
+	got := u.strings(t, fmt.Sprintf(q, "'"+strings.Join(names, "', '")+"'"))
+	if want := "|" + strings.Join(names, " |"); strings.Join(got, " ") != want {
+		t.Fatalf("indexes after the migration: %q, want %q", got, want)
+	}
+}
+
 func (u *upgrading) strings(t *testing.T, q string, args ...any) []string {
 	t.Helper()
 	rows, err := u.db.QueryForTest(u.sys, q, args...)

@@ -123,6 +123,10 @@ const (
 	PersonErased PersonStatus = "erased"
 )
 
+// ErasedName stands where an erased person's name was, and for their
+// name inside a household's.
+const ErasedName = "已注销"
+
 // Person is a real-name record.
 type Person struct {
 	ID     int64  `json:"id"`

@@ -543,6 +543,10 @@ type BoardRow struct {
 	Name    string `json:"name"`
 	OrgName string `json:"org_name"`
 	Score   int64  `json:"score"`
+	// Subject is whom the line ranks (a person, or a household on a board
+	// of households): not shown, but kept with a kept board so that an
+	// erasure or a household's new name can be put right on it.
+	Subject int64 `json:"-"`
 }
 
 // Board is what the public board of an org shows (光荣榜 · 公示).

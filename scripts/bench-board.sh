@@ -3,7 +3,9 @@
 # restart" of BENCHMARKS.md: build jifen, generate a county of PEOPLE
 # people on a fresh database, serve it, time GET /api/v1/board/2 (the
 # county) for its first reader, the next, the first after a restart and
-# (PostgreSQL) the first on a second server; then drop what it made.
+# (PostgreSQL) the first on a second server; then the erasure of the
+# person of the county's latest award, and the first reader after it;
+# then drop what it made.
 #
 # Settings (environment): PEOPLE=100000 PORT=18580 ORG=2
 # PG=postgres://postgres@127.0.0.1:5432 (a server where we may create and
@@ -97,3 +99,12 @@ if [[ $db_kind == postgres ]]; then
 	servers+=("$(serve 1)")
 	board 1 "$(token 1)" "the first reader on a second server"
 fi
+# The person of the county's latest award is on the board's list on
+# display: erased, the kept board is put right (patchBoards), not made
+# again.
+person=$(curl -fs -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/api/v1/awards?org_id=$org&per_page=1" |
+	sed -E 's/.*"person_id":([0-9]+).*/\1/')
+took=$(curl -fs -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+	-d '{"reason":"本人书面申请"}' "http://127.0.0.1:$port/api/v1/people/$person/erase")
+echo "| the erasure of person $person (POST …/erase) | $took s | | |"
+board 0 "$tok" "the first reader after the erasure"

@@ -46,12 +46,12 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 	// (Another server's clock may run a little ahead: a board it kept
 	// "in the future" is fresh.)
 	if age := time.Since(at); !at.IsZero() && age <= boardStale {
-		kept, err := s.db.keptBoard(ctx, orgID, gen, at)
+		kept, due, err := s.db.keptBoard(ctx, orgID, gen, at)
 		if err != nil {
 			return nil, err
 		}
 		if kept != nil {
-			if age > boardKeep {
+			if age > boardKeep || due {
 				s.shareBoard(org, gen, true) // for the next reader
 			}
 			return kept, nil
@@ -85,10 +85,12 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 //
 // Boards are kept in the database (kept_boards), not in memory: a restart
 // or a second server shows the kept board at once, and a write that changes
-// what boards may show drops them for every server in its own transaction
-// (dropBoards: an erasure takes a name off every board; a change of an
-// org's points settings, which may mask names, or a move of the org, its
-// subtree's boards). Such a write moves the generation on. A board is
+// what boards may show drops them, or puts them right, for every server in
+// its own transaction (dropBoards: a change of an org's points settings,
+// which may mask names, or a move of the org drops its subtree's boards;
+// patchBoards: an erasure takes a name off every board, a household's new
+// name is written on the boards ranking it). Such a write moves the
+// generation on. A board is
 // shown only under the generation it was kept in, kept only if the
 // generation has not moved since its reads began, and a reader who finds
 // the generation moved on since a making began does not wait for that
@@ -117,6 +119,7 @@ type readBoard struct {
 	gen int64
 	at  time.Time
 	b   *jifen.Board
+	due bool // a ranking is a line short (patchBoards): made again
 }
 
 // boardCall is a board being made from reads that began under gen; done
@@ -210,8 +213,9 @@ func (db *DB) keptAt(ctx context.Context, orgID int64) (int64, time.Time, error)
 
 // keptBoard is org's board kept under generation gen, made at at: from
 // memory when this server has read it, else read and decoded (a county's
-// is about 300 KB of JSON). Nil if it has gone since keptAt.
-func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*jifen.Board, error) {
+// is about 300 KB of JSON), and whether it is due to be made again. Nil
+// if it has gone since keptAt.
+func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*jifen.Board, bool, error) {
 	c := &db.boards
 	c.mu.Lock()
 	r, ok := c.read[orgID]
@@ -220,18 +224,19 @@ func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*j
 		var body string
 		err := db.queryRow(ctx, "SELECT made_at, body FROM kept_boards WHERE org_id = ? AND generation = ?", orgID, gen).Scan(&at, &body)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
+			return nil, false, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		r = readBoard{gen: gen, at: at, b: &jifen.Board{}}
-		if err := json.Unmarshal([]byte(body), r.b); err != nil {
+		k, err := decodeKept(body)
+		if err != nil {
 			// Kept by a version of jifen whose board this one cannot
 			// read: made again.
 			db.Log.Warn("kept board unreadable", "org", orgID, "err", err)
-			return nil, nil
+			return nil, false, nil
 		}
+		r = readBoard{gen: gen, at: at, b: k.Board, due: k.Short}
 		c.mu.Lock()
 		if c.read == nil {
 			c.read = map[int64]readBoard{}
@@ -245,13 +250,62 @@ func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*j
 		c.mu.Unlock()
 	}
 	b := *r.b // a copy: callers may set its fields
-	return &b, nil
+	return &b, r.due, nil
+}
+
+// keptBody is a board as kept: the board, and whom each line of its
+// rankings ranks, which its JSON does not show (patchBoards reads them).
+// A board kept before the subjects were has none, and is dropped where
+// it would be patched. Short marks a board whose ranking lost a line to
+// an erasure: shown, and made again meanwhile.
+type keptBody struct {
+	*jifen.Board
+	Subjects map[string][]int64 `json:"subjects,omitempty"`
+	Short    bool               `json:"short,omitempty"`
+}
+
+// rankings are a board's rankings by name.
+func rankings(b *jifen.Board) map[string]*[]jifen.BoardRow {
+	return map[string]*[]jifen.BoardRow{"month": &b.Month, "year": &b.Year, "all_time": &b.AllTime, "honour": &b.Honour}
+}
+
+func encodeKept(k keptBody) (string, error) {
+	k.Subjects = map[string][]int64{}
+	for name, rows := range rankings(k.Board) {
+		ids := make([]int64, len(*rows))
+		for i, r := range *rows {
+			ids[i] = r.Subject
+		}
+		k.Subjects[name] = ids
+	}
+	body, err := json.Marshal(k)
+	return string(body), err
+}
+
+// decodeKept reads a kept board back, with its lines' subjects (Subjects
+// is nil for a board kept without them).
+func decodeKept(body string) (keptBody, error) {
+	k := keptBody{Board: &jifen.Board{}}
+	if err := json.Unmarshal([]byte(body), &k); err != nil {
+		return k, err
+	}
+	for name, rows := range rankings(k.Board) {
+		ids, found := k.Subjects[name]
+		if !found || len(ids) != len(*rows) {
+			k.Subjects = nil
+			return k, nil
+		}
+		for i := range *rows {
+			(*rows)[i].Subject = ids[i]
+		}
+	}
+	return k, nil
 }
 
 // keepBoard keeps org's board b, made from reads that began under
 // generation gen at began, unless the generation has moved on since.
 func (db *DB) keepBoard(ctx context.Context, orgID int64, b *jifen.Board, gen int64, began time.Time) error {
-	body, err := json.Marshal(b)
+	body, err := encodeKept(keptBody{Board: b})
 	if err != nil {
 		return err
 	}
@@ -269,7 +323,7 @@ func (db *DB) keepBoard(ctx context.Context, orgID int64, b *jifen.Board, gen in
 		}
 		_, err := tx.exec(ctx, `INSERT INTO kept_boards (org_id, generation, made_at, body) VALUES (?, ?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET generation = excluded.generation, made_at = excluded.made_at, body = excluded.body`,
-			orgID, gen, began, string(body))
+			orgID, gen, began, body)
 		return err
 	})
 }
@@ -288,13 +342,111 @@ func (t *Tx) dropBoards(ctx context.Context, path string) error {
 	return t.dropKept(ctx, "org_id IN (SELECT id FROM orgs WHERE path >= ? AND path < ?)", path, jifen.PathUpper(path))
 }
 
-// dropBoardsOver drops, as dropBoards does, the kept boards of the org at
-// path and of every org above it: the boards a household of that org is
-// ranked on (an award to it, or to a member for it, is the household
-// org's, wherever below it the member lives).
-func (t *Tx) dropBoardsOver(ctx context.Context, path string) error {
-	ph, args := idList(jifen.PathIDs(path))
-	return t.dropKept(ctx, "org_id IN ("+ph+")", args...)
+// boardPatch is what a write changes on the boards it leaves kept: a
+// person erased (off the rankings of people, 已注销 on the awards shown)
+// and households' new names.
+type boardPatch struct {
+	erased     int64
+	households map[int64]string
+}
+
+// patchBoards, in a write that renames what boards show (an erasure, a
+// household's new name), puts the change right on the kept boards of the
+// orgs listed (all of them when orgIDs is nil) rather than dropping them:
+// a county's board takes 21–26 s to make at 1 M people, and after an
+// erasure every reader would wait for it again. A ranking the erased
+// person leaves is a line short until the board is made again, which its
+// next reader starts while being shown it (Short). Boards kept without
+// their lines' subjects (by an older jifen), or past boardStale (never
+// shown again), are dropped. Like dropBoards it moves the generation on
+// first and comes last in its write.
+func (t *Tx) patchBoards(ctx context.Context, p boardPatch, orgIDs []int64) error {
+	if _, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id = 0"); err != nil {
+		return err
+	}
+	q, args := "SELECT org_id, made_at, body FROM kept_boards WHERE org_id <> 0", []any(nil)
+	if orgIDs != nil {
+		var ph string
+		ph, args = idList(orgIDs)
+		q += " AND org_id IN (" + ph + ")"
+	}
+	type kept struct {
+		org  int64
+		at   time.Time
+		body string
+	}
+	var boards []kept
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k kept
+		if err := rows.Scan(&k.org, &k.at, &k.body); err != nil {
+			rows.Close()
+			return err
+		}
+		boards = append(boards, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, kb := range boards {
+		k, err := decodeKept(kb.body)
+		if err != nil || k.Subjects == nil || time.Since(kb.at) > boardStale {
+			if _, err := t.exec(ctx, "DELETE FROM kept_boards WHERE org_id = ?", kb.org); err != nil {
+				return err
+			}
+			continue
+		}
+		if p.apply(k.Board) {
+			k.Short = true
+		}
+		body, err := encodeKept(k)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "UPDATE kept_boards SET body = ? WHERE org_id = ?", body, kb.org); err != nil {
+			return err
+		}
+	}
+	_, err = t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id <> 0")
+	return err
+}
+
+// apply puts p right on b, as makeBoard would have shown it, and says
+// whether a ranking lost a line.
+func (p boardPatch) apply(b *jifen.Board) (short bool) {
+	households := b.Settings.PointsTo == jifen.ToHousehold
+	for _, rows := range rankings(b) {
+		kept := (*rows)[:0]
+		for _, r := range *rows {
+			switch {
+			case households:
+				if name, ok := p.households[r.Subject]; ok {
+					r.Name = showName(b.Settings, name)
+				}
+			case p.erased != 0 && r.Subject == p.erased:
+				short = true
+				continue
+			}
+			r.Rank = len(kept) + 1
+			kept = append(kept, r)
+		}
+		*rows = kept
+	}
+	for _, aw := range b.Recent {
+		if p.erased != 0 && aw.PersonID != nil && *aw.PersonID == p.erased {
+			aw.PersonName = showName(b.Settings, jifen.ErasedName)
+		}
+		if aw.HouseholdID != nil {
+			if name, ok := p.households[*aw.HouseholdID]; ok {
+				aw.HouseholdName = showName(b.Settings, name)
+			}
+		}
+	}
+	return short
 }
 
 // dropKept moves the generation on, deletes the kept boards where says,
@@ -359,7 +511,7 @@ func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.B
 		aw := r.Award
 		// The board is public inside the org: names as the org chooses,
 		// and nothing about who entered it.
-		aw.PersonName, aw.HouseholdName = s.show(st, aw.PersonName), s.show(st, aw.HouseholdName)
+		aw.PersonName, aw.HouseholdName = showName(st, aw.PersonName), showName(st, aw.HouseholdName)
 		aw.CreatedBy, aw.CreatedByName, aw.DecidedBy = 0, "", nil
 		b.Recent = append(b.Recent, aw)
 	}
@@ -370,7 +522,8 @@ func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.B
 	return b, err
 }
 
-func (s *PointsService) show(st jifen.PointsSettings, name string) string {
+// showName is a name as an org's board shows it.
+func showName(st jifen.PointsSettings, name string) string {
 	if st.MaskNames {
 		return jifen.MaskMiddle(name)
 	}
@@ -384,7 +537,7 @@ func (s *PointsService) ranking(ctx context.Context, path string, st jifen.Point
 	// joined first, every award of a county's year met its person and org
 	// before the sum (1.4 s for 1.3 M awards; 0.6 s summed alone).
 	if st.PointsTo == jifen.ToHousehold {
-		q := `SELECT h.name, o.name, s.total FROM (SELECT a.household_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
+		q := `SELECT h.id, h.name, o.name, s.total FROM (SELECT a.household_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
 		WHERE ` + s.db.inSubtree("a.org_path") + ` AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.household_id IS NOT NULL
 		GROUP BY a.household_id HAVING SUM(a.points) > 0 ORDER BY total DESC, first LIMIT ?) s
 		JOIN households h ON h.id = s.id JOIN orgs o ON o.id = h.org_id ORDER BY s.total DESC, s.first`
@@ -392,7 +545,7 @@ func (s *PointsService) ranking(ctx context.Context, path string, st jifen.Point
 	}
 	// People erased on request are left off (their points stay in the
 	// reports' sums), erased of them at most.
-	q := `SELECT p.name, o.name, s.total FROM (SELECT a.person_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
+	q := `SELECT p.id, p.name, o.name, s.total FROM (SELECT a.person_id AS id, SUM(a.points) AS total, MIN(a.id) AS first FROM awards a
 		WHERE ` + s.db.inSubtree("a.org_path") + ` AND a.status = 'posted' AND a.day >= ? AND a.day <= ? AND a.person_id IS NOT NULL
 		GROUP BY a.person_id HAVING SUM(a.points) > 0 ORDER BY total DESC, first LIMIT ?) s
 		JOIN people p ON p.id = s.id JOIN orgs o ON o.id = p.home_org_id WHERE p.status <> 'erased' ORDER BY s.total DESC, s.first LIMIT ?`
@@ -401,11 +554,11 @@ func (s *PointsService) ranking(ctx context.Context, path string, st jifen.Point
 
 // allTime ranks by the score kept on each account.
 func (s *PointsService) allTime(ctx context.Context, path string, st jifen.PointsSettings) ([]jifen.BoardRow, error) {
-	q := `SELECT p.name, o.name, ac.score FROM accounts ac JOIN people p ON p.id = ac.owner_id JOIN orgs o ON o.id = p.home_org_id
+	q := `SELECT p.id, p.name, o.name, ac.score FROM accounts ac JOIN people p ON p.id = ac.owner_id JOIN orgs o ON o.id = p.home_org_id
 		WHERE ac.kind = 'person' AND p.home_org_path >= ? AND p.home_org_path < ? AND ac.score > 0 AND p.status <> 'erased'
 		ORDER BY ac.score DESC, ac.id LIMIT ?`
 	if st.PointsTo == jifen.ToHousehold {
-		q = `SELECT h.name, o.name, ac.score FROM accounts ac JOIN households h ON h.id = ac.owner_id JOIN orgs o ON o.id = h.org_id
+		q = `SELECT h.id, h.name, o.name, ac.score FROM accounts ac JOIN households h ON h.id = ac.owner_id JOIN orgs o ON o.id = h.org_id
 		WHERE ac.kind = 'household' AND h.org_path >= ? AND h.org_path < ? AND ac.score > 0 ORDER BY ac.score DESC, ac.id LIMIT ?`
 	}
 	return s.rows(ctx, st, q, path, jifen.PathUpper(path), boardSize)
@@ -420,10 +573,10 @@ func (s *PointsService) rows(ctx context.Context, st jifen.PointsSettings, q str
 	out := []jifen.BoardRow{}
 	for rows.Next() {
 		var r jifen.BoardRow
-		if err := rows.Scan(&r.Name, &r.OrgName, &r.Score); err != nil {
+		if err := rows.Scan(&r.Subject, &r.Name, &r.OrgName, &r.Score); err != nil {
 			return nil, err
 		}
-		r.Rank, r.Name = len(out)+1, s.show(st, r.Name)
+		r.Rank, r.Name = len(out)+1, showName(st, r.Name)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -410,6 +410,89 @@ func TestKeptBoardIsSharedAndDropped(t *testing.T) {
 // with eleven ranked and the first erased, ten remain, the eleventh
 // among them. Their awards stay on display under the name erasure
 // leaves (公示).
+// An erasure or a household's new name is put right on the kept boards,
+// not waited for: the next reader is shown the board as it was made, with
+// the erased person off its rankings and their awards as 已注销, or the
+// household's new name; a ranking a line short is made again meanwhile.
+func TestKeptBoardIsPatched(t *testing.T) {
+	keptBoardsOnTwoServers(t, func(t *testing.T, p *ptsFx, other *sqldb.PointsService) {
+		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+		board := func(pts *sqldb.PointsService) *jifen.Board {
+			t.Helper()
+			return must(pts.Board(p.super.ctx, p.countyA.ID, ""))(t)
+		}
+		shortBoards := func() int64 {
+			return p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE body LIKE ?", `%"short":true%`)
+		}
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false })
+		zhao, qian := p.member(t, "赵一明", p.villageA), p.member(t, "钱二妹", p.villageA)
+		for _, u := range []user{zhao, zhao, qian} {
+			must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: u.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+		}
+		made := sqldb.SlowBoardMaking(0)
+		defer made.Restore()
+		before := board(p.pts)
+		wantBoard(t, "the board before", before.Month, false, "赵一明", 10, "钱二妹", 5)
+		n := made.Count()
+		p.clock.Advance(time.Minute) // a board made again would say so
+
+		must(0, p.people.ErasePerson(p.adminA.ctx, zhao.p.ID, "本人书面申请"))(t)
+		if n := p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE body LIKE ?", "%赵一明%"); n != 0 {
+			t.Fatalf("%d kept boards still hold the erased name", n)
+		}
+		after := board(other)
+		if !after.Generated.Equal(before.Generated) {
+			t.Errorf("after the erasure the board was made again (%s, kept %s): want the kept one, put right", after.Generated, before.Generated)
+		}
+		for name, rows := range map[string][]jifen.BoardRow{"month": after.Month, "year": after.Year, "all time": after.AllTime} {
+			wantBoard(t, name+" after the erasure", rows, false, "钱二妹", 5)
+		}
+		erased := 0
+		for _, aw := range after.Recent {
+			if *aw.PersonID == zhao.p.ID {
+				if aw.PersonName != jifen.ErasedName {
+					t.Errorf("an award of the erased person shows %q", aw.PersonName)
+				}
+				erased++
+			}
+		}
+		if erased != 2 {
+			t.Errorf("%d of the erased person's awards shown; want 2", erased)
+		}
+		// The ranking a line short is made again, behind the readers.
+		for i := 0; shortBoards() != 0; i++ {
+			if i == 500 {
+				t.Fatal("the board a line short was not made again")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if m := made.Count() - n; m != 1 {
+			t.Errorf("made %d times after the erasure; want once", m)
+		}
+
+		// Households: a new name is shown at once, with nothing made
+		// (names in full: masked, the two would read alike).
+		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.PointsTo = jifen.ToHousehold })
+		sun := p.member(t, "孙三", p.villageA)
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: sun.p.ID, Name: "孙家大院"}))(t)
+		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{HouseholdID: h.ID, RuleID: good.ID, Key: p.key()}))(t)
+		before = board(p.pts)
+		wantBoard(t, "the households' board", before.Month, false, "孙家大院", 5)
+		n = made.Count()
+		p.clock.Advance(time.Minute)
+		must(p.pts.ChangeHousehold(p.adminA.ctx, h.ID, jifen.HouseholdChange{Name: "孙家新院"}))(t)
+		after = board(other)
+		wantBoard(t, "the households' board after the new name", after.Month, false, "孙家新院", 5)
+		wantBoard(t, "all time after the new name", after.AllTime, false, "孙家新院", 5)
+		if got := after.Recent[0].HouseholdName; got != "孙家新院" {
+			t.Errorf("the award shows the household as %q", got)
+		}
+		if !after.Generated.Equal(before.Generated) || made.Count() != n || shortBoards() != 0 {
+			t.Errorf("the new name made the board again (%d makings)", made.Count()-n)
+		}
+	})
+}
+
 func TestErasedPeopleLeaveTheBoard(t *testing.T) {
 	eachPoints(t, func(t *testing.T, p *ptsFx) {
 		p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.MaskNames = false })

@@ -58,6 +58,9 @@ func scanCert(row interface{ Scan(...any) error }) (*jifen.Certificate, error) {
 	return c, nil
 }
 
+// errNotIssuer refuses someone who is not staff of the org named as issuer.
+var errNotIssuer = jifen.Errorf(jifen.KindForbidden, "forbidden", "org_id", "只有该组织的工作人员能以它的名义出具证明", "Only the org's staff can issue in its name")
+
 // Issue numbers a certificate in the register for a person's verified
 // service in [from, to]; the person themselves or staff over them may ask.
 // The issuer is the org named (谁记录谁证明: it certifies what it and the
@@ -97,7 +100,7 @@ func (s *CertificateService) Issue(ctx context.Context, in jifen.CertificateRequ
 				return nil, jifen.Invalid("org_id", "没有找到这个组织", "No such org")
 			}
 			if !a.Has(o.Path, jifen.StaffRoles...) {
-				return nil, jifen.Errorf(jifen.KindForbidden, "forbidden", "org_id", "只有该组织的工作人员能以它的名义出具证明", "Only the org's staff can issue in its name")
+				return nil, errNotIssuer
 			}
 			_, err := NewPersonService(s.db).Person(ctx, personID)
 			if unseen = jifen.ErrorKind(err) == jifen.KindNotFound; err != nil && !unseen {
@@ -123,13 +126,24 @@ func (s *CertificateService) Issue(ctx context.Context, in jifen.CertificateRequ
 		if err != nil {
 			return err
 		}
-		org := issuer
+		var org *jifen.Org
 		where, args := "person_id = ? AND started_at >= ? AND started_at < ?", []any{personID, from.UTC(), to.UTC()}
-		if org == nil {
+		if issuer == nil {
 			if org, err = tx.getOrg(ctx, p.HomeOrgID); err != nil {
 				return err
 			}
 		} else {
+			// The issuing org's path is read again under its row lock: a
+			// move of it (which rewrites its records' paths with its own)
+			// is then wholly before this certificate or after it, and its
+			// records are counted under one path. Moved meanwhile, its
+			// staff are asked for again.
+			if org, err = tx.lockedOrg(ctx, issuer.ID); err != nil {
+				return err
+			}
+			if org.Path != issuer.Path && personID != a.PersonID && !a.Has(org.Path, jifen.StaffRoles...) {
+				return errNotIssuer
+			}
 			where += " AND org_path >= ? AND org_path < ?"
 			args = append(args, org.Path, jifen.PathUpper(org.Path))
 		}

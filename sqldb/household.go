@@ -353,11 +353,14 @@ func (s *PointsService) ChangeHousehold(ctx context.Context, id int64, in jifen.
 			fmt.Sprintf("%s → %s，户主%s", h.Name, name, headName)); err != nil {
 			return err
 		}
-		// Boards that rank households show its name, not its head.
+		// Boards that rank households show its name, not its head: those
+		// of its org and the orgs above, where an award to it, or to a
+		// member for it, is ranked (it is the household org's, wherever
+		// below it the member lives).
 		if name == h.Name {
 			return nil
 		}
-		return tx.dropBoardsOver(ctx, h.path)
+		return tx.patchBoards(ctx, boardPatch{households: map[int64]string{id: name}}, jifen.PathIDs(h.path))
 	})
 	if err != nil {
 		return nil, err

@@ -557,8 +557,8 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 		now := s.db.now()
 		// The volunteer number stays: it is public, identifies nobody on
 		// its own, and keeps certificates and records checkable.
-		if _, err := tx.exec(ctx, `UPDATE people SET name = '已注销', birth_date = '', phone = NULL, id_cipher = NULL, id_hash = NULL,
-			id_masked = '', skills = '', password_hash = NULL, pin_hash = NULL, status = 'erased', updated_at = ? WHERE id = ?`, now, id); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE people SET name = ?, birth_date = '', phone = NULL, id_cipher = NULL, id_hash = NULL,
+			id_masked = '', skills = '', password_hash = NULL, pin_hash = NULL, status = 'erased', updated_at = ? WHERE id = ?`, jifen.ErasedName, now, id); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -590,14 +590,16 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 				return err
 			}
 		}
-		if err := tx.unnameHouseholds(ctx, id, names); err != nil {
+		renamed, err := tx.unnameHouseholds(ctx, id, names)
+		if err != nil {
 			return err
 		}
 		if err := tx.releasePlaces(ctx, id, now); err != nil {
 			return err
 		}
-		// Kept public boards may rank them by name (board.go).
-		if err := tx.dropBoards(ctx, ""); err != nil {
+		// Kept public boards may rank them, or their households, by name
+		// (board.go).
+		if err := tx.patchBoards(ctx, boardPatch{erased: id, households: renamed}, nil); err != nil {
 			return err
 		}
 		// The audit line names the number, not the person.
@@ -624,11 +626,11 @@ func (db *DB) selfOrSeen(ctx context.Context, a *jifen.Actor, personID int64) er
 // whose name it then takes. The household's audit lines, and those of the
 // awards made to it ("→ 张三户"), lose the names too. A name held whole in
 // another member's or former member's ("李建" in "李建国") is left, not to
-// mangle theirs.
+// mangle theirs. It returns the households renamed, with their new names.
 // On PostgreSQL the households are locked, after the person as every
 // write takes them, so that a change of head or name under way is waited
 // for and its name read, not written over.
-func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) error {
+func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) (map[int64]string, error) {
 	q := `SELECT id, name, head_person_id FROM households
 		WHERE head_person_id = ? OR id IN (SELECT household_id FROM household_members WHERE person_id = ?)
 		OR id IN (SELECT target_id FROM audit_log WHERE target_type = 'household' AND action = 'household.remove_member' AND detail = ?)
@@ -642,20 +644,21 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 	}
 	rows, err := t.query(ctx, q, id, id, strconv.FormatInt(id, 10))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var hs []household
+	renamed := map[int64]string{}
 	for rows.Next() {
 		var h household
 		if err := rows.Scan(&h.id, &h.name, &h.head); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		hs = append(hs, h)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	for _, h := range hs {
 		// Its head, members and former members: each joining and leaving
@@ -664,7 +667,7 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 		lines, err := t.strings(ctx, `SELECT detail FROM audit_log WHERE target_type = 'household' AND target_id = ?
 			AND action IN ('household.add_member', 'household.remove_member')`, h.id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ids := []int64{h.head}
 		for _, l := range lines {
@@ -676,7 +679,7 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 		others, err := t.strings(ctx, `SELECT p.name FROM people p WHERE p.id <> ? AND (p.id IN (`+ph+`)
 			OR p.id IN (SELECT person_id FROM household_members WHERE household_id = ?))`, append(append([]any{id}, idArgs...), h.id)...)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var gone []string
 		for _, n := range names {
@@ -686,22 +689,23 @@ func (t *Tx) unnameHouseholds(ctx context.Context, id int64, names []string) err
 		}
 		name := h.name
 		for _, n := range gone {
-			name = strings.ReplaceAll(name, n, "已注销")
+			name = strings.ReplaceAll(name, n, jifen.ErasedName)
 		}
 		if name != h.name {
 			if _, err := t.exec(ctx, "UPDATE households SET name = ? WHERE id = ?", name, h.id); err != nil {
-				return err
+				return nil, err
 			}
+			renamed[h.id] = name
 		}
 		for _, n := range gone {
 			if _, err := t.exec(ctx, `UPDATE audit_log SET detail = replace(detail, ?, '（已删除）')
 				WHERE (target_type = 'household' AND target_id = ?)
 				OR (target_type = 'award' AND target_id IN (SELECT id FROM awards WHERE household_id = ?))`, n, h.id, h.id); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return renamed, nil
 }
 
 // formerNames are the names a person has gone by: current, and those in

@@ -1453,7 +1453,7 @@ func (s *PointsService) Awards(ctx context.Context, f jifen.AwardFilter) ([]*jif
 		if aw := r.Award; public != nil {
 			// On display, as on the board: names as the org chooses, and
 			// nothing about who entered it, whoever asks.
-			aw.PersonName, aw.HouseholdName = s.show(*public, aw.PersonName), s.show(*public, aw.HouseholdName)
+			aw.PersonName, aw.HouseholdName = showName(*public, aw.PersonName), showName(*public, aw.HouseholdName)
 			aw.CreatedBy, aw.CreatedByName, aw.DecidedBy = 0, "", nil
 		}
 		out = append(out, r.Award)

@@ -58,26 +58,49 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 		}
 	}
 	c := s.shareBoard(org, gen, !at.IsZero())
-	select {
-	case <-c.done:
-		if c.err != nil {
-			return nil, c.err
+	// A kept board older than boardStale (a county's, the morning after a
+	// quiet night) is still shown, with its time, once its reader has
+	// waited boardWait for the new one (a county's takes 21–26 s at 1 M
+	// people, a minute from a cold cache: longer than a request may take),
+	// if it ranks the month this is. The new one is there for the next.
+	var late <-chan time.Time
+	if !at.IsZero() {
+		wait := time.NewTimer(boardWait)
+		defer wait.Stop()
+		late = wait.C
+	}
+	for {
+		select {
+		case <-c.done:
+			if c.err != nil {
+				return nil, c.err
+			}
+			b := *c.b // a copy: callers may set its fields
+			return &b, nil
+		case <-late:
+			late = nil
+			kept, _, err := s.db.keptBoard(ctx, orgID, gen, at)
+			if err != nil {
+				return nil, err
+			}
+			if kept != nil && month(kept.Generated) == month(s.db.now()) {
+				return kept, nil
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		b := *c.b // a copy: callers may set its fields
-		return &b, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
 
 // A board that took longer than boardSlow to make (a county's, summed
 // from a million awards) is kept, so a lobby screen and every resident who
 // opens it share one reading; it says when it was made. After boardKeep
-// the next reader still gets it and one new board is made meanwhile; only
-// a board older than boardStale (nobody looked for an hour) is waited for:
-// a county's took 21–26 s at 1 M people, and a resident opening it after
-// a quiet half hour is better shown the rankings of half an hour ago, with
-// their time, than a wait.
+// the next reader still gets it and one new board is made meanwhile; a
+// board older than boardStale (nobody looked for an hour) is waited for,
+// but for boardWait only, and then shown if it ranks this month: a
+// county's took 21–26 s at 1 M people, and a resident opening it after a
+// quiet night is better shown last night's rankings, with their time,
+// than a wait.
 // A board made quicker (a village's) is never kept, and shows an award
 // the moment it posts. However many ask at once, one board of an org is
 // made at a time in a server (on the county's festival day, the first
@@ -99,6 +122,7 @@ var (
 	boardSlow  = 300 * time.Millisecond
 	boardKeep  = time.Minute
 	boardStale = time.Hour
+	boardWait  = 2 * time.Second
 )
 
 // boardMaking, when set (by a test), runs as each board has been read,
@@ -351,8 +375,8 @@ type boardPatch struct {
 }
 
 // patchBoards, in a write that renames what boards show (an erasure, a
-// household's new name), puts the change right on the kept boards of the
-// orgs listed (all of them when orgIDs is nil) rather than dropping them:
+// household's new name), puts the change right on the kept boards where
+// says, rather than dropping them:
 // a county's board takes 21–26 s to make at 1 M people, and after an
 // erasure every reader would wait for it again. A ranking the erased
 // person leaves is a line short until the board is made again, which its
@@ -360,16 +384,11 @@ type boardPatch struct {
 // their lines' subjects (by an older jifen), or past boardStale (never
 // shown again), are dropped. Like dropBoards it moves the generation on
 // first and comes last in its write.
-func (t *Tx) patchBoards(ctx context.Context, p boardPatch, orgIDs []int64) error {
+func (t *Tx) patchBoards(ctx context.Context, p boardPatch, where string, args ...any) error {
 	if _, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id = 0"); err != nil {
 		return err
 	}
-	q, args := "SELECT org_id, made_at, body FROM kept_boards WHERE org_id <> 0", []any(nil)
-	if orgIDs != nil {
-		var ph string
-		ph, args = idList(orgIDs)
-		q += " AND org_id IN (" + ph + ")"
-	}
+	q := "SELECT org_id, made_at, body FROM kept_boards WHERE org_id <> 0 AND (" + where + ")"
 	type kept struct {
 		org  int64
 		at   time.Time
@@ -400,9 +419,11 @@ func (t *Tx) patchBoards(ctx context.Context, p boardPatch, orgIDs []int64) erro
 			}
 			continue
 		}
-		if p.apply(k.Board) {
-			k.Short = true
+		changed, short := p.apply(k.Board)
+		if !changed {
+			continue // (a county's is 300 KB to write again)
 		}
+		k.Short = k.Short || short
 		body, err := encodeKept(k)
 		if err != nil {
 			return err
@@ -416,8 +437,8 @@ func (t *Tx) patchBoards(ctx context.Context, p boardPatch, orgIDs []int64) erro
 }
 
 // apply puts p right on b, as makeBoard would have shown it, and says
-// whether a ranking lost a line.
-func (p boardPatch) apply(b *jifen.Board) (short bool) {
+// whether it changed b and whether a ranking lost a line.
+func (p boardPatch) apply(b *jifen.Board) (changed, short bool) {
 	households := b.Settings.PointsTo == jifen.ToHousehold
 	for _, rows := range rankings(b) {
 		kept := (*rows)[:0]
@@ -425,10 +446,10 @@ func (p boardPatch) apply(b *jifen.Board) (short bool) {
 			switch {
 			case households:
 				if name, ok := p.households[r.Subject]; ok {
-					r.Name = showName(b.Settings, name)
+					r.Name, changed = showName(b.Settings, name), true
 				}
 			case p.erased != 0 && r.Subject == p.erased:
-				short = true
+				changed, short = true, true
 				continue
 			}
 			r.Rank = len(kept) + 1
@@ -438,15 +459,15 @@ func (p boardPatch) apply(b *jifen.Board) (short bool) {
 	}
 	for _, aw := range b.Recent {
 		if p.erased != 0 && aw.PersonID != nil && *aw.PersonID == p.erased {
-			aw.PersonName = showName(b.Settings, jifen.ErasedName)
+			aw.PersonName, changed = showName(b.Settings, jifen.ErasedName), true
 		}
 		if aw.HouseholdID != nil {
 			if name, ok := p.households[*aw.HouseholdID]; ok {
-				aw.HouseholdName = showName(b.Settings, name)
+				aw.HouseholdName, changed = showName(b.Settings, name), true
 			}
 		}
 	}
-	return short
+	return changed, short
 }
 
 // dropKept moves the generation on, deletes the kept boards where says,

@@ -14,6 +14,15 @@ func KeepBoards(slow, keep, stale time.Duration) (restore func()) {
 	return func() { boardSlow, boardKeep, boardStale = s, k, st }
 }
 
+// WaitForBoards sets how long a reader waits for a new board before being
+// shown a kept one older than the stale time, until the returned function
+// is called. Not for parallel tests.
+func WaitForBoards(d time.Duration) (restore func()) {
+	old := boardWait
+	boardWait = d
+	return func() { boardWait = old }
+}
+
 // BoardMaking counts the boards made while it is set.
 type BoardMaking struct {
 	n       atomic.Int64

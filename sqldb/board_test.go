@@ -217,6 +217,40 @@ func TestSlowBoardIsKept(t *testing.T) {
 	})
 }
 
+// A kept board past its last showing is waited for a moment only, then
+// shown as made, with its time, while the new one is made for the next
+// reader; but not once the month it ranks has ended. Not parallel: it sets
+// how slow is slow.
+func TestStaleBoardAfterAWait(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		give, month := oneOnTheBoard(t, p, "赵一明")
+		give()
+		restore := sqldb.KeepBoards(0, 100*time.Millisecond, 200*time.Millisecond)
+		defer restore()
+		defer sqldb.WaitForBoards(50 * time.Millisecond)()
+		if got := month(); got != 5 {
+			t.Fatalf("month score %d, want 5", got)
+		}
+		slow := sqldb.SlowBoardMaking(time.Second)
+		defer slow.Restore()
+		give()
+		time.Sleep(250 * time.Millisecond) // past its last showing
+		if got := month(); got != 5 {
+			t.Fatalf("a board of this month past its last showing, after the wait: %d, want the kept one's 5", got)
+		}
+		for deadline := time.Now().Add(10 * time.Second); month() != 10; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the new board never came: want 10")
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+		p.clock.Set(time.Date(2026, 7, 1, 8, 0, 0, 0, jifen.Zone))
+		if got := month(); got != 0 {
+			t.Fatalf("a board of last month was shown as this month's: %d, want a new one's 0", got)
+		}
+	})
+}
+
 // However many open a board at once, it is made once, and each gets
 // their own copy.
 func TestBoardMadeOnceForMany(t *testing.T) {
@@ -491,6 +525,72 @@ func TestKeptBoardIsPatched(t *testing.T) {
 			t.Errorf("the new name made the board again (%d makings)", made.Count()-n)
 		}
 	})
+}
+
+// A board put right after an erasure shows what one made afresh shows,
+// boards of people and of households, names masked and in full: the
+// person off the rankings, their awards as 已注销, the household named
+// after them renamed.
+func TestPatchedBoardIsAsMade(t *testing.T) {
+	for _, households := range []bool{false, true} {
+		for _, mask := range []bool{false, true} {
+			t.Run(fmt.Sprintf("households %t, masked %t", households, mask), func(t *testing.T) {
+				keptBoardsOnTwoServers(t, func(t *testing.T, p *ptsFx, other *sqldb.PointsService) {
+					to := jifen.ToPerson
+					if households {
+						to = jifen.ToHousehold
+					}
+					p.set(t, p.countyA, func(s *jifen.PointsSettings) { s.PointsTo, s.MaskNames = to, mask })
+					good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
+					zhao, qian, sun := p.member(t, "赵一明", p.villageA), p.member(t, "钱二妹", p.villageA), p.member(t, "孙三", p.villageA)
+					must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: zhao.p.ID, MemberIDs: []int64{sun.p.ID}}))(t)
+					must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: qian.p.ID}))(t)
+					for _, u := range []user{zhao, zhao, sun, qian} {
+						must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: u.p.ID, RuleID: good.ID, Key: p.key()}))(t)
+					}
+					board := func(pts *sqldb.PointsService) *jifen.Board {
+						t.Helper()
+						return must(pts.Board(p.super.ctx, p.countyA.ID, ""))(t)
+					}
+					shown := func(b *jifen.Board) string {
+						var out strings.Builder
+						for _, rows := range [][]jifen.BoardRow{b.Month, b.Year, b.Honour, b.AllTime} {
+							out.WriteString(boardRows(rows) + "\n")
+						}
+						for _, aw := range b.Recent {
+							fmt.Fprintf(&out, "%d %s %s; ", aw.ID, aw.PersonName, aw.HouseholdName)
+						}
+						return out.String()
+					}
+					kept := board(p.pts)
+					if before := shown(kept); !strings.Contains(before, "赵") {
+						t.Fatalf("the board does not show them before: the test tests nothing\n%s", before)
+					}
+					p.clock.Advance(time.Minute) // a board made again would say so
+					must(0, p.people.ErasePerson(p.adminA.ctx, zhao.p.ID, "本人书面申请"))(t)
+					after := board(other)
+					if !after.Generated.Equal(kept.Generated) {
+						t.Fatal("the board was made again for the reader after the erasure: want the kept one, put right")
+					}
+					patched := shown(after)
+					// (The making a line short asks for, out of the way.)
+					for i := 0; p.one(t, "SELECT COUNT(*) FROM kept_boards WHERE body LIKE ?", `%"short":true%`) != 0; i++ {
+						if i == 500 {
+							t.Fatal("the board a line short was not made again")
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					p.exec(t, "DELETE FROM kept_boards WHERE org_id <> 0")
+					if fresh := shown(board(p.pts)); patched != fresh {
+						t.Errorf("put right:\n%s\nmade afresh:\n%s", patched, fresh)
+					}
+					if strings.Contains(patched, "赵") || strings.Contains(patched, "一明") {
+						t.Errorf("the board put right still shows them:\n%s", patched)
+					}
+				})
+			})
+		}
+	}
 }
 
 func TestErasedPeopleLeaveTheBoard(t *testing.T) {

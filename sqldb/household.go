@@ -354,13 +354,15 @@ func (s *PointsService) ChangeHousehold(ctx context.Context, id int64, in jifen.
 			return err
 		}
 		// Boards that rank households show its name, not its head: those
-		// of its org and the orgs above, where an award to it, or to a
-		// member for it, is ranked (it is the household org's, wherever
-		// below it the member lives).
+		// of its org and the orgs above, where an award to it is ranked,
+		// and those below it, where a member living there earns for it
+		// (such an award is the member's home org's).
 		if name == h.Name {
 			return nil
 		}
-		return tx.patchBoards(ctx, boardPatch{households: map[int64]string{id: name}}, jifen.PathIDs(h.path))
+		ph, over := idList(jifen.PathIDs(h.path))
+		return tx.patchBoards(ctx, boardPatch{households: map[int64]string{id: name}},
+			"org_id IN ("+ph+") OR org_id IN (SELECT id FROM orgs WHERE path >= ? AND path < ?)", append(over, h.path, jifen.PathUpper(h.path))...)
 	})
 	if err != nil {
 		return nil, err

@@ -219,8 +219,8 @@ func TestErasureUnnamesHouseholdsLeft(t *testing.T) {
 }
 
 // A renamed household's new name reaches the kept boards of its org and of
-// the orgs above it, on every server, also for a member living in a team
-// below it (whose awards for the household are the household org's); a
+// the orgs above it, on every server, and of the village below it where a
+// member lives (whose awards for the household are the village's); a
 // board of another branch stays, and so does every board when only the
 // head changes (boards show the name). Not parallel: it sets which boards
 // are kept.
@@ -230,10 +230,9 @@ func TestHouseholdRenameReachesKeptBoards(t *testing.T) {
 			p.set(t, org, func(s *jifen.PointsSettings) { s.PointsTo, s.MaskNames = jifen.ToHousehold, false })
 		}
 		good := p.rule(t, p.super.ctx, p.root, ruleIn("good", 5))
-		team := p.org(t, p.super.ctx, p.villageA, jifen.OrgTeam, "吴家组")
-		wu := p.member(t, "吴志强", p.villageA)
-		son := p.member(t, "吴小强", team)
-		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.villageA.ID, HeadID: wu.p.ID, MemberIDs: []int64{son.p.ID}}))(t)
+		wu := p.member(t, "吴志强", p.townA)
+		son := p.member(t, "吴小强", p.villageA)
+		h := must(p.pts.CreateHousehold(p.adminA.ctx, jifen.HouseholdInput{OrgID: p.townA.ID, HeadID: wu.p.ID, MemberIDs: []int64{son.p.ID}}))(t)
 		must(p.pts.Award(p.adminA.ctx, jifen.AwardInput{PersonID: son.p.ID, RuleID: good.ID, Key: p.key()}))(t)
 		boards := []*jifen.Org{p.villageA, p.townA, p.countyA}
 		for _, org := range boards {

@@ -599,7 +599,7 @@ func (s *PersonService) ErasePerson(ctx context.Context, id int64, reason string
 		}
 		// Kept public boards may rank them, or their households, by name
 		// (board.go).
-		if err := tx.patchBoards(ctx, boardPatch{erased: id, households: renamed}, nil); err != nil {
+		if err := tx.patchBoards(ctx, boardPatch{erased: id, households: renamed}, "org_id <> 0"); err != nil {
 			return err
 		}
 		// The audit line names the number, not the person.

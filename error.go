@@ -23,7 +23,10 @@ const (
 	KindTooLarge     Kind = "too_large"    // body over the limit (413)
 	KindInvalid      Kind = "invalid"      // a value fails validation (422)
 	KindTooMany      Kind = "too_many_requests"
-	KindInternal     Kind = "internal" // our fault; details are logged, never shown
+	// KindUnavailable: not ready yet, through no fault; asked again in a
+	// moment, it will be (503, with Retry-After).
+	KindUnavailable Kind = "unavailable"
+	KindInternal    Kind = "internal" // our fault; details are logged, never shown
 )
 
 // Error is the one error type of jifen. Code is the stable machine-readable

@@ -69,6 +69,12 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 		defer wait.Stop()
 		late = wait.C
 	}
+	// With none to show, a reader waits boardPatience and is then told the
+	// board is being made (a page that asks again by itself), not left
+	// before a blank screen for half a minute or cut off at the server's
+	// write timeout; the making goes on, and is kept.
+	patience := time.NewTimer(boardPatience)
+	defer patience.Stop()
 	for {
 		select {
 		case <-c.done:
@@ -86,6 +92,8 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 			if kept != nil && month(kept.Generated) == month(s.db.now()) {
 				return kept, nil
 			}
+		case <-patience.C:
+			return nil, errBoardMaking
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -123,7 +131,15 @@ var (
 	boardKeep  = time.Minute
 	boardStale = time.Hour
 	boardWait  = 2 * time.Second
+	// boardPatience is how long a reader with no board to be shown waits
+	// for one being made.
+	boardPatience = 5 * time.Second
 )
+
+// errBoardMaking answers a reader who has waited boardPatience for a
+// board being made.
+var errBoardMaking = &jifen.Error{Kind: jifen.KindUnavailable, Code: "board_making",
+	Zh: "光荣榜正在统计，请稍候", En: "The board is being counted up; one moment"}
 
 // boardMaking, when set (by a test), runs as each board has been read,
 // before it is kept or shown.

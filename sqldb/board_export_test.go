@@ -15,12 +15,13 @@ func KeepBoards(slow, keep, stale time.Duration) (restore func()) {
 }
 
 // WaitForBoards sets how long a reader waits for a new board before being
-// shown a kept one older than the stale time, until the returned function
-// is called. Not for parallel tests.
-func WaitForBoards(d time.Duration) (restore func()) {
-	old := boardWait
-	boardWait = d
-	return func() { boardWait = old }
+// shown a kept one older than the stale time, and before being told that
+// it is being made when none is kept, until the returned function is
+// called. Not for parallel tests.
+func WaitForBoards(wait, patience time.Duration) (restore func()) {
+	w, p := boardWait, boardPatience
+	boardWait, boardPatience = wait, patience
+	return func() { boardWait, boardPatience = w, p }
 }
 
 // BoardMaking counts the boards made while it is set.

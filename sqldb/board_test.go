@@ -227,7 +227,7 @@ func TestStaleBoardAfterAWait(t *testing.T) {
 		give()
 		restore := sqldb.KeepBoards(0, 100*time.Millisecond, 200*time.Millisecond)
 		defer restore()
-		defer sqldb.WaitForBoards(50 * time.Millisecond)()
+		defer sqldb.WaitForBoards(50*time.Millisecond, time.Minute)()
 		if got := month(); got != 5 {
 			t.Fatalf("month score %d, want 5", got)
 		}
@@ -247,6 +247,34 @@ func TestStaleBoardAfterAWait(t *testing.T) {
 		p.clock.Set(time.Date(2026, 7, 1, 8, 0, 0, 0, jifen.Zone))
 		if got := month(); got != 0 {
 			t.Fatalf("a board of last month was shown as this month's: %d, want a new one's 0", got)
+		}
+	})
+}
+
+// A reader with no board to be shown waits a moment only, then is told it
+// is being made; the making goes on and is kept, and those who ask again
+// share it. Not parallel: it sets how long a reader waits.
+func TestBoardBeingMade(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		give, _ := oneOnTheBoard(t, p, "赵一明")
+		give()
+		slow := sqldb.SlowBoardMaking(time.Second)
+		defer slow.Restore()
+		defer sqldb.WaitForBoards(50*time.Millisecond, 100*time.Millisecond)()
+		_, err := p.pts.Board(p.resident.ctx, p.villageA.ID, "")
+		wantErr(t, err, jifen.KindUnavailable, "board_making", "")
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			b, err := p.pts.Board(p.resident.ctx, p.villageA.ID, "")
+			if err == nil {
+				wantBoard(t, "the board once made", b.Month, true, "赵一明", 5)
+				break
+			}
+			if jifen.ErrorCode(err) != "board_making" || time.Now().After(deadline) {
+				t.Fatalf("asked again while it is made: %v", err)
+			}
+		}
+		if n := slow.Count(); n != 1 {
+			t.Errorf("made %d times; want once, shared by those who asked again", n)
 		}
 	})
 }

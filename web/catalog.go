@@ -20,6 +20,7 @@ var catalog = map[string][2]string{
 	"sep.colon": {"：", ": "},
 
 	"error.title": {"出错了", "Something is wrong"}, "error.request_id": {"请求编号", "Request id"},
+	"error.wait_title": {"请稍候", "One moment"}, "error.wait_hint": {"这个页面会自动刷新，不用操作。", "This page refreshes by itself."},
 	"error.internal": {"系统繁忙，请稍后再试", "Something went wrong; please try again later"},
 
 	"field.birth_date": {"出生日期", "Birth date"}, "field.body": {"内容", "Text"}, "field.choose": {"请选择", "Choose"},

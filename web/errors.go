@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"jifen"
 )
@@ -28,6 +29,8 @@ func status(k jifen.Kind) int {
 		return http.StatusUnprocessableEntity
 	case jifen.KindTooMany:
 		return http.StatusTooManyRequests
+	case jifen.KindUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -41,6 +44,10 @@ func asError(err error) *jifen.Error {
 	}
 	return jifen.AsError(err)
 }
+
+// retryAfter is how many seconds a request answered "not ready yet"
+// (KindUnavailable) is told to wait before asking again.
+const retryAfter = 10
 
 // statusClientClosed is nginx's "client closed request".
 const statusClientClosed = 499
@@ -61,6 +68,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Kind == jifen.KindInternal {
 		s.log.Error("internal error", "id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	if e.Kind == jifen.KindUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
 	if isAPI(r) {
 		writeAPIError(w, r, e)
 		return
@@ -70,6 +80,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	data := map[string]any{"Message": e.Message(langOf(r))}
+	if e.Kind == jifen.KindUnavailable {
+		data["Retry"] = retryAfter // the page asks again by itself
+	}
 	if e.Kind == jifen.KindInternal {
 		data["RequestID"] = requestID(r.Context()) // for the operator's logs, never the cause
 	}

@@ -82,7 +82,7 @@ func responses(rt Route) map[string]any {
 	}
 	out[ok] = okResp
 	errRef := map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
-	for code, desc := range map[string]string{"400": "Malformed request", "401": "Not signed in", "403": "Not allowed", "404": "Not found or not visible", "409": "Business conflict", "422": "Invalid value", "429": "Too many attempts"} {
+	for code, desc := range map[string]string{"400": "Malformed request", "401": "Not signed in", "403": "Not allowed", "404": "Not found or not visible", "409": "Business conflict", "422": "Invalid value", "429": "Too many attempts", "503": "Not ready yet (a board being counted up): ask again after Retry-After seconds"} {
 		e := map[string]any{"description": desc}
 		for k, v := range errRef {
 			e[k] = v

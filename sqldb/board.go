@@ -520,56 +520,26 @@ func (s *PointsService) makeBoard(ctx context.Context, org *jifen.Org) (*jifen.B
 			return nil, err
 		}
 	}
-	// Its readings side by side, each on a connection of its own (a
-	// county's year alone sums a million people's awards): the board takes
-	// as long as its longest, not their sum. They never shared a snapshot.
-	var wg sync.WaitGroup
-	var errs [6]error
-	read := func(i int, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = f()
-		}()
+	if b.Month, err = s.ranking(ctx, org.Path, st, erased, month+"-01", month+"-31"); err != nil {
+		return nil, err
 	}
-	read(0, func() (err error) {
-		b.Month, err = s.ranking(ctx, org.Path, st, erased, month+"-01", month+"-31")
-		return err
-	})
-	read(1, func() (err error) {
-		b.Year, err = s.ranking(ctx, org.Path, st, erased, year+"-01-01", year+"-12-31")
-		return err
-	})
-	read(2, func() (err error) {
-		b.Honour, err = s.ranking(ctx, org.Path, st, erased, lastMonth+"-01", lastMonth+"-31")
-		return err
-	})
-	read(3, func() (err error) {
-		b.AllTime, err = s.allTime(ctx, org.Path, st)
-		return err
-	})
-	read(4, func() (err error) {
-		b.Recent, err = s.onDisplay(ctx, org.Path, st, now)
-		return err
-	})
-	read(5, func() (err error) {
-		b.Block, err = NewLedgerService(s.db).LatestBlock(ctx)
-		return err
-	})
-	wg.Wait()
-	return b, errors.Join(errs[:]...)
-}
-
-// onDisplay is what a board lists of an org's awards on display, newest
-// first: the ids first, from the awards alone (see Awards).
-func (s *PointsService) onDisplay(ctx context.Context, path string, st jifen.PointsSettings, now time.Time) ([]*jifen.Award, error) {
+	if b.Year, err = s.ranking(ctx, org.Path, st, erased, year+"-01-01", year+"-12-31"); err != nil {
+		return nil, err
+	}
+	if b.Honour, err = s.ranking(ctx, org.Path, st, erased, lastMonth+"-01", lastMonth+"-31"); err != nil {
+		return nil, err
+	}
+	if b.AllTime, err = s.allTime(ctx, org.Path, st); err != nil {
+		return nil, err
+	}
+	// The ids first, from the awards alone (see Awards).
 	rows, err := s.db.query(ctx, "SELECT "+awardCols+awardFrom+` WHERE a.id IN (SELECT a.id FROM awards a WHERE `+s.db.inSubtree("a.org_path")+`
-		AND a.status = 'posted' AND a.public_until > ? ORDER BY a.id DESC LIMIT 500) ORDER BY a.id DESC`, path, jifen.PathUpper(path), now)
+		AND a.status = 'posted' AND a.public_until > ? ORDER BY a.id DESC LIMIT 500) ORDER BY a.id DESC`, org.Path, jifen.PathUpper(org.Path), now)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*jifen.Award{}
+	b.Recent = []*jifen.Award{}
 	for rows.Next() {
 		r, err := scanAward(rows)
 		if err != nil {
@@ -580,9 +550,13 @@ func (s *PointsService) onDisplay(ctx context.Context, path string, st jifen.Poi
 		// and nothing about who entered it.
 		aw.PersonName, aw.HouseholdName = showName(st, aw.PersonName), showName(st, aw.HouseholdName)
 		aw.CreatedBy, aw.CreatedByName, aw.DecidedBy = 0, "", nil
-		out = append(out, aw)
+		b.Recent = append(b.Recent, aw)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	b.Block, err = NewLedgerService(s.db).LatestBlock(ctx)
+	return b, err
 }
 
 // showName is a name as an org's board shows it.

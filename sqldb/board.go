@@ -401,9 +401,10 @@ type boardPatch struct {
 // shown again), are dropped. Like dropBoards it moves the generation on
 // first and comes last in its write.
 func (t *Tx) patchBoards(ctx context.Context, p boardPatch, where string, args ...any) error {
-	if _, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id = 0"); err != nil {
-		return err
-	}
+	return t.newGeneration(ctx, func() error { return t.patchKept(ctx, p, where, args...) })
+}
+
+func (t *Tx) patchKept(ctx context.Context, p boardPatch, where string, args ...any) error {
 	q := "SELECT org_id, made_at, body FROM kept_boards WHERE org_id <> 0 AND (" + where + ")"
 	type kept struct {
 		org  int64
@@ -448,8 +449,7 @@ func (t *Tx) patchBoards(ctx context.Context, p boardPatch, where string, args .
 			return err
 		}
 	}
-	_, err = t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id <> 0")
-	return err
+	return nil
 }
 
 // apply puts p right on b, as makeBoard would have shown it, and says
@@ -489,10 +489,20 @@ func (p boardPatch) apply(b *jifen.Board) (changed, short bool) {
 // dropKept moves the generation on, deletes the kept boards where says,
 // and stamps the rest (none after an erasure's) with the new generation.
 func (t *Tx) dropKept(ctx context.Context, where string, args ...any) error {
+	return t.newGeneration(ctx, func() error {
+		_, err := t.exec(ctx, "DELETE FROM kept_boards WHERE "+where, args...)
+		return err
+	})
+}
+
+// newGeneration moves the generation on (its row first, which a board
+// being kept takes a share of), runs change on the kept boards, and
+// stamps those left with the new generation.
+func (t *Tx) newGeneration(ctx context.Context, change func() error) error {
 	if _, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id = 0"); err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, "DELETE FROM kept_boards WHERE "+where, args...); err != nil {
+	if err := change(); err != nil {
 		return err
 	}
 	_, err := t.exec(ctx, "UPDATE kept_boards SET generation = generation + 1 WHERE org_id <> 0")

@@ -241,6 +241,76 @@ func (s *PointsService) shareBoard(org *jifen.Org, gen int64, replaces bool) *bo
 	return c
 }
 
+// RefreshBoards makes again, one after another, each kept board that
+// ranks the month just ended, and says how many it made. A kept board
+// past its hour is shown while the next is made, but never one of last
+// month as this month's (Board), so without this the first reader of a
+// county's board in a new month would wait for its making, 21–26 s at 1 M
+// people, and be told after boardPatience that it is being made. The
+// server runs it every few minutes (cmd/jifen serve): a board is made
+// once as a month begins, before the morning's readers. A board of an
+// earlier month was not read all last month (a reading past boardKeep
+// makes it again) and is left to its next reader.
+func (s *PointsService) RefreshBoards(ctx context.Context) (int, error) {
+	now := s.db.now().In(jifen.Zone)
+	ended := month(time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, jifen.Zone))
+	rows, err := s.db.query(ctx, `SELECT b.org_id FROM kept_boards b JOIN kept_boards g ON g.org_id = 0 AND g.generation = b.generation
+		WHERE b.org_id <> 0 ORDER BY b.org_id`)
+	if err != nil {
+		return 0, err
+	}
+	var orgs []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		orgs = append(orgs, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	made := 0
+	for _, id := range orgs {
+		// Read again now: a reader, a write or another server may have
+		// made or dropped it since.
+		gen, at, err := s.db.keptAt(ctx, id)
+		if err != nil {
+			return made, err
+		}
+		if at.IsZero() {
+			continue
+		}
+		kept, _, err := s.db.keptBoard(ctx, id, gen, at)
+		if err != nil {
+			return made, err
+		}
+		if kept == nil || month(kept.Generated) != ended {
+			continue
+		}
+		org, err := s.db.getOrg(ctx, id)
+		if jifen.ErrorCode(err) == "not_found" {
+			continue
+		}
+		if err != nil {
+			return made, err
+		}
+		c := s.shareBoard(org, gen, true)
+		select {
+		case <-c.done:
+			if c.err != nil {
+				return made, c.err
+			}
+			made++
+		case <-ctx.Done():
+			return made, ctx.Err()
+		}
+	}
+	return made, nil
+}
+
 // keptAt reads the generation boards are kept under, and when org's board
 // kept under it was made (zero if none is).
 func (db *DB) keptAt(ctx context.Context, orgID int64) (int64, time.Time, error) {

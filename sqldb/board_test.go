@@ -251,6 +251,53 @@ func TestStaleBoardAfterAWait(t *testing.T) {
 	})
 }
 
+// As a month begins, the server makes again the kept boards of the month
+// just ended, so their first reader is shown the new month's at once
+// rather than told it is being made; boards of this month and of earlier
+// months are left. Not parallel: it sets how slow is slow.
+func TestKeptBoardsRefreshedAsAMonthBegins(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		give, month := oneOnTheBoard(t, p, "赵一明")
+		give()
+		defer sqldb.KeepBoards(0, time.Hour, time.Hour)()
+		defer sqldb.WaitForBoards(50*time.Millisecond, 100*time.Millisecond)()
+		if got := month(); got != 5 {
+			t.Fatalf("month score %d, want 5", got)
+		}
+		give() // not on the kept board until it is made again
+		refresh := func(want int) {
+			t.Helper()
+			if n := must(p.pts.RefreshBoards(p.super.ctx))(t); n != want {
+				t.Fatalf("made again %d boards, want %d", n, want)
+			}
+		}
+		refresh(0) // this month's
+		if got := month(); got != 5 {
+			t.Fatalf("a board of this month was made again: %d, want the kept 5", got)
+		}
+
+		p.clock.Set(time.Date(2026, 7, 1, 0, 5, 0, 0, jifen.Zone))
+		refresh(1)
+		slow := sqldb.SlowBoardMaking(time.Minute) // a reader now waiting for a making is told 503
+		defer slow.Restore()
+		b, err := p.pts.Board(p.resident.ctx, p.villageA.ID, "")
+		if err != nil {
+			t.Fatalf("the first reader of July: %v", err)
+		}
+		if len(b.Month) != 0 {
+			t.Errorf("July's ranking: %s, want none yet", boardRows(b.Month))
+		}
+		wantBoard(t, "June's honour", b.Honour, true, "赵一明", 10)
+		refresh(0) // made in July
+
+		p.clock.Set(time.Date(2026, 9, 1, 0, 5, 0, 0, jifen.Zone))
+		refresh(0) // July's, unread all August
+		if n := slow.Count(); n != 0 {
+			t.Errorf("made %d boards after the refresh, want none", n)
+		}
+	})
+}
+
 // A reader with no board to be shown waits a moment only, then is told it
 // is being made; the making goes on and is kept, and those who ask again
 // share it. Not parallel: it sets how long a reader waits.

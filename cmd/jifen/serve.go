@@ -74,6 +74,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go expireDaily(ctx, sqldb.NewPointsService(db), log)
 	go releaseOrders(ctx, sqldb.NewStoreService(db), log)
 	go purgeSessions(ctx, sqldb.NewAuthService(db), log)
+	go refreshBoards(ctx, sqldb.NewPointsService(db), log)
 	errc := make(chan error, 1)
 	go func() {
 		if c.TLSCert != "" {
@@ -135,6 +136,28 @@ func purgeSessions(ctx context.Context, auth *sqldb.AuthService, log *slog.Logge
 			log.Error("session purge", "err", err, "count", n)
 		} else if n > 0 {
 			log.Info("purged expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refreshBoards makes again, when the server starts and then every ten
+// minutes, the kept boards that rank the month just ended
+// (PointsService.RefreshBoards), so that a county's board is ready for its
+// readers on the first morning of a month.
+func refreshBoards(ctx context.Context, points *sqldb.PointsService, log *slog.Logger) {
+	ctx = jifen.WithActor(ctx, jifen.SystemActor())
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := points.RefreshBoards(ctx); err != nil && ctx.Err() == nil {
+			log.Error("board refresh", "err", err, "made", n)
+		} else if n > 0 {
+			log.Info("boards of the month just ended made again", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -118,6 +118,11 @@ func (db *DB) openSQLite(path string) error {
 	// Idle readers stay open: each keeps its compiled statements.
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()*2))
 	r.SetMaxIdleConns(max(4, runtime.NumCPU()*2))
+	if err := db.checkpoints(base + pragmas); err != nil {
+		w.Close()
+		r.Close()
+		return err
+	}
 	db.w, db.r = w, r
 	return nil
 }

@@ -141,7 +141,7 @@ func (pa *pointsApp) rule(t *testing.T, name string) *jifen.Rule {
 	return nil
 }
 
-// seal does what the server's sealer does every second: puts the
+// seal does what the server's sealer does five times a second: puts the
 // committed transactions into a block. It returns the chain's head.
 func (pa *pointsApp) seal(t *testing.T) *jifen.Block {
 	t.Helper()

@@ -404,7 +404,7 @@ func journeyBoard(t *testing.T, c *crew, db string, kioskToken *string) {
 	*kioskToken = token
 	adm.noHorizontalScroll("kiosk link made")
 
-	// The server seals once a second; do it now, then ask the services
+	// The server seals five times a second; do it now, then ask the services
 	// what the board should say.
 	block := pa.seal(t)
 	want, err := pa.svc.Points.Board(sysCtx(), pa.village.ID, "")

@@ -109,7 +109,7 @@ func (sa *storeApp) statement(t *testing.T, period string) *jifen.Settlement {
 	return st
 }
 
-// seal does what the server's sealer does once a second and returns the
+// seal does what the server's sealer does five times a second and returns the
 // chain's head.
 func (sa *storeApp) seal(t *testing.T) *jifen.Block {
 	t.Helper()

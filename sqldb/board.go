@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -44,14 +45,15 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 		return nil, err
 	}
 	// (Another server's clock may run a little ahead: a board it kept
-	// "in the future" is fresh.)
+	// "in the future" is fresh.) One made last month, in the hour before
+	// midnight, is not this month's.
 	if age := time.Since(at); !at.IsZero() && age <= boardStale {
-		kept, due, err := s.db.keptBoard(ctx, orgID, gen, at)
+		kept, r, err := s.db.keptBoard(ctx, orgID, gen, at)
 		if err != nil {
 			return nil, err
 		}
-		if kept != nil {
-			if age > boardKeep || due {
+		if kept != nil && month(kept.Generated) == month(s.db.now()) {
+			if age > boardKeep || r.due {
 				s.shareBoard(org, gen, true) // for the next reader
 			}
 			return kept, nil
@@ -151,6 +153,8 @@ type boardCache struct {
 	mu     sync.Mutex
 	making map[int64]*boardCall
 	read   map[int64]readBoard
+	// refreshed is the month whose start RefreshBoards has seen to.
+	refreshed string
 }
 
 // readBoard is a kept board as read, with the generation and time it was
@@ -160,6 +164,8 @@ type readBoard struct {
 	at  time.Time
 	b   *jifen.Board
 	due bool // a ranking is a line short (patchBoards): made again
+	// refreshed: made as its month began, and not since (keptBody).
+	refreshed bool
 }
 
 // boardCall is a board being made from reads that began under gen; done
@@ -169,6 +175,8 @@ type boardCall struct {
 	done chan struct{}
 	b    *jifen.Board
 	err  error
+	// refresh: started by RefreshBoards, not a reader.
+	refresh bool
 }
 
 // start returns the board of org being made under generation gen or a
@@ -208,8 +216,14 @@ func (c *boardCache) finish(orgID int64, call *boardCall, b *jifen.Board, err er
 // org's board that was slow once) removes it, so the readers after it are
 // shown the org's board as it is rather than the old one for an hour.
 func (s *PointsService) shareBoard(org *jifen.Org, gen int64, replaces bool) *boardCall {
+	return s.shareMaking(org, gen, replaces, false)
+}
+
+// shareMaking is shareBoard, saying whether a refresh asks.
+func (s *PointsService) shareMaking(org *jifen.Org, gen int64, replaces, refresh bool) *boardCall {
 	c, fresh := s.db.boards.start(org.ID, gen)
 	if fresh {
+		c.refresh = refresh
 		s.db.after.Add(1)
 		go func() {
 			defer s.db.after.Done()
@@ -224,7 +238,7 @@ func (s *PointsService) shareBoard(org *jifen.Org, gen int64, replaces bool) *bo
 				// waited for it.
 				var kerr error
 				if time.Since(began) > boardSlow {
-					kerr = s.db.keepBoard(ctx, org.ID, b, gen, began)
+					kerr = s.db.keepBoard(ctx, org.ID, b, gen, began, c.refresh)
 				} else if replaces {
 					kerr = s.db.inTx(ctx, func(tx *Tx) error {
 						_, err := tx.exec(ctx, "DELETE FROM kept_boards WHERE org_id = ?", org.ID)
@@ -242,17 +256,29 @@ func (s *PointsService) shareBoard(org *jifen.Org, gen int64, replaces bool) *bo
 }
 
 // RefreshBoards makes again, one after another, each kept board that
-// ranks the month just ended, and says how many it made. A kept board
-// past its hour is shown while the next is made, but never one of last
-// month as this month's (Board), so without this the first reader of a
-// county's board in a new month would wait for its making, 21–26 s at 1 M
-// people, and be told after boardPatience that it is being made. The
-// server runs it every few minutes (cmd/jifen serve): a board is made
-// once as a month begins, before the morning's readers. A board of an
-// earlier month was not read all last month (a reading past boardKeep
-// makes it again) and is left to its next reader.
+// ranks the month just ended, and says how many it made. A kept board of
+// last month is never shown as this month's (Board), so without this the
+// first reader of a county's board in a new month would wait for its
+// making, 21–26 s at 1 M people, and be told after boardPatience that it
+// is being made. The server runs it every ten minutes (cmd/jifen serve):
+// the boards are made once, in the first minutes of the month, and the
+// runs after that find the month done and read nothing. Left alone: a
+// board of an earlier month (nobody read it all last month: a reading
+// past boardKeep makes it again), and one that a refresh made and that
+// was not made again for a reader since, so a board nobody reads is not
+// made every month for ever. Two servers may both make a board at a
+// month's start, twice a county's making once a month; a board that
+// fails is told and the others are made.
 func (s *PointsService) RefreshBoards(ctx context.Context) (int, error) {
 	now := s.db.now().In(jifen.Zone)
+	this := month(now)
+	c := &s.db.boards
+	c.mu.Lock()
+	done := c.refreshed == this
+	c.mu.Unlock()
+	if done {
+		return 0, nil
+	}
 	ended := month(time.Date(now.Year(), now.Month()-1, 1, 0, 0, 0, 0, jifen.Zone))
 	rows, err := s.db.query(ctx, `SELECT b.org_id FROM kept_boards b JOIN kept_boards g ON g.org_id = 0 AND g.generation = b.generation
 		WHERE b.org_id <> 0 ORDER BY b.org_id`)
@@ -273,42 +299,54 @@ func (s *PointsService) RefreshBoards(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	made := 0
+	var errs []error
 	for _, id := range orgs {
-		// Read again now: a reader, a write or another server may have
-		// made or dropped it since.
-		gen, at, err := s.db.keptAt(ctx, id)
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			return made, err
 		}
-		if at.IsZero() {
-			continue
-		}
-		kept, _, err := s.db.keptBoard(ctx, id, gen, at)
+		ok, err := s.refreshBoard(ctx, id, ended)
 		if err != nil {
-			return made, err
-		}
-		if kept == nil || month(kept.Generated) != ended {
-			continue
-		}
-		org, err := s.db.getOrg(ctx, id)
-		if jifen.ErrorCode(err) == "not_found" {
-			continue
-		}
-		if err != nil {
-			return made, err
-		}
-		c := s.shareBoard(org, gen, true)
-		select {
-		case <-c.done:
-			if c.err != nil {
-				return made, c.err
-			}
+			errs = append(errs, fmt.Errorf("org %d: %w", id, err))
+		} else if ok {
 			made++
-		case <-ctx.Done():
-			return made, ctx.Err()
 		}
 	}
+	if len(errs) > 0 {
+		return made, errors.Join(errs...) // the next run tries them again
+	}
+	c.mu.Lock()
+	c.refreshed = this
+	c.mu.Unlock()
 	return made, nil
+}
+
+// refreshBoard makes org's kept board again if it ranks the month ended
+// and a reader, not a refresh, made it.
+func (s *PointsService) refreshBoard(ctx context.Context, orgID int64, ended string) (bool, error) {
+	// Read again now: a reader, a write or another server may have made
+	// or dropped it since.
+	gen, at, err := s.db.keptAt(ctx, orgID)
+	if err != nil || at.IsZero() {
+		return false, err
+	}
+	kept, r, err := s.db.keptBoard(ctx, orgID, gen, at)
+	if err != nil || kept == nil || month(kept.Generated) != ended || r.refreshed {
+		return false, err
+	}
+	org, err := s.db.getOrg(ctx, orgID)
+	if jifen.ErrorCode(err) == "not_found" {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	call := s.shareMaking(org, gen, true, true)
+	select {
+	case <-call.done:
+		return call.err == nil, call.err
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 }
 
 // keptAt reads the generation boards are kept under, and when org's board
@@ -325,7 +363,7 @@ func (db *DB) keptAt(ctx context.Context, orgID int64) (int64, time.Time, error)
 // memory when this server has read it, else read and decoded (a county's
 // is about 300 KB of JSON), and whether it is due to be made again. Nil
 // if it has gone since keptAt.
-func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*jifen.Board, bool, error) {
+func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*jifen.Board, readBoard, error) {
 	c := &db.boards
 	c.mu.Lock()
 	r, ok := c.read[orgID]
@@ -334,19 +372,19 @@ func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*j
 		var body string
 		err := db.queryRow(ctx, "SELECT made_at, body FROM kept_boards WHERE org_id = ? AND generation = ?", orgID, gen).Scan(&at, &body)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, nil
+			return nil, readBoard{}, nil
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, readBoard{}, err
 		}
 		k, err := decodeKept(body)
 		if err != nil {
 			// Kept by a version of jifen whose board this one cannot
 			// read: made again.
 			db.Log.Warn("kept board unreadable", "org", orgID, "err", err)
-			return nil, false, nil
+			return nil, readBoard{}, nil
 		}
-		r = readBoard{gen: gen, at: at, b: k.Board, due: k.Short}
+		r = readBoard{gen: gen, at: at, b: k.Board, due: k.Short, refreshed: k.Refreshed}
 		c.mu.Lock()
 		if c.read == nil {
 			c.read = map[int64]readBoard{}
@@ -360,7 +398,7 @@ func (db *DB) keptBoard(ctx context.Context, orgID, gen int64, at time.Time) (*j
 		c.mu.Unlock()
 	}
 	b := *r.b // a copy: callers may set its fields
-	return &b, r.due, nil
+	return &b, r, nil
 }
 
 // keptBody is a board as kept: the board, and whom each line of its
@@ -372,6 +410,10 @@ type keptBody struct {
 	*jifen.Board
 	Subjects map[string][]int64 `json:"subjects,omitempty"`
 	Short    bool               `json:"short,omitempty"`
+	// Refreshed marks a board made as its month began (RefreshBoards),
+	// not for a reader: if nobody reads it enough to have it made again,
+	// it is not made again at the next month's start.
+	Refreshed bool `json:"refreshed,omitempty"`
 }
 
 // rankings are a board's rankings by name.
@@ -414,8 +456,8 @@ func decodeKept(body string) (keptBody, error) {
 
 // keepBoard keeps org's board b, made from reads that began under
 // generation gen at began, unless the generation has moved on since.
-func (db *DB) keepBoard(ctx context.Context, orgID int64, b *jifen.Board, gen int64, began time.Time) error {
-	body, err := encodeKept(keptBody{Board: b})
+func (db *DB) keepBoard(ctx context.Context, orgID int64, b *jifen.Board, gen int64, began time.Time, refreshed bool) error {
+	body, err := encodeKept(keptBody{Board: b, Refreshed: refreshed})
 	if err != nil {
 		return err
 	}

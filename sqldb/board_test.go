@@ -251,10 +251,29 @@ func TestStaleBoardAfterAWait(t *testing.T) {
 	})
 }
 
+// A board kept in the hour before midnight on a month's last day is not
+// shown as the next month's, however fresh. Not parallel: it sets how slow
+// is slow.
+func TestLastMonthsFreshBoardIsNotThisMonths(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		give, month := oneOnTheBoard(t, p, "赵一明")
+		give()
+		defer sqldb.KeepBoards(0, time.Hour, time.Hour)()
+		if got := month(); got != 5 {
+			t.Fatalf("month score %d, want 5", got)
+		}
+		p.clock.Set(time.Date(2026, 7, 1, 0, 2, 0, 0, jifen.Zone))
+		if got := month(); got != 0 {
+			t.Fatalf("June's board, kept a moment ago, shown on 1 July: month score %d, want 0", got)
+		}
+	})
+}
+
 // As a month begins, the server makes again the kept boards of the month
 // just ended, so their first reader is shown the new month's at once
-// rather than told it is being made; boards of this month and of earlier
-// months are left. Not parallel: it sets how slow is slow.
+// rather than told it is being made; boards of this month, of earlier
+// months, and one a refresh made that no reader had made again since are
+// left. Not parallel: it sets how slow is slow.
 func TestKeptBoardsRefreshedAsAMonthBegins(t *testing.T) {
 	eachPoints(t, func(t *testing.T, p *ptsFx) {
 		give, month := oneOnTheBoard(t, p, "赵一明")
@@ -290,8 +309,10 @@ func TestKeptBoardsRefreshedAsAMonthBegins(t *testing.T) {
 		wantBoard(t, "June's honour", b.Honour, true, "赵一明", 10)
 		refresh(0) // made in July
 
+		p.clock.Set(time.Date(2026, 8, 1, 0, 5, 0, 0, jifen.Zone))
+		refresh(0) // July's, made by a refresh and not again for a reader
 		p.clock.Set(time.Date(2026, 9, 1, 0, 5, 0, 0, jifen.Zone))
-		refresh(0) // July's, unread all August
+		refresh(0) // July's, of an earlier month
 		if n := slow.Count(); n != 0 {
 			t.Errorf("made %d boards after the refresh, want none", n)
 		}

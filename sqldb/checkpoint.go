@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"database/sql"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -14,9 +15,11 @@ import (
 // commit took 100–400 ms (BENCHMARKS.md, run T: at 500 writes a second
 // just after a closed-loop run, p99 19–96 ms). So a connection of its own
 // checkpoints beside the writer, a moment after anything was committed.
-// Its PASSIVE checkpoint never waits for the writer or a reader and never
-// makes them wait; the writer's own, when the log is full, then finds
-// most of it copied already. The log still starts over as before: the
+// Its PASSIVE checkpoint waits on no lock: it copies what no reader still
+// needs, and the writer goes on meanwhile (the copy costs two flushes of
+// the disk, and while it runs the writer's own checkpoint is skipped to
+// its next commit). The writer's, when the log is full, then finds most
+// of it copied already. The log still starts over as before: the
 // writer's checkpoint, in its commit, copies what is left, and the next
 // write begins the log again (a checkpointer alone, never catching the
 // last commit, let the log grow without end).
@@ -35,14 +38,19 @@ func (db *DB) checkpoints(dsn string) error {
 	c.SetMaxOpenConns(1)
 	c.SetConnMaxIdleTime(0)
 	db.after.Add(1)
+	// Not db.Log: the caller may set it after Open, while this runs.
+	log := slog.Default()
 	go func() {
 		defer db.after.Done()
 		defer c.Close()
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
 		// data_version changes when another connection has committed:
-		// an idle database is left alone.
+		// an idle database is left alone. A checkpoint that could not
+		// copy everything (a long read still needs older pages) is tried
+		// again at the next tick.
 		last := int64(-1)
+		var warned time.Time
 		for {
 			select {
 			case <-db.closed.Done():
@@ -52,11 +60,16 @@ func (db *DB) checkpoints(dsn string) error {
 			var v int64
 			err := c.QueryRowContext(db.closed, "PRAGMA data_version").Scan(&v)
 			if err == nil && v != last {
-				last = v
-				_, err = c.ExecContext(db.closed, "PRAGMA wal_checkpoint(PASSIVE)")
+				var busy, frames, copied int64
+				err = c.QueryRowContext(db.closed, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+				if err == nil && copied >= frames {
+					last = v
+				}
 			}
-			if err != nil && db.closed.Err() == nil {
-				db.Log.Warn("checkpoint", "err", err)
+			// A lasting failure (a full disk) is told once a minute.
+			if err != nil && db.closed.Err() == nil && time.Since(warned) > time.Minute {
+				warned = time.Now()
+				log.Warn("checkpoint", "err", err)
 			}
 		}
 	}()

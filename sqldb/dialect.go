@@ -95,15 +95,17 @@ func (db *DB) openSQLite(path string) error {
 	}
 	pragmas := sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
 	// The writer's commit that finds the write-ahead log over
-	// wal_autocheckpoint pages copies them into the database file,
-	// while every other write waits. At SQLite's 1,000 pages that was a
-	// seventh of the writer's time under the award load; at 10,000 (40
-	// MiB) a page changed by many commits in between is copied once, and
-	// awards over HTTP went from 6,371–6,611/s to 7,362–7,547/s (p99 from
-	// 12 to 19 ms, the longer copy). A checkpointing connection of its own
-	// beside the writer (PASSIVE) added nothing on top, and alone it let
-	// the log grow without end under a steady load: SQLite starts the log
-	// over only when a write finds every frame copied.
+	// wal_autocheckpoint pages copies what is not yet copied into the
+	// database file, while every other write waits. At SQLite's 1,000
+	// pages that was a seventh of the writer's time under the award load;
+	// at 10,000 (40 MiB) awards over HTTP went from 6,371–6,611/s to
+	// 7,362–7,547/s (run J), but after a busy stretch that one commit
+	// copied thousands of pages and stalled every write 100–400 ms. The
+	// checkpointer beside the writer (checkpoint.go) now copies the log
+	// as it grows, so the writer's checkpoint finds little left; the
+	// writer's is kept because only a checkpoint in a commit, with no
+	// frame added meanwhile, lets the log start over (the checkpointer
+	// alone let it grow without end under a steady load, run K).
 	w, err := openCached("sqlite", base+pragmas+"&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
 	if err != nil {
 		return err

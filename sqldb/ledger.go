@@ -445,18 +445,45 @@ func (s *LedgerService) Transaction(ctx context.Context, id int64) (*jifen.Trans
 // maxBlock bounds one block; a backlog is sealed over several.
 const maxBlock = 5000
 
+// errSealedMeanwhile: what a sealer read was sealed by another before it
+// took the writer (`jifen verify` seals too).
+var errSealedMeanwhile = errors.New("sqldb: sealed meanwhile")
+
 // Seal puts committed, unsealed transactions into the next block. On
 // PostgreSQL an advisory lock lets one instance seal at a time; the others
 // find the lock taken and return nil.
 func (s *LedgerService) Seal(ctx context.Context) (*jifen.Block, error) {
-	// Most seconds there is nothing to seal: ask the read pool before
-	// taking the writer.
-	var waiting int
-	if err := s.db.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM unsealed LIMIT 1) q").Scan(&waiting); err != nil || waiting == 0 {
+	// What to seal, and its root, are read and worked out on the read
+	// pool before the writer is taken: on SQLite every write waits while
+	// a seal holds it, and a second's awards under load (3,000) read there
+	// had held it long enough for one request in five to wait
+	// (BENCHMARKS.md, run T). One lookup per waiting transaction: as a
+	// join, PostgreSQL merged the queue with the whole ledger's index, and
+	// under load that query was running a fifth of the time. Most ticks
+	// it finds nothing.
+	rows, err := s.db.query(ctx, "SELECT u.tx_id, (SELECT t.hash FROM ledger_transactions t WHERE t.id = u.tx_id) FROM unsealed u ORDER BY u.tx_id LIMIT ?", maxBlock)
+	if err != nil {
 		return nil, err
 	}
+	var ids []int64
+	var hashes []string
+	for rows.Next() {
+		var id int64
+		var h string
+		if err := rows.Scan(&id, &h); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids, hashes = append(ids, id), append(hashes, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	root := blockRoot(ids, hashes)
 	var b *jifen.Block
-	err := s.db.inTx(ctx, func(tx *Tx) error {
+	err = s.db.inTx(ctx, func(tx *Tx) error {
+		b = nil
 		if s.db.dialect.name() == "postgres" {
 			var got bool
 			// One sealer per schema: other jifens (or test runs) in other
@@ -465,30 +492,30 @@ func (s *LedgerService) Seal(ctx context.Context) (*jifen.Block, error) {
 				return err
 			}
 		}
-		// One lookup per waiting transaction: as a join, PostgreSQL merged
-		// the queue with the whole ledger's index, every second, and under
-		// load that query was running a fifth of the time.
-		rows, err := tx.query(ctx, "SELECT u.tx_id, (SELECT t.hash FROM ledger_transactions t WHERE t.id = u.tx_id) FROM unsealed u ORDER BY u.tx_id LIMIT ?", maxBlock)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		var hashes []string
-		for rows.Next() {
-			var id int64
-			var h string
-			if err := rows.Scan(&id, &h); err != nil {
-				rows.Close()
+		// Taken off the queue first: if another sealer took some of them
+		// since they were read, nothing of this block is written.
+		var taken int64
+		for start := 0; start < len(ids); start += 500 {
+			chunk := ids[start:min(start+500, len(ids))]
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
+			}
+			res, err := tx.exec(ctx, "DELETE FROM unsealed WHERE tx_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+")", args...)
+			if err != nil {
 				return err
 			}
-			ids, hashes = append(ids, id), append(hashes, h)
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			taken += n
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
-			return err
+		if taken != int64(len(ids)) {
+			return errSealedMeanwhile
 		}
 		prev, number := genesis, int64(1)
-		err = tx.queryRow(ctx, "SELECT number, hash FROM blocks ORDER BY number DESC LIMIT 1").Scan(&number, &prev)
+		err := tx.queryRow(ctx, "SELECT number, hash FROM blocks ORDER BY number DESC LIMIT 1").Scan(&number, &prev)
 		if errors.Is(err, sql.ErrNoRows) {
 			prev, number = genesis, 0
 		} else if err != nil {
@@ -496,10 +523,10 @@ func (s *LedgerService) Seal(ctx context.Context) (*jifen.Block, error) {
 		}
 		number++
 		now := s.db.now()
-		b = &jifen.Block{Number: number, Count: len(ids), Root: blockRoot(ids, hashes), PrevHash: prev, SealedAt: now.In(jifen.Zone)}
-		b.Hash = blockHash(number, prev, b.Root, b.Count, now)
+		blk := &jifen.Block{Number: number, Count: len(ids), Root: root, PrevHash: prev, SealedAt: now.In(jifen.Zone)}
+		blk.Hash = blockHash(number, prev, blk.Root, blk.Count, now)
 		if _, err := tx.exec(ctx, "INSERT INTO blocks (number, tx_count, root, prev_hash, hash, sealed_at) VALUES (?, ?, ?, ?, ?, ?)",
-			number, b.Count, b.Root, prev, b.Hash, now); err != nil {
+			number, blk.Count, blk.Root, prev, blk.Hash, now); err != nil {
 			return err
 		}
 		for start := 0; start < len(ids); start += 500 {
@@ -518,9 +545,12 @@ func (s *LedgerService) Seal(ctx context.Context) (*jifen.Block, error) {
 				return err
 			}
 		}
-		_, err = tx.exec(ctx, "DELETE FROM unsealed WHERE tx_id IN (SELECT tx_id FROM block_items WHERE block_number = ?)", number)
-		return err
+		b = blk
+		return nil
 	})
+	if errors.Is(err, errSealedMeanwhile) {
+		return nil, nil // the next tick reads again
+	}
 	return b, err
 }
 

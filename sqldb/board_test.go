@@ -290,6 +290,9 @@ func TestKeptBoardsRefreshedAsAMonthBegins(t *testing.T) {
 				t.Fatalf("made again %d boards, want %d", n, want)
 			}
 		}
+		if _, err := p.pts.RefreshBoards(p.adminA.ctx); jifen.ErrorCode(err) != "forbidden" {
+			t.Fatalf("a village's admin asked the server's refresh: %v, want forbidden", err)
+		}
 		refresh(0) // this month's
 		if got := month(); got != 5 {
 			t.Fatalf("a board of this month was made again: %d, want the kept 5", got)

@@ -40,19 +40,11 @@ func runExpire(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // hours; the keys make repeated runs post nothing twice, and on several
 // instances the second to reach an account finds it done.
 func expireDaily(ctx context.Context, points *sqldb.PointsService, log *slog.Logger) {
-	ctx = jifen.WithActor(ctx, jifen.SystemActor())
-	t := time.NewTicker(6 * time.Hour)
-	defer t.Stop()
-	for {
+	every(ctx, 6*time.Hour, func(ctx context.Context) {
 		if rep, err := points.Expire(ctx); err != nil && ctx.Err() == nil {
 			log.Error("points expiry", "err", err)
 		} else if rep != nil && rep.Points > 0 {
 			log.Info("points expiry", "points", rep.Points, "accounts", rep.Accounts)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

@@ -128,21 +128,13 @@ func loadDemo(ctx context.Context, db *sqldb.DB, publicURL string, stdout io.Wri
 // (and no client address outlives its session by more than that). The
 // purge goes in bounded batches and runs side by side on several instances.
 func purgeSessions(ctx context.Context, auth *sqldb.AuthService, log *slog.Logger) {
-	ctx = jifen.WithActor(ctx, jifen.SystemActor())
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
+	every(ctx, 10*time.Minute, func(ctx context.Context) {
 		if n, err := auth.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
 			log.Error("session purge", "err", err, "count", n)
 		} else if n > 0 {
 			log.Info("purged expired sessions", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // refreshBoards makes again, when the server starts and then every ten
@@ -150,15 +142,23 @@ func purgeSessions(ctx context.Context, auth *sqldb.AuthService, log *slog.Logge
 // (PointsService.RefreshBoards), so that a county's board is ready for its
 // readers on the first morning of a month.
 func refreshBoards(ctx context.Context, points *sqldb.PointsService, log *slog.Logger) {
-	ctx = jifen.WithActor(ctx, jifen.SystemActor())
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
+	every(ctx, 10*time.Minute, func(ctx context.Context) {
 		if n, err := points.RefreshBoards(ctx); err != nil && ctx.Err() == nil {
 			log.Error("board refresh", "err", err, "made", n)
 		} else if n > 0 {
 			log.Info("boards of the month just ended made again", "count", n)
 		}
+	})
+}
+
+// every runs do as the system when the server starts and then every d,
+// until ctx ends: the server's own chores.
+func every(ctx context.Context, d time.Duration, do func(ctx context.Context)) {
+	ctx = jifen.WithActor(ctx, jifen.SystemActor())
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		do(ctx)
 		select {
 		case <-ctx.Done():
 			return

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"jifen"
 	"jifen/sqldb"
 )
 
@@ -14,19 +13,11 @@ import (
 // released in its own transaction that re-checks its status, so several
 // instances may run it side by side.
 func releaseOrders(ctx context.Context, stores *sqldb.StoreService, log *slog.Logger) {
-	ctx = jifen.WithActor(ctx, jifen.SystemActor())
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
+	every(ctx, time.Minute, func(ctx context.Context) {
 		if n, err := stores.ReleaseExpired(ctx); err != nil && ctx.Err() == nil {
 			log.Error("release orders", "err", err)
 		} else if n > 0 {
 			log.Info("released orders", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

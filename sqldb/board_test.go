@@ -191,16 +191,18 @@ func TestSlowBoardIsKept(t *testing.T) {
 		if got := month(); got != 10 {
 			t.Fatalf("a quick board shows the award at once: %d, want 10", got)
 		}
-		// Every board slow, kept 0.2 s, shown while the next is made until
-		// 0.8 s old.
-		restore := sqldb.KeepBoards(0, 200*time.Millisecond, 800*time.Millisecond)
+		// Every board slow, kept 1 s, shown while the next is made until
+		// 3 s old. (A board's time starts with its reads: at 0.2 s, a
+		// making slowed by a loaded machine had used up its time before
+		// the next look.)
+		restore := sqldb.KeepBoards(0, time.Second, 3*time.Second)
 		defer restore()
 		month() // made and kept
 		give()
 		if got := month(); got != 10 {
 			t.Fatalf("a kept board changed within its time: %d, want 10", got)
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(1100 * time.Millisecond)
 		if got := month(); got != 10 {
 			t.Fatalf("after its time the kept board is shown while the next is made: %d, want 10", got)
 		}
@@ -210,7 +212,7 @@ func TestSlowBoardIsKept(t *testing.T) {
 			}
 		}
 		give()
-		time.Sleep(900 * time.Millisecond)
+		time.Sleep(3100 * time.Millisecond)
 		if got := month(); got != 20 {
 			t.Fatalf("a board older than its last showing is made again before it is shown: %d, want 20", got)
 		}

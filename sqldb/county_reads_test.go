@@ -19,13 +19,13 @@ import (
 
 // countyReads are reads that grew with what a county piles up over the
 // years though the rows they want do not (0014_paycode_sweep,
-// 0015_county_reads): each searched an index and threw most of what it
+// 0015_county_reads, 0020_paycodes_live): each searched an index and threw most of what it
 // read away row by row, or had no index. Each is a piece of the statement
 // as the code writes it, and what SQLite's plan for it must search:
 // the index and how far it is bounded. TestHotPathsUseIndexes forbids
 // whole-table reads; these were index searches too wide to be caught so.
 var countyReads = []struct{ statement, search string }{
-	{"DELETE FROM paycodes WHERE expires_at < ?", "paycodes_used (expires_at<?)"},
+	{"DELETE FROM paycodes WHERE expires_at < ?", "paycodes_expiry (expires_at<?)"},
 	{"a.status = 'published' AND a.ends_at > ?", "activities_open (ends_at>?)"},
 	{"ap.person_id = ?", "appeals_person (person_id=?)"},
 	{"WHERE id = ? OR corrects_id = ?", "service_records_corrects (corrects_id=?)"},

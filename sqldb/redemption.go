@@ -46,49 +46,51 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 	code := "9" + randomDigits(jifen.PaycodeDigits-1)
 	now := s.db.now()
 	pc := &jifen.Paycode{Code: code, ExpiresAt: now.Add(jifen.PaycodeLifetime).In(jifen.Zone)}
-	// The person's unused code, if any, is replaced in place: only the
-	// code on the screen now is valid. An upsert on their one unused code
-	// (0013_one_paycode): deleting the old and inserting the new, two
-	// fetches at one moment on PostgreSQL each missed the other's code
-	// and both stayed valid. Used codes an hour past their minute go too
-	// (paycodeSweep). Unused ones stay, one per person at most, until
-	// their owner's next fetch replaces them: a sweep deleting another
-	// person's unused code could meet that person's fetch replacing it,
-	// each holding the row the other wants.
-	const upsert = `INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES (?, ?, ?)
-			ON CONFLICT (person_id) WHERE used_at IS NULL DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at`
+	// A new code leaves the person's other codes as they are: each works
+	// once, until its minute is up. Voiding the older one (as 0013 did)
+	// made two phones, or two fetches of one, spend each other's codes,
+	// and every such sale counted as a guess against the clerk. There is
+	// no bound on how many a person holds: a bound refuses the page a
+	// code (a mix that opens it often met one), and the sweep keeps what
+	// any fetching leaves to an hour's worth.
+	const issue = "INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES (?, ?, ?)"
 	old, hash, expires := now.Add(-time.Hour), paycodeHash(code), now.Add(jifen.PaycodeLifetime)
-	var err error
+	args := []any{hash, a.PersonID, expires}
 	if s.db.dialect.name() == "postgres" {
 		// Every counter sale starts here: one statement is one
 		// transaction and one round trip, where BEGIN, two statements
 		// and COMMIT were four.
+		var err error
 		for try := 0; try < 4; try++ {
-			_, err = s.db.w.ExecContext(ctx, s.db.q("WITH old AS ("+paycodeSweep+") "+upsert), old, hash, a.PersonID, expires)
+			_, err = s.db.w.ExecContext(ctx, s.db.q("WITH old AS ("+paycodeSweep+") "+issue), append([]any{old}, args...)...)
 			if err == nil || !s.db.dialect.retryable(err) {
 				break
 			}
 		}
-		err = s.db.mapErr(err)
-	} else {
-		err = s.db.inTx(ctx, func(tx *Tx) error {
-			if _, err := tx.exec(ctx, paycodeSweep, old); err != nil {
-				return err
-			}
-			_, err := tx.exec(ctx, upsert, hash, a.PersonID, expires)
-			return err
-		})
+		if err != nil {
+			return nil, s.db.mapErr(err)
+		}
+		return pc, nil
 	}
+	err := s.db.inTx(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, paycodeSweep, old); err != nil {
+			return err
+		}
+		_, err := tx.exec(ctx, issue, args...)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return pc, nil
 }
 
-// paycodeSweep deletes used pay codes an hour past their minute, on every
-// fetch: it reads the index of used codes (0014_paycode_sweep), so the
-// unused codes a county's residents leave behind cost it nothing.
-const paycodeSweep = "DELETE FROM paycodes WHERE expires_at < ? AND used_at IS NOT NULL"
+// paycodeSweep deletes pay codes an hour past their minute, used or not,
+// on every fetch: the expiry index (0020_paycodes_live) holds just the
+// hour's codes and those to delete, so it reads no more than it deletes.
+// An hour, so that a code replayed in that time is still known as spent
+// or expired, not counted as a guess (knownPaycode).
+const paycodeSweep = "DELETE FROM paycodes WHERE expires_at < ?"
 
 var errBadPaycode = jifen.Errorf(jifen.KindInvalid, "invalid_paycode", "paycode", "付款码无效、已使用或已过期，请让居民刷新付款码", "The pay code is wrong, used or expired; ask for a fresh one")
 
@@ -233,6 +235,14 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 			return nil, errMismatch
 		}
 	}
+	if jifen.ErrorCode(err) == "invalid_paycode" {
+		// A code that was issued, spent or expired, is not a guess: a
+		// replay, the loser of two counters at one code, a screen left
+		// open. The clerk is told which, and it is not counted.
+		if known := s.knownPaycode(ctx, in.Paycode); known != nil {
+			return nil, known
+		}
+	}
 	if code := jifen.ErrorCode(err); code == "invalid_paycode" || code == "invalid_pin" {
 		for _, th := range throttles {
 			if ferr := s.db.recordFailure(ctx, th.key); ferr != nil {
@@ -250,6 +260,31 @@ func (s *StoreService) Redeem(ctx context.Context, in jifen.RedemptionInput) (*j
 		out.PickupCode = "" // the code is the buyer's to show (redemption)
 	}
 	return out, nil
+}
+
+var (
+	errPaycodeUsed    = jifen.Errorf(jifen.KindInvalid, "invalid_paycode", "paycode", "这个付款码已经用过了，请让居民刷新付款码", "This pay code has been used; ask for a fresh one")
+	errPaycodeExpired = jifen.Errorf(jifen.KindInvalid, "invalid_paycode", "paycode", "这个付款码已过期，请让居民刷新付款码", "This pay code has expired; ask for a fresh one")
+)
+
+// knownPaycode tells a refused pay code that was issued (spent or
+// expired, kept an hour past its minute: paycodeSweep) from a guess, which
+// is nil. A guess can hardly match an issued code: 10^17 of them.
+func (s *StoreService) knownPaycode(ctx context.Context, code string) error {
+	if !wellFormedPaycode(code) {
+		return nil
+	}
+	var used sql.NullTime
+	var expires time.Time
+	if err := s.db.queryRow(ctx, "SELECT used_at, expires_at FROM paycodes WHERE code_hash = ?", paycodeHash(code)).Scan(&used, &expires); err != nil {
+		return nil // not issued, or not known to be: counted as a guess
+	}
+	if used.Valid || expires.After(s.db.now()) {
+		// Unused and live, it was refused because a counter was
+		// spending it at that moment.
+		return errPaycodeUsed
+	}
+	return errPaycodeExpired
 }
 
 // saleByKey is the sale (or order) a person made under an idempotency key.

@@ -46,8 +46,8 @@ func TestPaycode(t *testing.T) {
 				}
 				seen[pc.Code] = true
 			}
-			if n := s.one(t, "SELECT COUNT(*) FROM paycodes WHERE person_id = ?", s.resident.p.ID); n != 1 {
-				t.Fatalf("%d live codes for one person, want the newest alone", n)
+			if n := s.one(t, "SELECT COUNT(*) FROM paycodes WHERE person_id = ?", s.resident.p.ID); n != 20 {
+				t.Fatalf("%d live codes for one person, want the 20 issued", n)
 			}
 			for code := range seen {
 				if n := s.one(t, "SELECT COUNT(*) FROM paycodes WHERE code_hash = ?", code); n != 0 {
@@ -56,6 +56,14 @@ func TestPaycode(t *testing.T) {
 			}
 			_, err := s.stores.NewPaycode(context.Background())
 			wantErr(t, err, jifen.KindUnauthorized, "", "")
+		})
+
+		t.Run("codes fetched and never used do not stop the next", func(t *testing.T) {
+			// The 20 of the subtest above are live: a page opened often.
+			for range 30 {
+				must(s.stores.NewPaycode(s.resident.ctx))(t)
+			}
+			must(s.sellAt(t, s.clerk, s.shop.ID, s.resident, lineOf(soap, 1)))(t)
 		})
 
 		t.Run("a code works once", func(t *testing.T) {
@@ -95,18 +103,65 @@ func TestPaycode(t *testing.T) {
 			s.unchanged(t, before)
 		})
 
-		t.Run("a newer code voids the older unused one, and only the holder's", func(t *testing.T) {
-			clerk := s.newClerk(t, s.shop, "店员作废")
+		t.Run("an older code still works, once, for its minute; each is its holder's", func(t *testing.T) {
+			clerk := s.newClerk(t, s.shop, "店员旧码")
 			old := s.code(t, s.resident)
 			theirs := s.code(t, s.leader)
+			s.clock.Advance(30 * time.Second)
 			newer := s.code(t, s.resident)
-			_, err := s.ringUp(clerk, old, lineOf(soap, 1))
-			wantErr(t, err, jifen.KindInvalid, "invalid_paycode", "paycode")
+			if r := must(s.ringUp(clerk, old, lineOf(soap, 1)))(t); r.PersonID != s.resident.p.ID {
+				t.Fatalf("the older code bought for %d", r.PersonID)
+			}
 			if r := must(s.ringUp(clerk, newer, lineOf(soap, 1)))(t); r.PersonID != s.resident.p.ID {
 				t.Fatalf("the newer code bought for %d", r.PersonID)
 			}
 			if r := must(s.ringUp(clerk, theirs, lineOf(soap, 1)))(t); r.PersonID != s.leader.p.ID {
 				t.Fatalf("the leader's code bought for %d", r.PersonID)
+			}
+			unspent := s.code(t, s.resident)
+			s.clock.Advance(30 * time.Second)
+			newer = s.code(t, s.resident)
+			s.clock.Advance(31 * time.Second)
+			before := s.rows(t)
+			_, err := s.ringUp(clerk, unspent, lineOf(soap, 1))
+			wantErr(t, err, jifen.KindInvalid, "invalid_paycode", "paycode")
+			s.unchanged(t, before)
+			must(s.ringUp(clerk, newer, lineOf(soap, 1)))(t)
+		})
+
+		t.Run("a spent or expired code is told as such and is not a guess", func(t *testing.T) {
+			clerk := s.newClerk(t, s.shop, "店员重放")
+			spent := s.code(t, s.resident)
+			must(s.ringUp(clerk, spent, lineOf(soap, 1)))(t)
+			expired := s.code(t, s.resident)
+			s.clock.Advance(time.Minute + time.Second)
+			before := s.rows(t)
+			// More than the 10 wrong codes that throttle a counter.
+			for range 12 {
+				_, err := s.ringUp(clerk, spent, lineOf(soap, 1))
+				wantErr(t, err, jifen.KindInvalid, "invalid_paycode", "paycode")
+				if !strings.Contains(err.Error(), "used") {
+					t.Fatalf("a spent code was told %q", err)
+				}
+				_, err = s.ringUp(clerk, expired, lineOf(soap, 1))
+				wantErr(t, err, jifen.KindInvalid, "invalid_paycode", "paycode")
+				if !strings.Contains(err.Error(), "expired") {
+					t.Fatalf("an expired code was told %q", err)
+				}
+			}
+			s.unchanged(t, before)
+			if n := s.one(t, "SELECT COUNT(*) FROM throttles WHERE key = ?", fmt.Sprintf("paycode:clerk:%d", clerk.p.ID)); n != 0 {
+				t.Fatal("spent and expired codes counted against the counter")
+			}
+			must(s.sellAt(t, clerk, s.shop.ID, s.resident, lineOf(soap, 1)))(t)
+			// An hour past its minute a code is swept by the next fetch,
+			// and is then a stranger, counted like a guess.
+			s.clock.Advance(time.Hour)
+			s.code(t, s.leader)
+			_, err := s.ringUp(clerk, expired, lineOf(soap, 1))
+			wantErr(t, err, jifen.KindInvalid, "invalid_paycode", "paycode")
+			if n := s.one(t, "SELECT failures FROM throttles WHERE key = ?", fmt.Sprintf("paycode:clerk:%d", clerk.p.ID)); n != 1 {
+				t.Fatalf("%d failures counted for a swept code, want 1", n)
 			}
 		})
 

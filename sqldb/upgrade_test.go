@@ -223,6 +223,15 @@ var upgradeSteps = map[string]upgradeStep{
 			t.Fatalf("certificate_records after the migration: %q, want none (the earlier certificate lists its records by period)", got)
 		}
 	},
+	// The codes stay as they were; a person may now hold a second unused
+	// one, and the sweep's index is there.
+	"0020_paycodes_live": func(t *testing.T, u *upgrading) {
+		if got := u.strings(t, "SELECT code_hash FROM paycodes WHERE person_id = ? ORDER BY code_hash", u.resident); strings.Join(got, " ") != "|upgrade-newer |upgrade-used" {
+			t.Fatalf("pay codes after the migration: %q, want the two there were", got)
+		}
+		u.exec(t, "INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES ('upgrade-second', ?, ?)", u.resident, u.now.Add(time.Minute))
+		u.wantIndexes(t, "paycodes_expiry", "paycodes_person")
+	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {
 		if got := u.strings(t, "SELECT buyer_org_id FROM redemptions"); len(got) != 1 || got[0] != fmt.Sprintf("|%d", u.village) {

@@ -167,7 +167,7 @@ func (s *Server) registerStoreAPI() {
 		endpoint(s, "store", http.StatusOK, func(r *http.Request, id int64, _ *none) (list[jifen.Redemption], error) {
 			return s.apiRedemptions(r, jifen.RedemptionFilter{StoreID: id, Day: r.URL.Query().Get("day")})
 		}))
-	api("GET", "/me/paycode", "A new one-time pay code for the counter, valid a minute; each call replaces the last", nil, jifen.Paycode{},
+	api("GET", "/me/paycode", "A new one-time pay code for the counter, valid a minute; earlier ones stay valid for their minute", nil, jifen.Paycode{},
 		endpoint(s, "paycode", http.StatusOK, func(r *http.Request, _ int64, _ *none) (*jifen.Paycode, error) {
 			return st.NewPaycode(ctx(r))
 		}))

@@ -275,7 +275,7 @@ func TestStorePages(t *testing.T) {
 				// The spent code again is refused with the form kept.
 				r = clerk.post(t, "/stores/"+itoa(store)+"/counter", form("key", "k-again", "qty_"+itoa(wash), "1", "paycode", code["code"].(string)))
 				r.wantStatus(t, "the spent code", http.StatusUnprocessableEntity)
-				contains(t, "the spent code", r.Body, "付款码无效")
+				contains(t, "the spent code", r.Body, "这个付款码已经用过了")
 
 				// The order, by its QR code scanned into the code box.
 				r = clerk.post(t, "/stores/"+itoa(store)+"/pickup", form("order", itoa(order), "code", "12345678"))

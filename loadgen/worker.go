@@ -121,6 +121,15 @@ func (w *worker) nextMine() int {
 	return p
 }
 
+// buyer is the resident a counter sale is for: one of the client's own,
+// or with SharedBuyers any resident.
+func (w *worker) buyer() int {
+	if w.r.cfg.SharedBuyers {
+		return w.rng.IntN(len(w.r.residentAuth))
+	}
+	return w.nextMine()
+}
+
 // key is a fresh Idempotency-Key: the run, the client, a counter.
 func (w *worker) key() string {
 	w.seq++
@@ -239,7 +248,7 @@ func (w *worker) pickup(due time.Time) {
 // once: points and stock come back as new entries, the store's account
 // paying.
 func (w *worker) refund(due time.Time) {
-	p, item := w.nextMine(), w.everydayItem()
+	p, item := w.buyer(), w.everydayItem()
 	if item == 0 {
 		return
 	}
@@ -270,7 +279,7 @@ func (w *worker) saleBody(item int, code []byte) []byte {
 // redeem is a counter sale: the resident's phone fetches a pay code, the
 // client's clerk rings up one item with it.
 func (w *worker) redeem(due time.Time) {
-	p := w.nextMine()
+	p := w.buyer()
 	status, ans := w.send(kPaycode, w.r.paycodeURL, w.r.residentAuth[p], "", nil, due)
 	code := jsonField(ans, "code")
 	if status != http.StatusOK || len(code) == 0 {

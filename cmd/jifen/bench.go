@@ -30,6 +30,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mix := fs.String("mix", "awards=40,checkins=20,orders=10,redemptions=30", "operations and their weights: awards, checkins, orders, redemptions, cancels (an everyday item ordered and cancelled), refunds (sold at the counter and refunded), pickups (ordered and handed over), deductions")
 	fs.Float64Var(&cfg.Popular, "popular", 0.5, "share of orders and counter sales that go to the one popular item")
 	fs.Int64Var(&cfg.PopularStock, "popular-stock", 500, "the popular item's stock, restored before each run")
+	fs.BoolVar(&cfg.SharedBuyers, "shared-buyers", false, "counter sales pick any resident at random, so clients may hold pay codes of one resident at once (by default each client sells to residents of its own)")
 	fs.BoolVar(&cfg.Setup, "setup", false, "set up afresh even when --state holds a usable setup")
 	fs.IntVar(&cfg.People, "setup-people", 200, "residents setup creates (buyers, volunteers, award receivers); at least --clients")
 	fs.IntVar(&cfg.Clerks, "clerks", 8, "clerks setup creates, each serving at every bench store")

@@ -89,8 +89,11 @@ func (s *StoreService) NewPaycode(ctx context.Context) (*jifen.Paycode, error) {
 // on every fetch: the expiry index (0020_paycodes_live) holds just the
 // hour's codes and those to delete, so it reads no more than it deletes.
 // An hour, so that a code replayed in that time is still known as spent
-// or expired, not counted as a guess (knownPaycode).
-const paycodeSweep = "DELETE FROM paycodes WHERE expires_at < ?"
+// or expired, not counted as a guess (knownPaycode). At most 100 a fetch,
+// oldest first: a fetch adds one, so the sweep keeps up, and the first
+// fetch of a morning does not take the whole evening's codes in a
+// resident's request (nor fetches side by side lock them in two orders).
+const paycodeSweep = "DELETE FROM paycodes WHERE code_hash IN (SELECT code_hash FROM paycodes WHERE expires_at < ? ORDER BY expires_at LIMIT 100)"
 
 var errBadPaycode = jifen.Errorf(jifen.KindInvalid, "invalid_paycode", "paycode", "付款码无效、已使用或已过期，请让居民刷新付款码", "The pay code is wrong, used or expired; ask for a fresh one")
 
@@ -280,8 +283,9 @@ func (s *StoreService) knownPaycode(ctx context.Context, code string) error {
 		return nil // not issued, or not known to be: counted as a guess
 	}
 	if used.Valid || expires.After(s.db.now()) {
-		// Unused and live, it was refused because a counter was
-		// spending it at that moment.
+		// Unused and live is all but impossible (a spend waits for the
+		// other counter's, and then sees the code used or spends it);
+		// told as used, as it was at that moment, and not a guess.
 		return errPaycodeUsed
 	}
 	return errPaycodeExpired
@@ -522,23 +526,30 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	// rush some sales of a popular item waited ten times as long as the
 	// rest (pgbench, 16 clients on one row: p99 86–119 ms plain, 35–45
 	// ms queued, the same rate; BENCHMARKS.md, run U). Restocks, refunds
-	// and releases take the row without queueing; a sale never holds the
-	// row and waits for the queue, so the two cannot wait on each other.
+	// and releases take the row without queueing. A sale queues at each
+	// item just before taking its row, in item order, the order in which
+	// give-backs take the rows too, so none waits on another in a circle.
 	kind := map[bool]string{true: "sale", false: "order"}[counter]
 	for _, l := range lines {
 		if !stocked[l.ItemID] {
 			continue // unlimited: no stock, so no movement
 		}
 		var after int64
-		take, args := "UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ? RETURNING stock", []any{l.Quantity, l.ItemID, l.Quantity}
+		const take = "UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ? RETURNING stock"
+		args := []any{l.Quantity, l.ItemID, l.Quantity}
+		var err error
 		if t.db.dialect.name() == "postgres" {
-			// MATERIALIZED and EXISTS make the lock a one-time filter,
-			// taken before the row is read.
-			take = `WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), 7351005) # ?))
-				UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ? AND EXISTS (SELECT 1 FROM turn) RETURNING stock`
-			args = append([]any{l.ItemID}, args...)
+			err = t.queryRow(ctx, queuedTake, append([]any{l.ItemID}, args...)...).Scan(&after)
+			if errors.Is(err, sql.ErrNoRows) {
+				// The statement read the row as it was before its turn
+				// came: stock given back meanwhile (a refund, a restock)
+				// was not there to see. Its turn held, the plain update
+				// reads afresh.
+				err = t.queryRow(ctx, take, args...).Scan(&after)
+			}
+		} else {
+			err = t.queryRow(ctx, take, args...).Scan(&after)
 		}
-		err := t.queryRow(ctx, take, args...).Scan(&after)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil, errOutOfStock(l.Name)
 		}
@@ -566,6 +577,12 @@ func (t *Tx) redeem(ctx context.Context, st *storeRow, in jifen.RedemptionInput,
 	}
 	return id, out, nil
 }
+
+// queuedTake is PostgreSQL's stock update behind the item's queue (redeem):
+// MATERIALIZED and EXISTS make the advisory lock a one-time filter, taken
+// before the row is read. Keyed by schema too, as lockPresence is.
+const queuedTake = `WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), 7351005) # ?))
+	UPDATE items SET stock = stock - ? WHERE id = ? AND stock >= ? AND EXISTS (SELECT 1 FROM turn) RETURNING stock`
 
 func linesText(lines []jifen.Line) string {
 	parts := make([]string, len(lines))

@@ -140,12 +140,12 @@ func TestPaycode(t *testing.T) {
 			for range 12 {
 				_, err := s.ringUp(clerk, spent, lineOf(soap, 1))
 				wantErr(t, err, jifen.KindInvalid, "invalid_paycode", "paycode")
-				if !strings.Contains(err.Error(), "used") {
+				if !strings.Contains(err.Error(), "has been used") {
 					t.Fatalf("a spent code was told %q", err)
 				}
 				_, err = s.ringUp(clerk, expired, lineOf(soap, 1))
 				wantErr(t, err, jifen.KindInvalid, "invalid_paycode", "paycode")
-				if !strings.Contains(err.Error(), "expired") {
+				if !strings.Contains(err.Error(), "has expired") {
 					t.Fatalf("an expired code was told %q", err)
 				}
 			}

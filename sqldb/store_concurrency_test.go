@@ -616,7 +616,8 @@ func TestPaycodesFetchedAtOnce(t *testing.T) {
 // served) before it takes the row, whose lock is not: at a counter rush
 // some sales of a popular item waited ten times as long as the rest. A
 // session holding an item's place holds up that item's sales, not
-// another's, and the sale goes through once the place is let go. SQLite's
+// another's, and not the item's row; the sale goes through once the
+// place is let go, and sees stock given back while it waited. SQLite's
 // one writer runs sales one at a time already: nothing to queue there.
 func TestSaleQueuesAtTheItem(t *testing.T) {
 	t.Parallel()
@@ -624,46 +625,88 @@ func TestSaleQueuesAtTheItem(t *testing.T) {
 		if !s.pg {
 			return
 		}
-		buyers := s.crowdWith(t, 2, 1000)
+		buyers := s.crowdWith(t, 3, 1000)
 		popular := s.goods(t, "月饼", 1, ptr[int64](10))
 		everyday := s.goods(t, "酱油", 1, ptr[int64](10))
 		ctx := context.Background()
-		conn, err := s.raw.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		const place = "hashtextextended(current_schema(), 7351005) # $1"
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+place+")", popular.ID); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := s.sellAt(t, s.clerk, s.shop.ID, buyers[0], lineOf(popular, 1))
-			done <- err
-		}()
-		queued := `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'
-			AND application_name = current_setting('application_name')`
-		for i := 0; s.one(t, queued) < 1; i++ {
-			select {
-			case err := <-done:
-				t.Fatalf("a sale of the item went through while its queue was held (%v)", err)
-			default:
+		// hold takes the item's place in a transaction of its own, let
+		// go by the function it returns (or at the test's end, so that a
+		// failure leaves no sale waiting on it).
+		hold := func() func() {
+			tx, err := s.raw.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if i == 250 {
-				t.Fatal("no sale waits in the item's queue")
+			var once sync.Once
+			release := func() { once.Do(func() { tx.Rollback() }) }
+			t.Cleanup(release)
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), 7351005) # $1)", popular.ID); err != nil {
+				t.Fatal(err)
 			}
-			time.Sleep(20 * time.Millisecond)
+			return release
+		}
+		// queue sells the popular item to buyer behind a held place and
+		// returns once the sale waits in the item's queue.
+		queue := func(buyer user) chan error {
+			code := s.code(t, buyer)
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.stores.Redeem(s.clerk.ctx, jifen.RedemptionInput{StoreID: s.shop.ID, Paycode: code, Lines: []jifen.Line{lineOf(popular, 1)}, Key: s.key()})
+				done <- err
+			}()
+			queued := `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'
+				AND application_name = current_setting('application_name')`
+			for i := 0; s.one(t, queued) < 1; i++ {
+				select {
+				case err := <-done:
+					t.Fatalf("a sale of the item went through while its queue was held (%v)", err)
+				default:
+				}
+				if i == 250 {
+					t.Fatal("no sale waits in the item's queue")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			return done
+		}
+
+		release := hold()
+		done := queue(buyers[0])
+		// The queued sale holds no row of the item: an edit goes through.
+		edit, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := s.raw.ExecContext(edit, "UPDATE items SET points = points WHERE id = $1", popular.ID); err != nil {
+			t.Fatalf("the item's row, while a sale waits in its queue: %v", err)
 		}
 		must(s.sellAt(t, s.clerk, s.shop.ID, buyers[1], lineOf(everyday, 1)))(t)
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_unlock("+place+")", popular.ID); err != nil {
-			t.Fatal(err)
-		}
+		release()
 		if err := <-done; err != nil {
 			t.Fatalf("the queued sale: %v", err)
 		}
 		if n := s.one(t, "SELECT stock FROM items WHERE id = ?", popular.ID); n != 9 {
 			t.Fatalf("the item's stock is %d after one sale of 10, want 9", n)
+		}
+
+		// Sold out behind the server's back, then two given back while a
+		// sale waits: the sale read the row before its turn, and must
+		// read it again.
+		// (What another instance's stock-take and restock would write,
+		// unseen by this server's remembered stock, movements and all.)
+		behind := func(delta, after int64, kind string) {
+			s.exec(t, "UPDATE items SET stock = ? WHERE id = ?", after, popular.ID)
+			s.exec(t, "INSERT INTO stock_movements (item_id, delta, kind, note, stock_after, created_by, created_at) VALUES (?, ?, ?, '另一台服务器', ?, ?, ?)",
+				popular.ID, delta, kind, after, s.super.p.ID, s.now())
+		}
+		behind(-9, 0, "stocktake")
+		release = hold()
+		done = queue(buyers[2])
+		behind(2, 2, "restock")
+		release()
+		if err := <-done; err != nil {
+			t.Fatalf("a sale that waited while stock came back: %v", err)
+		}
+		if n := s.one(t, "SELECT stock FROM items WHERE id = ?", popular.ID); n != 1 {
+			t.Fatalf("the item's stock is %d, want 1", n)
 		}
 	})
 }

@@ -231,6 +231,13 @@ var upgradeSteps = map[string]upgradeStep{
 		}
 		u.exec(t, "INSERT INTO paycodes (code_hash, person_id, expires_at) VALUES ('upgrade-second', ?, ?)", u.resident, u.now.Add(time.Minute))
 		u.wantIndexes(t, "paycodes_expiry", "paycodes_person")
+		q := "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('paycodes_unused', 'paycodes_used')"
+		if u.db.Dialect() == "postgres" {
+			q = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname IN ('paycodes_unused', 'paycodes_used')"
+		}
+		if got := u.strings(t, q); len(got) != 0 {
+			t.Fatalf("indexes 0020 drops are still there: %q", got)
+		}
 	},
 	// Sales made before it are booked where the buyer lives when it runs.
 	"0011_redemption_buyer_org": func(t *testing.T, u *upgrading) {

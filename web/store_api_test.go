@@ -286,7 +286,7 @@ func TestStoreAPI(t *testing.T) {
 				for i, code := range []string{first, second} {
 					expired := e.redeem(t, clerk.tok, "pc-4-"+itoa(int64(i)), map[string]any{"store_id": shop, "paycode": code, "lines": basket(soap, 1)})
 					wantAPIError(t, "an expired code", expired, http.StatusUnprocessableEntity, "invalid_paycode", "paycode")
-					if !strings.Contains(expired.Body, "已过期") {
+					if !strings.Contains(expired.Body, "这个付款码已过期") {
 						t.Errorf("an expired code is told %s", expired.Body)
 					}
 				}

@@ -83,6 +83,12 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 			if c.err != nil {
 				return nil, c.err
 			}
+			if month(c.b.Generated) != month(s.db.now()) {
+				// A making begun last month (a reader's in the last moments
+				// of its last day) ranks last month: wait for this one's.
+				c = s.shareBoard(org, gen, true)
+				continue
+			}
 			b := *c.b // a copy: callers may set its fields
 			return &b, nil
 		case <-late:

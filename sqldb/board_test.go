@@ -271,6 +271,40 @@ func TestLastMonthsFreshBoardIsNotThisMonths(t *testing.T) {
 	})
 }
 
+// A reader on the first of a month who finds a board still being made
+// from a reading on the month's last day waits for this month's: the
+// making ranks the month it began in. (CI once showed the old one, when
+// TestStaleBoardAfterAWait's last reading found its previous reading's
+// making still going.) Not parallel: it sets how slow is slow.
+func TestLastMonthsMakingIsNotThisMonths(t *testing.T) {
+	eachPoints(t, func(t *testing.T, p *ptsFx) {
+		give, month := oneOnTheBoard(t, p, "赵一明")
+		give()
+		defer sqldb.KeepBoards(0, time.Hour, time.Hour)()
+		defer sqldb.WaitForBoards(50*time.Millisecond, time.Minute)()
+		slow := sqldb.SlowBoardMaking(time.Second)
+		defer slow.Restore()
+		june := make(chan error, 1)
+		go func() {
+			// Answered when it is 1 July, this reader too is shown July's.
+			_, err := p.pts.Board(p.resident.ctx, p.villageA.ID, "")
+			june <- err
+		}()
+		for deadline := time.Now().Add(10 * time.Second); slow.Count() < 1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("June's board was never read")
+			}
+		}
+		p.clock.Set(time.Date(2026, 7, 1, 0, 0, 1, 0, jifen.Zone))
+		if got := month(); got != 0 {
+			t.Fatalf("a board begun on 30 June shown on 1 July: month score %d, want 0", got)
+		}
+		if err := <-june; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // As a month begins, the server makes again the kept boards of the month
 // just ended, so their first reader is shown the new month's at once
 // rather than told it is being made; boards of this month, of earlier

@@ -44,15 +44,18 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 	if err != nil {
 		return nil, err
 	}
+	// A board ranks the month its making began in: one made last month,
+	// kept in the hour before midnight or still being made, is not this
+	// month's.
+	thisMonths := func(b *jifen.Board) bool { return b != nil && month(b.Generated) == month(s.db.now()) }
 	// (Another server's clock may run a little ahead: a board it kept
-	// "in the future" is fresh.) One made last month, in the hour before
-	// midnight, is not this month's.
+	// "in the future" is fresh.)
 	if age := time.Since(at); !at.IsZero() && age <= boardStale {
 		kept, r, err := s.db.keptBoard(ctx, orgID, gen, at)
 		if err != nil {
 			return nil, err
 		}
-		if kept != nil && month(kept.Generated) == month(s.db.now()) {
+		if thisMonths(kept) {
 			if age > boardKeep || r.due {
 				s.shareBoard(org, gen, true) // for the next reader
 			}
@@ -83,9 +86,9 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 			if c.err != nil {
 				return nil, c.err
 			}
-			if month(c.b.Generated) != month(s.db.now()) {
-				// A making begun last month (a reader's in the last moments
-				// of its last day) ranks last month: wait for this one's.
+			if !thisMonths(c.b) {
+				// A making begun in the last moments of last month's last
+				// day: wait for this month's.
 				c = s.shareBoard(org, gen, true)
 				continue
 			}
@@ -97,7 +100,7 @@ func (s *PointsService) Board(ctx context.Context, orgID int64, kiosk string) (*
 			if err != nil {
 				return nil, err
 			}
-			if kept != nil && month(kept.Generated) == month(s.db.now()) {
+			if thisMonths(kept) {
 				return kept, nil
 			}
 		case <-patience.C:
